@@ -1,0 +1,7 @@
+"""ADBench benchmark harness for latentwatch.
+
+Run with ``python -m benchmarks.adbench --help``. The protocol is described in
+``benchmarks/README.md``. This package deliberately imports nothing heavy at import
+time so that ``benchmarks.adbench`` can limit BLAS / torch threads before numpy and
+torch are loaded.
+"""
