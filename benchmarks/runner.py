@@ -195,6 +195,7 @@ def make_row(
         "test_anomalies": int(y_test.sum()),
         "threads": config.threads,
         "versions": ";".join(f"{k}={v}" for k, v in method_versions(base).items()),
+        "lw_params": json.dumps(_lw_params(base, config)) if is_latentwatch(base) else "",
         "cached": False,
         "error": error,
     }
