@@ -1,0 +1,471 @@
+"""The two scikit-learn-compatible detectors: ``AutoEncoderDetector`` and ``VAEDetector``."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+
+from latentwatch import maths
+from latentwatch.device import resolve_device, seeded_torch, torch_threads
+from latentwatch.networks import (
+    HourglassAE,
+    HourglassVAE,
+    default_hidden_dims,
+    default_latent_dim,
+)
+from latentwatch.scaling import fit_standardizer, standardize
+from latentwatch.training import TrainingConfig, split_validation, train
+
+# Largest number of float elements one scoring batch may hold in a (samples, rows, features)
+# tensor: bounds scoring memory to ~64 MB per tensor whatever the data size.
+_SCORING_ELEMENTS = 2**24
+
+# With contamination="auto", the threshold flags this share of the held-out validation rows.
+AUTO_FALSE_ALARM_RATE = 0.01
+
+
+class _BaseDetector(OutlierMixin, BaseEstimator):
+    """Shared fit/score machinery. Subclasses define the network, its loss and its scores."""
+
+    _parameter_constraints: dict = {
+        "hidden_dims": [None, "array-like"],
+        "latent_dim": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "max_epochs": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "patience": [Interval(numbers.Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "contamination": [StrOptions({"auto"}), Interval(numbers.Real, 0, 0.5, closed="right")],
+        "device": [str],
+        "n_jobs": [None, Interval(numbers.Integral, -1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["boolean"],
+    }
+
+    # -- fitting -------------------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Standardise ``X``, train the network with early stopping and set the threshold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows (numeric, finite). Anomalies may be among them.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        with torch_threads(self.n_jobs):
+            return self._fit(X)
+
+    def _fit(self, X: np.ndarray):
+        rng = check_random_state(self.random_state)
+        self.seed_ = int(rng.randint(np.iinfo(np.int32).max))
+        self.device_ = str(resolve_device(self.device))
+        self.mean_, self.scale_ = fit_standardizer(X)
+        Xs = standardize(X, self.mean_, self.scale_)
+        n_features = X.shape[1]
+        self.hidden_dims_ = [int(h) for h in (
+            self.hidden_dims if self.hidden_dims is not None else default_hidden_dims(n_features)
+        )]
+        self.latent_dim_ = int(self.latent_dim or default_latent_dim(n_features))
+        train_rows, val_rows = split_validation(X.shape[0], self.validation_fraction, rng)
+        with seeded_torch(self.seed_):
+            self.module_ = self._build_module(n_features).to(self.device_)
+        device = torch.device(self.device_)
+        self.history_ = train(
+            self.module_,
+            self._row_loss,
+            torch.from_numpy(Xs[train_rows]).to(device),
+            torch.from_numpy(Xs[val_rows]).to(device),
+            self._training_config(),
+            self.seed_,
+        )
+        self.n_epochs_ = len(self.history_["train_loss"])
+        self.module_.eval()
+        reference = Xs[val_rows] if len(val_rows) else Xs
+        self.offset_ = self._fit_offset(reference, Xs)
+        return self
+
+    def _training_config(self) -> TrainingConfig:
+        return TrainingConfig(
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            patience=self.patience,
+            validation_fraction=self.validation_fraction,
+            verbose=self.verbose,
+        )
+
+    def _fit_offset(self, held_out: np.ndarray, training: np.ndarray) -> float:
+        """``offset_`` such that ``decision_function = score_samples - offset_``.
+
+        A fractional contamination takes that quantile of the training scores, as
+        IsolationForest does; ``"auto"`` flags ``AUTO_FALSE_ALARM_RATE`` of the
+        held-out validation rows (all rows when the data were too small to split).
+        """
+        if self.contamination == "auto":
+            normal_scores = -self._scores_standardized(held_out)[0]
+            return float(np.quantile(normal_scores, AUTO_FALSE_ALARM_RATE, method="lower"))
+        return float(np.percentile(-self._scores_standardized(training)[0],
+                                   100.0 * self.contamination))
+
+    # -- scoring -------------------------------------------------------------------------
+    def _prepare(self, X) -> np.ndarray:
+        check_is_fitted(self, "module_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return standardize(X, self.mean_, self.scale_)
+
+    def _scores_standardized(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row scores and per-feature scores of standardised rows, in bounded-memory batches."""
+        rows = max(1, _SCORING_ELEMENTS // (self._samples_per_row() * Xs.shape[1]))
+        device = torch.device(self.device_)
+        scores, features = [], []
+        with torch.no_grad(), torch_threads(self.n_jobs):
+            for start in range(0, Xs.shape[0], rows):
+                xb = torch.from_numpy(Xs[start:start + rows]).to(device)
+                row, per_feature = self._score_batch(xb)
+                scores.append(row.double().cpu().numpy())
+                features.append(per_feature.double().cpu().numpy())
+        if not scores:
+            return np.empty(0), np.empty((0, Xs.shape[1]))
+        return np.concatenate(scores), np.concatenate(features)
+
+    def _samples_per_row(self) -> int:
+        return 1
+
+    def anomaly_score(self, X) -> np.ndarray:
+        """Anomaly score of each row: higher = more anomalous.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        np.ndarray of shape (n_samples,)
+        """
+        return self._scores_standardized(self._prepare(X))[0]
+
+    def feature_scores(self, X) -> np.ndarray:
+        """Per-feature contributions to the anomaly score; each row sums to its score.
+
+        Returns
+        -------
+        np.ndarray of shape (n_samples, n_features)
+        """
+        return self._scores_standardized(self._prepare(X))[1]
+
+    def score_samples(self, X) -> np.ndarray:
+        """Normality of each row (``-anomaly_score``): lower = more abnormal."""
+        return -self.anomaly_score(X)
+
+    def decision_function(self, X) -> np.ndarray:
+        """``score_samples(X) - offset_``: negative for outliers, positive for inliers."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        """``-1`` for outliers and ``+1`` for inliers, at the threshold set in ``fit``."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def transform(self, X) -> np.ndarray:
+        """Latent code of each row (the posterior mean for the VAE).
+
+        Returns
+        -------
+        np.ndarray of shape (n_samples, latent_dim_)
+        """
+        Xs = self._prepare(X)
+        with torch.no_grad(), torch_threads(self.n_jobs):
+            z = self._encode_mean(torch.from_numpy(Xs).to(torch.device(self.device_)))
+        return z.double().cpu().numpy()
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to one safetensors file (weights + JSON metadata).
+
+        See :func:`latentwatch.load`.
+        """
+        from latentwatch.persistence import save_model
+
+        return save_model(self, path)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+    # -- for subclasses ------------------------------------------------------------------
+    def _build_module(self, n_features: int) -> nn.Module:
+        raise NotImplementedError
+
+    def _row_loss(self, module, xb, gen, epoch) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _score_batch(self, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Row scores ``(n,)`` and per-feature scores ``(n, d)`` of a standardised batch."""
+        raise NotImplementedError
+
+    def _encode_mean(self, xb: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+_COMMON_DOC = """
+    hidden_dims : sequence of int or None, default=None
+        Widths of the encoder's hidden layers (the decoder mirrors them). ``None``
+        derives them from the number of features (see ``default_hidden_dims``).
+    latent_dim : int or None, default=None
+        Size of the latent layer; ``None`` gives ``clip(round(sqrt(n_features)), 2, 32)``.
+    max_epochs : int or "auto", default="auto"
+        Upper bound on training epochs; early stopping often ends training sooner.
+        ``"auto"`` gives ``clip(2e6 / n_rows, 20, 200)``: fewer epochs for big data.
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; ``"auto"`` gives about 32 steps per epoch (64 to 2048 rows).
+    learning_rate : float, default=3e-3
+        Adam's step size.
+    weight_decay : float, default=0.0
+        Adam's L2 penalty.
+    patience : int, default=10
+        Epochs without improvement of the validation loss before training stops; the
+        best epoch's weights are restored.
+    validation_fraction : float, default=0.1
+        Share of the rows held out for early stopping and the ``"auto"`` threshold
+        (none when fewer than 50 rows).
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        A float sets the threshold at that quantile of the training scores. ``"auto"``
+        sets it so that 1% of the held-out validation rows are flagged.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    n_jobs : int or None, default=None
+        Torch CPU threads during fit and scoring; ``None`` means 1, ``-1`` all cores.
+    random_state : int, RandomState or None, default=None
+        Seeds initialisation, batching, the validation split and the scoring samples.
+    verbose : bool, default=False
+        Show a progress bar with the training and validation loss.
+"""
+
+_COMMON_ATTRIBUTES = """
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network.
+    mean_, scale_ : np.ndarray of shape (n_features_in_,)
+        Standardisation statistics.
+    offset_ : float
+        Threshold: ``decision_function = score_samples - offset_``.
+    history_ : dict
+        ``train_loss`` and ``val_loss`` per epoch.
+    n_epochs_ : int
+        Epochs trained.
+    hidden_dims_, latent_dim_ : list of int, int
+        The architecture used.
+    seed_ : int
+        Seed drawn from ``random_state`` in ``fit``.
+    n_features_in_ : int
+    feature_names_in_ : np.ndarray
+        Present when ``X`` was a DataFrame with string column names.
+"""
+
+
+class AutoEncoderDetector(_BaseDetector):
+    __doc__ = (
+        """Autoencoder anomaly detector: the score is the squared reconstruction error.
+
+    An hourglass MLP maps each standardised row to a latent point and back and is
+    trained on mean squared reconstruction error. The anomaly score of a row is the sum
+    over features of ``(x_j - x_hat_j)^2`` in standardised units.
+
+    Parameters
+    ----------"""
+        + _COMMON_DOC
+        + _COMMON_ATTRIBUTES
+    )
+
+    def __init__(
+        self,
+        hidden_dims: Sequence[int] | None = None,
+        latent_dim: int | None = None,
+        max_epochs: int | str = "auto",
+        batch_size: int | str = "auto",
+        learning_rate: float = 3e-3,
+        weight_decay: float = 0.0,
+        patience: int = 10,
+        validation_fraction: float = 0.1,
+        contamination: str | float = "auto",
+        device: str = "auto",
+        n_jobs: int | None = None,
+        random_state=None,
+        verbose: bool = False,
+    ) -> None:
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.contamination = contamination
+        self.device = device
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build_module(self, n_features: int) -> nn.Module:
+        return HourglassAE(n_features, self.hidden_dims_, self.latent_dim_)
+
+    def _row_loss(self, module, xb, gen, epoch) -> torch.Tensor:
+        return (module(xb) - xb).square().mean(dim=1)
+
+    def _score_batch(self, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        per_feature = (self.module_(xb) - xb).square()
+        return per_feature.sum(dim=1), per_feature
+
+    def _encode_mean(self, xb: torch.Tensor) -> torch.Tensor:
+        return self.module_.encode(xb)
+
+
+VAE_SCORES = ("reconstruction_probability", "elbo", "reconstruction_error")
+
+
+class VAEDetector(_BaseDetector):
+    __doc__ = (
+        """Variational autoencoder anomaly detector scored by reconstruction probability.
+
+    The encoder gives a diagonal Gaussian ``q(z|x)``; the decoder gives, for every
+    feature, a Gaussian mean and a learned, bounded variance. Training minimises the
+    negative ELBO ``-E_q[log p(x|z)] + beta * KL(q(z|x) || N(0, I))``, with one
+    reparameterised sample per row and the KL term in closed form.
+
+    Parameters
+    ----------
+    score : {"reconstruction_probability", "elbo", "reconstruction_error"}, \
+default="reconstruction_probability"
+        ``"reconstruction_probability"`` (An & Cho, 2015):
+        ``-log((1/L) sum_l p(x | z_l))`` with ``z_l ~ q(z|x)``; ``"elbo"``: the negative
+        ELBO with ``beta = 1``, estimated with ``L`` samples; ``"reconstruction_error"``:
+        squared error of the decoder mean at the posterior mean. Only used when scoring,
+        so it can be changed on a fitted model with ``set_params``.
+    n_samples : int, default=16
+        ``L``, the latent samples per row when scoring.
+    beta : float, default=1.0
+        Weight of the KL term in the training loss.
+    kl_warmup_epochs : int, default=0
+        Epochs over which the KL weight rises linearly from 0 to ``beta``."""
+        + _COMMON_DOC
+        + _COMMON_ATTRIBUTES
+    )
+
+    _parameter_constraints: dict = {
+        **_BaseDetector._parameter_constraints,
+        "score": [StrOptions(set(VAE_SCORES))],
+        "n_samples": [Interval(numbers.Integral, 1, None, closed="left")],
+        "beta": [Interval(numbers.Real, 0, None, closed="left")],
+        "kl_warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        score: str = "reconstruction_probability",
+        n_samples: int = 16,
+        beta: float = 1.0,
+        kl_warmup_epochs: int = 0,
+        hidden_dims: Sequence[int] | None = None,
+        latent_dim: int | None = None,
+        max_epochs: int | str = "auto",
+        batch_size: int | str = "auto",
+        learning_rate: float = 3e-3,
+        weight_decay: float = 0.0,
+        patience: int = 10,
+        validation_fraction: float = 0.1,
+        contamination: str | float = "auto",
+        device: str = "auto",
+        n_jobs: int | None = None,
+        random_state=None,
+        verbose: bool = False,
+    ) -> None:
+        self.score = score
+        self.n_samples = n_samples
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.contamination = contamination
+        self.device = device
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build_module(self, n_features: int) -> nn.Module:
+        return HourglassVAE(n_features, self.hidden_dims_, self.latent_dim_)
+
+    def _kl_weight(self, epoch: int) -> float:
+        if self.kl_warmup_epochs == 0:
+            return float(self.beta)
+        return float(self.beta) * min(1.0, (epoch + 1) / self.kl_warmup_epochs)
+
+    def _row_loss(self, module, xb, gen, epoch) -> torch.Tensor:
+        mu, logvar = module.encode(xb)
+        eps = torch.randn(mu.shape, generator=gen, device=mu.device, dtype=mu.dtype)
+        mean, out_logvar = module.decode(maths.reparameterize(mu, logvar, eps))
+        nll = maths.gaussian_nll(xb, mean, out_logvar).sum(dim=1)
+        return nll + self._kl_weight(epoch) * maths.kl_to_standard_normal(mu, logvar)
+
+    def _samples_per_row(self) -> int:
+        return self.n_samples if self.score != "reconstruction_error" else 1
+
+    def _scoring_noise(self, device: torch.device) -> torch.Tensor:
+        """``(L, latent_dim)`` standard normal draws, the same for every row and call.
+
+        Sharing the draws across rows keeps a row's score independent of the batch it
+        is in, its position and the other rows; seeding them from ``seed_`` makes
+        scores bit-identical across calls.
+        """
+        gen = torch.Generator().manual_seed(self.seed_ + 3)
+        return torch.randn(self.n_samples, self.latent_dim_, generator=gen).to(device)
+
+    def _sample_nll(self, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-sample, per-feature ``-log p(x_ij | z_l)``, shape ``(L, n, d)``, and the KL."""
+        mu, logvar = self.module_.encode(xb)
+        eps = self._scoring_noise(xb.device)
+        z = maths.reparameterize(mu.unsqueeze(0), logvar.unsqueeze(0), eps.unsqueeze(1))
+        mean, out_logvar = self.module_.decode(z)
+        return maths.gaussian_nll(xb.unsqueeze(0), mean, out_logvar), maths.kl_to_standard_normal(
+            mu, logvar
+        )
+
+    def _score_batch(self, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.score == "reconstruction_error":
+            mean, _ = self.module_.decode(self.module_.encode(xb)[0])
+            per_feature = (mean - xb).square()
+            return per_feature.sum(dim=1), per_feature
+        nll, kl = self._sample_nll(xb)
+        if self.score == "reconstruction_probability":
+            return (
+                maths.reconstruction_probability_score(nll.sum(dim=-1)),
+                maths.reconstruction_probability_contributions(nll),
+            )
+        per_feature = nll.mean(dim=0) + kl.unsqueeze(1) / xb.shape[1]
+        return per_feature.sum(dim=1), per_feature
+
+    def _encode_mean(self, xb: torch.Tensor) -> torch.Tensor:
+        return self.module_.encode(xb)[0]

@@ -1,0 +1,101 @@
+"""The maths of the detectors as small pure functions on tensors.
+
+Every function works element-wise or row-wise and keeps the per-feature axis last,
+so that per-feature contributions fall out of the same code as the row totals.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Element-wise Gaussian negative log-likelihood.
+
+    ``-log N(x; mu, sigma^2) = 0.5 * (log(2 pi) + log sigma^2 + (x - mu)^2 / sigma^2)``
+
+    Parameters
+    ----------
+    x, mean, logvar : torch.Tensor
+        Broadcastable tensors; ``logvar`` is ``log sigma^2``.
+
+    Returns
+    -------
+    torch.Tensor
+        The negative log-density of each element (not summed).
+    """
+    return 0.5 * (LOG_2PI + logvar + (x - mean).square() * torch.exp(-logvar))
+
+
+def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Closed-form ``KL(N(mu, diag(exp(logvar))) || N(0, I))`` per row.
+
+    ``KL = 0.5 * sum_k (mu_k^2 + exp(logvar_k) - 1 - logvar_k)``
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``mu.shape[:-1]``: the latent axis (last) is summed.
+    """
+    return 0.5 * (mu.square() + torch.exp(logvar) - 1.0 - logvar).sum(dim=-1)
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """The reparameterisation trick: ``z = mu + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)``."""
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def log_mean_exp(log_values: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """``log((1/L) sum_l exp(a_l))`` along ``dim``, computed stably with logsumexp."""
+    return torch.logsumexp(log_values, dim=dim) - math.log(log_values.shape[dim])
+
+
+def reconstruction_probability_score(nll_per_sample: torch.Tensor) -> torch.Tensor:
+    """Anomaly score of An & Cho (2015) from per-sample reconstruction log-likelihoods.
+
+    Given ``nll_per_sample[l, i] = -log p(x_i | z_l)`` for ``L`` samples
+    ``z_l ~ q(z | x_i)``, the score is
+
+    ``-log((1/L) sum_l p(x_i | z_l))``
+
+    i.e. minus the Monte Carlo reconstruction log-probability. Higher = more anomalous.
+    """
+    return -log_mean_exp(-nll_per_sample, dim=0)
+
+
+def reconstruction_probability_contributions(nll_per_feature: torch.Tensor) -> torch.Tensor:
+    """Split the reconstruction-probability score into per-feature parts that sum to it.
+
+    With ``nll_per_feature[l, i, j] = -log p(x_ij | z_l)`` and importance weights
+    ``w_l = p(x_i | z_l) / sum_m p(x_i | z_m)``, the score decomposes exactly as
+
+    ``-log((1/L) sum_l p_l) = sum_j c_j + KL(w || uniform)``
+
+    with ``c_j = sum_l w_l * nll[l, i, j]``. The last term belongs to no feature
+    (it measures how much the ``L`` samples disagree, ``0 <= KL <= log L``) and is
+    spread evenly over the features so that each row sums to its score.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n_rows, n_features)``.
+    """
+    n_samples = nll_per_feature.shape[0]
+    log_weights = torch.log_softmax(-nll_per_feature.sum(dim=-1), dim=0)  # (L, n)
+    weights = log_weights.exp()
+    weighted = (weights.unsqueeze(-1) * nll_per_feature).sum(dim=0)
+    disagreement = (weights * (log_weights + math.log(n_samples))).sum(dim=0)
+    return weighted + disagreement.unsqueeze(-1) / nll_per_feature.shape[-1]
+
+
+def bounded_logvar(raw: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """Map an unbounded network output into ``[low, high]`` with a scaled sigmoid.
+
+    ``logvar = low + (high - low) * sigmoid(raw)``. The lower bound keeps a learned
+    variance from collapsing to zero on constant columns or duplicated rows.
+    """
+    return low + (high - low) * torch.sigmoid(raw)

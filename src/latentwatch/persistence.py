@@ -1,0 +1,191 @@
+"""Saving and loading fitted detectors: one safetensors file, no pickle.
+
+The file is a standard safetensors file. Its tensors are the network weights and the
+standardisation statistics; its header metadata holds one JSON document (key
+``"latentwatch"``) with the class, parameters, fitted state, versions and a SHA-256
+of the tensors, so that a truncated, edited or foreign file is refused on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+FORMAT_NAME = "latentwatch-model"
+FORMAT_VERSION = 1
+_METADATA_KEY = "latentwatch"
+_MODULE_PREFIX = "module."
+_STATE_ATTRIBUTES = ("n_features_in_", "offset_", "seed_", "hidden_dims_", "latent_dim_",
+                     "history_", "n_epochs_")
+
+
+class ModelFormatError(ValueError):
+    """A model file is missing, damaged, foreign, or from a newer format version."""
+
+
+def _registry() -> dict[str, type]:
+    from latentwatch.detectors import AutoEncoderDetector, VAEDetector
+
+    return {cls.__name__: cls for cls in (AutoEncoderDetector, VAEDetector)}
+
+
+def _digest(tensors: dict[str, torch.Tensor]) -> str:
+    sha = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        sha.update(name.encode())
+        sha.update(str(tensor.dtype).encode())
+        sha.update(str(tuple(tensor.shape)).encode())
+        sha.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return sha.hexdigest()
+
+
+def _json_params(params: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, tuple | list | np.ndarray):
+            value = [int(v) for v in value]
+        elif isinstance(value, np.random.RandomState):
+            value = None  # a generator object has no faithful JSON form; seed_ is kept instead
+        elif isinstance(value, np.integer | np.floating):
+            value = value.item()
+        out[key] = value
+    return out
+
+
+def save_model(model: Any, path: str | Path) -> Path:
+    """Write a fitted detector to ``path`` atomically (temporary file, then rename).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model, "module_")
+    path = Path(path)
+    tensors = {_MODULE_PREFIX + k: v.detach().cpu().contiguous()
+               for k, v in model.module_.state_dict().items()}
+    tensors["mean"] = torch.from_numpy(np.ascontiguousarray(model.mean_, dtype=np.float64))
+    tensors["scale"] = torch.from_numpy(np.ascontiguousarray(model.scale_, dtype=np.float64))
+    from latentwatch import __version__
+
+    state = {name: getattr(model, name) for name in _STATE_ATTRIBUTES}
+    if hasattr(model, "feature_names_in_"):
+        state["feature_names_in_"] = [str(c) for c in model.feature_names_in_]
+    meta = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "latentwatch_version": __version__,
+        "class": type(model).__name__,
+        "params": _json_params(model.get_params(deep=False)),
+        "state": state,
+        "weights_sha256": _digest(tensors),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={_METADATA_KEY: json.dumps(meta)})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    if not path.is_file():
+        raise ModelFormatError(f"{path}: no such model file")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            header = f.metadata() or {}
+            tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelFormatError(
+            f"{path}: not a readable safetensors model file ({exc}); it may be truncated or "
+            "not a latentwatch model"
+        ) from exc
+    if _METADATA_KEY not in header:
+        raise ModelFormatError(f"{path}: a safetensors file, but not a latentwatch model "
+                               f"(no '{_METADATA_KEY}' metadata)")
+    try:
+        meta = json.loads(header[_METADATA_KEY])
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(f"{path}: the model metadata is not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise ModelFormatError(f"{path}: not a latentwatch model (format is "
+                               f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+    return meta, tensors
+
+
+def load(path: str | Path, device: str | None = None):
+    """Load a detector saved with ``save``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The model file.
+    device : str or None, default=None
+        Where to put the network; ``None`` uses the model's own ``device`` parameter.
+
+    Returns
+    -------
+    AutoEncoderDetector or VAEDetector
+        The fitted detector; it scores bit-identically to the one that was saved
+        (on the same device).
+
+    Raises
+    ------
+    ModelFormatError
+        If the file is missing, truncated, edited, not a latentwatch model, or was
+        written by a newer format version.
+    """
+    from latentwatch.device import resolve_device
+
+    path = Path(path)
+    meta, tensors = _read(path)
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ModelFormatError(f"{path}: invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{path}: written with model format {version} (latentwatch "
+            f"{meta.get('latentwatch_version')}), newer than the format {FORMAT_VERSION} this "
+            "latentwatch reads; upgrade latentwatch to load it"
+        )
+    if _digest(tensors) != meta.get("weights_sha256"):
+        raise ModelFormatError(f"{path}: the weights do not match their checksum; the file was "
+                               "modified or damaged")
+    try:
+        cls = _registry()[meta["class"]]
+        model = cls(**meta["params"])
+        state = meta["state"]
+        for name in _STATE_ATTRIBUTES:
+            setattr(model, name, state[name])
+        if "feature_names_in_" in state:
+            model.feature_names_in_ = np.asarray(state["feature_names_in_"], dtype=object)
+        model.mean_ = tensors["mean"].numpy()
+        model.scale_ = tensors["scale"].numpy()
+        model.module_ = model._build_module(model.n_features_in_)
+        weights = {k[len(_MODULE_PREFIX):]: v for k, v in tensors.items()
+                   if k.startswith(_MODULE_PREFIX)}
+        model.module_.load_state_dict(weights, strict=True)
+    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+        if isinstance(exc, ModelFormatError):
+            raise
+        raise ModelFormatError(f"{path}: inconsistent model contents ({type(exc).__name__}: "
+                               f"{exc})") from exc
+    model.device_ = str(resolve_device(device or model.device))
+    model.module_.to(model.device_).eval()
+    return model
