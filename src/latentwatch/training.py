@@ -58,7 +58,7 @@ def split_validation(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Random train/validation row indices; no validation rows for tiny data or fraction 0."""
     order = rng.permutation(n_rows)
-    n_val = int(round(fraction * n_rows)) if n_rows >= MIN_ROWS_FOR_VALIDATION else 0
+    n_val = round(fraction * n_rows) if n_rows >= MIN_ROWS_FOR_VALIDATION else 0
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
@@ -127,7 +127,8 @@ def train(
                 f"training loss became {monitored} at epoch {epoch + 1}; "
                 "lower learning_rate or check the input for extreme values"
             )
-        bar.set_postfix(train=f"{train_loss:.4g}", val=f"{monitored:.4g}" if X_val.shape[0] else "-")
+        val_text = f"{monitored:.4g}" if X_val.shape[0] else "-"
+        bar.set_postfix(train=f"{train_loss:.4g}", val=val_text)
         if not math.isfinite(best_loss) or (
             monitored < best_loss - IMPROVEMENT_TOLERANCE * max(1.0, abs(best_loss))
         ):
