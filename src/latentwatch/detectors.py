@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    OutlierMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -33,7 +39,9 @@ _SCORING_ELEMENTS = 2**24
 AUTO_FALSE_ALARM_RATE = 0.01
 
 
-class _BaseDetector(OutlierMixin, BaseEstimator):
+class _BaseDetector(
+    ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin, BaseEstimator
+):
     """Shared fit/score machinery. Subclasses define the network, its loss and its scores."""
 
     _parameter_constraints: dict = {
@@ -120,7 +128,7 @@ class _BaseDetector(OutlierMixin, BaseEstimator):
         """
         if self.contamination == "auto":
             normal_scores = -self._scores_standardized(held_out)[0]
-            return float(np.quantile(normal_scores, AUTO_FALSE_ALARM_RATE, method="lower"))
+            return float(np.quantile(normal_scores, AUTO_FALSE_ALARM_RATE))
         return float(np.percentile(-self._scores_standardized(training)[0],
                                    100.0 * self.contamination))
 
@@ -130,15 +138,21 @@ class _BaseDetector(OutlierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return standardize(X, self.mean_, self.scale_)
 
+    def _scoring_network(self) -> nn.Module:
+        """A float64 copy of the network: scores then do not depend, even in the last
+        float32 bits, on how the rows are batched."""
+        return copy.deepcopy(self.module_).double().eval()
+
     def _scores_standardized(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row scores and per-feature scores of standardised rows, in bounded-memory batches."""
         rows = max(1, _SCORING_ELEMENTS // (self._samples_per_row() * Xs.shape[1]))
         device = torch.device(self.device_)
         scores, features = [], []
         with torch.no_grad(), torch_threads(self.n_jobs):
+            net = self._scoring_network()
             for start in range(0, Xs.shape[0], rows):
-                xb = torch.from_numpy(Xs[start:start + rows]).to(device)
-                row, per_feature = self._score_batch(xb)
+                xb = torch.from_numpy(Xs[start:start + rows]).to(device, torch.float64)
+                row, per_feature = self._score_batch(net, xb)
                 scores.append(row.double().cpu().numpy())
                 features.append(per_feature.double().cpu().numpy())
         if not scores:
@@ -191,8 +205,13 @@ class _BaseDetector(OutlierMixin, BaseEstimator):
         """
         Xs = self._prepare(X)
         with torch.no_grad(), torch_threads(self.n_jobs):
-            z = self._encode_mean(torch.from_numpy(Xs).to(torch.device(self.device_)))
+            xs = torch.from_numpy(Xs).to(torch.device(self.device_), torch.float64)
+            z = self._encode_mean(self._scoring_network(), xs)
         return z.double().cpu().numpy()
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.latent_dim_
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to one safetensors file (weights + JSON metadata).
@@ -215,11 +234,11 @@ class _BaseDetector(OutlierMixin, BaseEstimator):
     def _row_loss(self, module, xb, gen, epoch) -> torch.Tensor:
         raise NotImplementedError
 
-    def _score_batch(self, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _score_batch(self, net: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Row scores ``(n,)`` and per-feature scores ``(n, d)`` of a standardised batch."""
         raise NotImplementedError
 
-    def _encode_mean(self, xb: torch.Tensor) -> torch.Tensor:
+    def _encode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
 
@@ -330,12 +349,12 @@ class AutoEncoderDetector(_BaseDetector):
     def _row_loss(self, module, xb, gen, epoch) -> torch.Tensor:
         return (module(xb) - xb).square().mean(dim=1)
 
-    def _score_batch(self, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        per_feature = (self.module_(xb) - xb).square()
+    def _score_batch(self, net: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        per_feature = (net(xb) - xb).square()
         return per_feature.sum(dim=1), per_feature
 
-    def _encode_mean(self, xb: torch.Tensor) -> torch.Tensor:
-        return self.module_.encode(xb)
+    def _encode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+        return net.encode(xb)
 
 
 VAE_SCORES = ("reconstruction_probability", "elbo", "reconstruction_error")
@@ -352,7 +371,7 @@ class VAEDetector(_BaseDetector):
 
     Parameters
     ----------
-    score : {"reconstruction_probability", "elbo", "reconstruction_error"}, \
+    score_method : {"reconstruction_probability", "elbo", "reconstruction_error"}, \
 default="reconstruction_probability"
         ``"reconstruction_probability"`` (An & Cho, 2015):
         ``-log((1/L) sum_l p(x | z_l))`` with ``z_l ~ q(z|x)``; ``"elbo"``: the negative
@@ -371,7 +390,7 @@ default="reconstruction_probability"
 
     _parameter_constraints: dict = {
         **_BaseDetector._parameter_constraints,
-        "score": [StrOptions(set(VAE_SCORES))],
+        "score_method": [StrOptions(set(VAE_SCORES))],
         "n_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "beta": [Interval(numbers.Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -379,7 +398,7 @@ default="reconstruction_probability"
 
     def __init__(
         self,
-        score: str = "reconstruction_probability",
+        score_method: str = "reconstruction_probability",
         n_samples: int = 16,
         beta: float = 1.0,
         kl_warmup_epochs: int = 0,
@@ -397,7 +416,7 @@ default="reconstruction_probability"
         random_state=None,
         verbose: bool = False,
     ) -> None:
-        self.score = score
+        self.score_method = score_method
         self.n_samples = n_samples
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
@@ -431,9 +450,9 @@ default="reconstruction_probability"
         return nll + self._kl_weight(epoch) * maths.kl_to_standard_normal(mu, logvar)
 
     def _samples_per_row(self) -> int:
-        return self.n_samples if self.score != "reconstruction_error" else 1
+        return self.n_samples if self.score_method != "reconstruction_error" else 1
 
-    def _scoring_noise(self, device: torch.device) -> torch.Tensor:
+    def _scoring_noise(self, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         """``(L, latent_dim)`` standard normal draws, the same for every row and call.
 
         Sharing the draws across rows keeps a row's score independent of the batch it
@@ -441,25 +460,26 @@ default="reconstruction_probability"
         scores bit-identical across calls.
         """
         gen = torch.Generator().manual_seed(self.seed_ + 3)
-        return torch.randn(self.n_samples, self.latent_dim_, generator=gen).to(device)
+        noise = torch.randn(self.n_samples, self.latent_dim_, generator=gen, dtype=torch.float64)
+        return noise.to(device, dtype)
 
-    def _sample_nll(self, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _sample_nll(self, net: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-sample, per-feature ``-log p(x_ij | z_l)``, shape ``(L, n, d)``, and the KL."""
-        mu, logvar = self.module_.encode(xb)
-        eps = self._scoring_noise(xb.device)
+        mu, logvar = net.encode(xb)
+        eps = self._scoring_noise(xb.device, xb.dtype)
         z = maths.reparameterize(mu.unsqueeze(0), logvar.unsqueeze(0), eps.unsqueeze(1))
-        mean, out_logvar = self.module_.decode(z)
+        mean, out_logvar = net.decode(z)
         return maths.gaussian_nll(xb.unsqueeze(0), mean, out_logvar), maths.kl_to_standard_normal(
             mu, logvar
         )
 
-    def _score_batch(self, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.score == "reconstruction_error":
-            mean, _ = self.module_.decode(self.module_.encode(xb)[0])
+    def _score_batch(self, net: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.score_method == "reconstruction_error":
+            mean, _ = net.decode(net.encode(xb)[0])
             per_feature = (mean - xb).square()
             return per_feature.sum(dim=1), per_feature
-        nll, kl = self._sample_nll(xb)
-        if self.score == "reconstruction_probability":
+        nll, kl = self._sample_nll(net, xb)
+        if self.score_method == "reconstruction_probability":
             return (
                 maths.reconstruction_probability_score(nll.sum(dim=-1)),
                 maths.reconstruction_probability_contributions(nll),
@@ -467,5 +487,5 @@ default="reconstruction_probability"
         per_feature = nll.mean(dim=0) + kl.unsqueeze(1) / xb.shape[1]
         return per_feature.sum(dim=1), per_feature
 
-    def _encode_mean(self, xb: torch.Tensor) -> torch.Tensor:
-        return self.module_.encode(xb)[0]
+    def _encode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+        return net.encode(xb)[0]
