@@ -97,8 +97,8 @@ class _BaseDetector(
         self.history_ = train(
             self.module_,
             self._row_loss,
-            torch.from_numpy(Xs[train_rows]).to(device),
-            torch.from_numpy(Xs[val_rows]).to(device),
+            torch.from_numpy(Xs[train_rows]).to(device, torch.float32),
+            torch.from_numpy(Xs[val_rows]).to(device, torch.float32),
             self._training_config(),
             self.seed_,
         )
@@ -209,6 +209,22 @@ class _BaseDetector(
             z = self._encode_mean(self._scoring_network(), xs)
         return z.double().cpu().numpy()
 
+    def reconstruct(self, X) -> np.ndarray:
+        """The network's reconstruction of each row, in the input's units.
+
+        For the AE the decoder output; for the VAE the decoder mean at the posterior
+        mean. It is what the model "expected" to see for the row.
+
+        Returns
+        -------
+        np.ndarray of shape (n_samples, n_features_in_)
+        """
+        Xs = self._prepare(X)
+        with torch.no_grad(), torch_threads(self.n_jobs):
+            xs = torch.from_numpy(Xs).to(torch.device(self.device_), torch.float64)
+            reconstruction = self._decode_mean(self._scoring_network(), xs)
+        return reconstruction.cpu().numpy() * self.scale_ + self.mean_
+
     @property
     def _n_features_out(self) -> int:
         return self.latent_dim_
@@ -239,6 +255,9 @@ class _BaseDetector(
         raise NotImplementedError
 
     def _encode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _decode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
 
@@ -355,6 +374,9 @@ class AutoEncoderDetector(_BaseDetector):
 
     def _encode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
         return net.encode(xb)
+
+    def _decode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+        return net(xb)
 
 
 VAE_SCORES = ("reconstruction_probability", "elbo", "reconstruction_error")
@@ -475,8 +497,7 @@ default="reconstruction_probability"
 
     def _score_batch(self, net: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.score_method == "reconstruction_error":
-            mean, _ = net.decode(net.encode(xb)[0])
-            per_feature = (mean - xb).square()
+            per_feature = (self._decode_mean(net, xb) - xb).square()
             return per_feature.sum(dim=1), per_feature
         nll, kl = self._sample_nll(net, xb)
         if self.score_method == "reconstruction_probability":
@@ -489,3 +510,6 @@ default="reconstruction_probability"
 
     def _encode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
         return net.encode(xb)[0]
+
+    def _decode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+        return net.decode(net.encode(xb)[0])[0]

@@ -26,5 +26,5 @@ def fit_standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def standardize(X: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """``(X - mean) / scale`` as float32, the dtype the networks compute in."""
-    return ((X - mean) / scale).astype(np.float32)
+    """``(X - mean) / scale`` in float64."""
+    return (X - mean) / scale

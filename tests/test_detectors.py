@@ -1,0 +1,223 @@
+"""Behaviour of the detectors: detection quality, determinism, scores, stability."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from latentwatch import AutoEncoderDetector, VAEDetector, maths
+from latentwatch.networks import default_hidden_dims, default_latent_dim
+
+SCORES = ["reconstruction_probability", "elbo", "reconstruction_error"]
+
+
+@pytest.fixture(scope="module")
+def fitted(planted):
+    X_train, _, _ = planted
+    return {
+        "ae": AutoEncoderDetector(random_state=0).fit(X_train),
+        "vae": VAEDetector(random_state=0).fit(X_train),
+    }
+
+
+@pytest.mark.parametrize("name", ["ae", "vae"])
+def test_planted_anomalies_are_found(fitted, planted, name):
+    _, X_test, y_test = planted
+    auc = roc_auc_score(y_test, fitted[name].anomaly_score(X_test))
+    assert auc > 0.95, f"{name} AUC-ROC {auc:.3f}"
+
+
+@pytest.mark.parametrize("score_method", SCORES)
+def test_every_vae_score_finds_anomalies(fitted, planted, score_method):
+    _, X_test, y_test = planted
+    model = fitted["vae"].set_params(score_method=score_method)
+    try:
+        assert roc_auc_score(y_test, model.anomaly_score(X_test)) > 0.9
+    finally:
+        model.set_params(score_method="reconstruction_probability")
+
+
+@pytest.mark.parametrize("name", ["ae", "vae"])
+def test_scores_are_finite_and_bit_identical_across_calls(fitted, planted, name):
+    _, X_test, _ = planted
+    first = fitted[name].anomaly_score(X_test)
+    assert np.isfinite(first).all()
+    np.testing.assert_array_equal(first, fitted[name].anomaly_score(X_test))
+    # a row's score does not depend on the other rows scored with it (beyond float64 rounding)
+    np.testing.assert_allclose(first[7:8], fitted[name].anomaly_score(X_test[7:8]), rtol=1e-12)
+
+
+def test_scoring_leaves_global_torch_state_alone(fitted, planted):
+    _, X_test, _ = planted
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    fitted["vae"].anomaly_score(X_test)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("score_method", SCORES)
+def test_vae_feature_scores_sum_to_the_score(fitted, planted, score_method):
+    _, X_test, _ = planted
+    model = fitted["vae"].set_params(score_method=score_method)
+    try:
+        parts = model.feature_scores(X_test)
+        assert parts.shape == X_test.shape
+        np.testing.assert_allclose(parts.sum(axis=1), model.anomaly_score(X_test), rtol=1e-9)
+    finally:
+        model.set_params(score_method="reconstruction_probability")
+
+
+def test_ae_feature_scores_are_squared_errors(fitted, planted):
+    _, X_test, _ = planted
+    model = fitted["ae"]
+    Xs = (X_test - model.mean_) / model.scale_
+    reconstruction = model.module_.double()(torch.from_numpy(Xs)).detach().numpy()
+    model.module_.float()
+    np.testing.assert_allclose(model.feature_scores(X_test), (reconstruction - Xs) ** 2,
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_reconstruction_probability_matches_brute_force(fitted, planted):
+    """The detector's score equals an explicit loop over the same L latent samples."""
+    _, X_test, _ = planted
+    model = fitted["vae"]
+    net = model._scoring_network()
+    x = torch.from_numpy((X_test[:4] - model.mean_) / model.scale_)
+    eps = model._scoring_noise(x.device, torch.float64)
+    expected = []
+    with torch.no_grad():
+        mu, logvar = net.encode(x)
+        for i in range(4):
+            log_p = []
+            for sample in range(model.n_samples):
+                z = mu[i] + torch.exp(0.5 * logvar[i]) * eps[sample]
+                mean, out_logvar = net.decode(z)
+                log_p.append(-float(maths.gaussian_nll(x[i], mean, out_logvar).sum()))
+            m = max(log_p)
+            expected.append(-(m + np.log(np.mean(np.exp(np.array(log_p) - m)))))
+    np.testing.assert_allclose(model.anomaly_score(X_test[:4]), expected, rtol=1e-9)
+
+
+def test_sklearn_conventions(fitted, planted):
+    _, X_test, _ = planted
+    model = fitted["vae"]
+    np.testing.assert_array_equal(model.score_samples(X_test), -model.anomaly_score(X_test))
+    decision = model.decision_function(X_test)
+    np.testing.assert_array_equal(model.predict(X_test), np.where(decision < 0, -1, 1))
+    assert model.transform(X_test).shape == (len(X_test), model.latent_dim_)
+    assert list(model.get_feature_names_out()) == [
+        f"vaedetector{i}" for i in range(model.latent_dim_)
+    ]
+
+
+def test_auto_threshold_flags_about_one_percent_of_normal_rows(planted):
+    X_train, _, _ = planted
+    model = AutoEncoderDetector(random_state=0).fit(X_train[:600])
+    fresh_normal_rate = np.mean(model.predict(X_train[600:]) == -1)
+    assert fresh_normal_rate < 0.06
+
+
+def test_contamination_sets_the_training_outlier_share(planted):
+    X_train, _, _ = planted
+    model = VAEDetector(contamination=0.1, max_epochs=20, random_state=0).fit(X_train)
+    assert np.mean(model.predict(X_train) == -1) == pytest.approx(0.1, abs=0.01)
+
+
+def test_fit_is_reproducible_with_random_state(planted):
+    X_train, X_test, _ = planted
+    a = VAEDetector(max_epochs=5, random_state=3).fit(X_train).anomaly_score(X_test)
+    b = VAEDetector(max_epochs=5, random_state=3).fit(X_train).anomaly_score(X_test)
+    c = VAEDetector(max_epochs=5, random_state=4).fit(X_train).anomaly_score(X_test)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_kl_term_acts_with_default_settings(planted):
+    """With the default beta the posterior is pulled towards the prior; without it, not."""
+    X_train, _, _ = planted
+
+    def mean_kl(model):
+        net = model._scoring_network()
+        x = torch.from_numpy((X_train - model.mean_) / model.scale_)
+        with torch.no_grad():
+            return float(maths.kl_to_standard_normal(*net.encode(x)).mean())
+
+    default = VAEDetector(max_epochs=30, random_state=0).fit(X_train)
+    no_kl = VAEDetector(beta=0.0, max_epochs=30, random_state=0).fit(X_train)
+    assert 0.0 < mean_kl(default) < 0.5 * mean_kl(no_kl)
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.c_[np.random.default_rng(0).normal(size=(300, 3)), np.full((300, 2), 7.0)],
+        np.repeat(np.random.default_rng(1).normal(size=(5, 4)), 60, axis=0),
+        np.random.default_rng(2).normal(size=(6, 3)),
+        np.random.default_rng(3).normal(size=(2, 2)),
+    ],
+    ids=["constant-columns", "duplicated-rows", "six-rows", "two-rows"],
+)
+@pytest.mark.parametrize("cls", [AutoEncoderDetector, VAEDetector])
+def test_loss_and_scores_stay_finite_on_degenerate_data(X, cls):
+    model = cls(max_epochs=40, random_state=0).fit(X)
+    assert all(np.isfinite(model.history_["train_loss"]))
+    assert all(np.isfinite(model.history_["val_loss"]))
+    scores = model.anomaly_score(X)
+    assert np.isfinite(scores).all()
+    shifted = X.copy()
+    shifted[0] += 10.0
+    assert model.anomaly_score(shifted)[0] > np.max(scores)
+
+
+def test_constant_column_deviation_is_blamed(planted):
+    X_train, _, _ = planted
+    X = np.c_[X_train, np.full(len(X_train), 3.0)]
+    model = VAEDetector(max_epochs=30, random_state=0).fit(X)
+    row = X[:1].copy()
+    row[0, -1] = 4.0
+    assert np.argmax(model.feature_scores(row)[0]) == X.shape[1] - 1
+
+
+def test_history_and_early_stopping(planted):
+    X_train, _, _ = planted
+    model = AutoEncoderDetector(max_epochs=300, patience=3, random_state=0).fit(X_train)
+    assert model.n_epochs_ == len(model.history_["train_loss"]) == len(model.history_["val_loss"])
+    assert model.n_epochs_ < 300
+    assert model.history_["train_loss"][-1] < model.history_["train_loss"][0]
+
+
+def test_pandas_input_keeps_feature_names(planted):
+    X_train, _, _ = planted
+    frame = pd.DataFrame(X_train, columns=[f"f{i}" for i in range(X_train.shape[1])])
+    model = AutoEncoderDetector(max_epochs=3, random_state=0).fit(frame)
+    assert list(model.feature_names_in_) == list(frame.columns)
+    with pytest.raises(ValueError, match="feature names"):
+        model.anomaly_score(frame.rename(columns={"f0": "other"}))
+
+
+def test_bad_input_is_refused_with_a_clear_message(planted):
+    X_train, _, _ = planted
+    model = AutoEncoderDetector(max_epochs=3, random_state=0).fit(X_train)
+    bad = X_train[:5].copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.anomaly_score(bad)
+    with pytest.raises(ValueError, match="features"):
+        model.anomaly_score(X_train[:5, :3])
+
+
+@pytest.mark.parametrize(
+    ("n_features", "latent", "first"), [(5, 2, 32), (30, 5, 64), (2000, 32, 256)]
+)
+def test_default_architecture_scales_with_features(n_features, latent, first):
+    assert default_latent_dim(n_features) == latent
+    assert default_hidden_dims(n_features) == [first, first // 2]
+
+
+def test_wide_input_trains(planted):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2000)).astype(np.float32)
+    model = VAEDetector(max_epochs=2, random_state=0).fit(X)
+    assert np.isfinite(model.anomaly_score(X[:10])).all()
