@@ -53,6 +53,7 @@ class _BaseDetector(
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "patience": [Interval(numbers.Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "trim_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "contamination": [StrOptions({"auto"}), Interval(numbers.Real, 0, 0.5, closed="right")],
         "device": [str],
         "n_jobs": [None, Interval(numbers.Integral, -1, None, closed="left")],
@@ -111,6 +112,7 @@ class _BaseDetector(
     def _training_config(self) -> TrainingConfig:
         return TrainingConfig(
             max_epochs=self.max_epochs,
+            trim_fraction=self.trim_fraction,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             weight_decay=self.weight_decay,
@@ -282,6 +284,9 @@ _COMMON_DOC = """
     validation_fraction : float, default=0.1
         Share of the rows held out for early stopping and the ``"auto"`` threshold
         (none when fewer than 50 rows).
+    trim_fraction : float in [0, 1), default=0.0
+        Share of each mini-batch's highest-loss rows left out of the training loss, so
+        that anomalies among unlabelled training rows pull less on the model.
     contamination : "auto" or float in (0, 0.5], default="auto"
         A float sets the threshold at that quantile of the training scores. ``"auto"``
         sets it so that 1% of the held-out validation rows are flagged.
@@ -342,6 +347,7 @@ class AutoEncoderDetector(_BaseDetector):
         weight_decay: float = 0.0,
         patience: int = 10,
         validation_fraction: float = 0.1,
+        trim_fraction: float = 0.0,
         contamination: str | float = "auto",
         device: str = "auto",
         n_jobs: int | None = None,
@@ -356,6 +362,7 @@ class AutoEncoderDetector(_BaseDetector):
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.trim_fraction = trim_fraction
         self.contamination = contamination
         self.device = device
         self.n_jobs = n_jobs
@@ -432,6 +439,7 @@ default="reconstruction_probability"
         weight_decay: float = 0.0,
         patience: int = 10,
         validation_fraction: float = 0.1,
+        trim_fraction: float = 0.0,
         contamination: str | float = "auto",
         device: str = "auto",
         n_jobs: int | None = None,
@@ -450,6 +458,7 @@ default="reconstruction_probability"
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.trim_fraction = trim_fraction
         self.contamination = contamination
         self.device = device
         self.n_jobs = n_jobs
