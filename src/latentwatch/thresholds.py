@@ -263,3 +263,14 @@ def conformal_threshold(calibration_scores: np.ndarray, rate: float) -> float:
             f"a false-alarm rate of {rate:g} needs at least {needed} calibration rows, got {n}"
         )
     return float(calibration[n - k])
+
+
+def describe_threshold(model: Any) -> str:
+    """What a fitted detector's threshold means, in one line (``threshold_`` in words)."""
+    strategy = getattr(model, "threshold_", None)
+    if strategy is not None:
+        return strategy.describe()
+    contamination = getattr(model, "contamination", "auto")
+    if contamination != "auto":  # a model file written before threshold_ existed
+        return Contamination(float(contamination)).describe()
+    return 'contamination="auto": flags 1% of the held-out validation rows'
