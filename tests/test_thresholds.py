@@ -121,6 +121,16 @@ def test_invalid_specs_are_refused_with_a_clear_message(spec, message):
         make_threshold(spec)
 
 
+def test_strategies_survive_clone_and_pickle():
+    import pickle
+
+    from sklearn.base import clone
+
+    model = VAEDetector(threshold=FalseAlarmRate(0.05, calibration_fraction=0.2))
+    assert clone(model).threshold == model.threshold
+    assert pickle.loads(pickle.dumps(model)).threshold == model.threshold
+
+
 def test_calibration_fraction_is_validated():
     with pytest.raises(ValueError, match="calibration_fraction"):
         FalseAlarmRate(0.1, calibration_fraction=1.0)
@@ -188,8 +198,10 @@ def test_calibrate_sets_the_threshold_and_p_values():
     scores = model.anomaly_score(X[800:1000])
     assert model.offset_ == -conformal_threshold(scores, 0.1)
     assert np.mean(model.predict(X[800:1000]) == -1) <= 0.1
+    offset = model.offset_
     with pytest.raises(ValueError, match="needs at least 9 calibration rows"):
         model.calibrate(X[:5])
+    assert model.offset_ == offset and len(model.calibration_scores_) == 200
 
 
 def test_default_model_can_switch_to_a_false_alarm_rate_after_fit():

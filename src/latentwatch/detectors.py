@@ -216,13 +216,19 @@ class _BaseDetector(
         elif isinstance(strategy, LogLikelihood):
             self.offset_ = float(strategy.min_log_likelihood)
         elif len(calibration):
-            self._calibrate_scores(self._scores_standardized(calibration)[0], "calibration_split")
+            self._calibrate_scores(self._scores_standardized(calibration)[0], "calibration_split",
+                                   strategy)
         else:  # FalseAlarmRate without a calibration split: calibrate() must come first
             self.offset_ = None
 
-    def _calibrate_scores(self, scores: np.ndarray, source: str) -> None:
-        if isinstance(self.threshold_, FalseAlarmRate):
-            self.offset_ = -conformal_threshold(scores, self.threshold_.rate)
+    def _calibrate_scores(
+        self, scores: np.ndarray, source: str, strategy: ThresholdStrategy | None
+    ) -> None:
+        """Store calibration scores; a ``FalseAlarmRate`` also takes its threshold from them
+        (checked before anything changes)."""
+        if isinstance(strategy, FalseAlarmRate):
+            self.offset_ = -conformal_threshold(scores, strategy.rate)
+        self.threshold_ = strategy
         self.calibration_scores_ = np.sort(scores)
         self.calibration_source_ = source
 
@@ -247,10 +253,9 @@ class _BaseDetector(
         """
         check_is_fitted(self, "module_")
         strategy = self._threshold_strategy()
-        scores = self.anomaly_score(X_normal)
-        if isinstance(strategy, FalseAlarmRate):
-            self.threshold_ = strategy
-        self._calibrate_scores(scores, "calibrate")
+        if not isinstance(strategy, FalseAlarmRate):
+            strategy = self.threshold_  # only the p-values change
+        self._calibrate_scores(self.anomaly_score(X_normal), "calibrate", strategy)
         return self
 
     def p_values(self, X) -> np.ndarray:
@@ -452,7 +457,8 @@ _COMMON_DOC = """
     contamination : "auto" or float in (0, 0.5], default="auto"
         Used when ``threshold`` is None. A float sets the threshold at that quantile of
         the training scores (as IsolationForest does). ``"auto"`` sets it so that 1% of
-        the held-out validation rows are flagged.
+        the held-out validation rows are flagged; for a false-alarm rate with a
+        guarantee, use ``threshold=FalseAlarmRate(0.01)`` instead.
     threshold : ThresholdStrategy, dict, str or None, default=None
         How the threshold is set, and what it means (see :mod:`latentwatch.thresholds`):
         ``Contamination(share)``, ``FalseAlarmRate(rate)`` (at most that share of normal
