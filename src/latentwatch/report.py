@@ -288,6 +288,9 @@ def _training_section(model: Any) -> str:
         monitored = val
     best = int(np.argmin(monitored)) + 1
     ax.axvline(best, color=MUTED, ls=":", lw=1.2, label=f"best epoch ({best}), restored")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss per row")
     losses = np.r_[train, val]
