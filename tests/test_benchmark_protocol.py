@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks` liv
 
 from benchmarks.aggregate import (
     mean_ranks,
+    per_seed_means,
     seed_means,
     summarize_setting,
     wins_ties_losses,
@@ -225,3 +226,10 @@ def test_wins_ties_losses_tolerance() -> None:
 def test_mean_ranks_share_ties() -> None:
     auc = pd.DataFrame({"m1": [0.9, 0.5], "m2": [0.9, 0.7], "m3": [0.1, 0.6]})
     assert mean_ranks(auc).tolist() == pytest.approx([(1.5 + 3) / 2, (1.5 + 1) / 2, (3 + 2) / 2])
+
+
+def test_per_seed_means_over_complete_datasets() -> None:
+    table = per_seed_means(_results(), ["A", "B"], ["iforest", "ecod", "lw-vae"])
+    assert table.loc["iforest", "seed 0"] == pytest.approx((0.80 + 0.60) / 2)
+    assert table.loc["ecod", "seed 1"] == pytest.approx((0.80 + 0.70) / 2)
+    assert table.loc["lw-vae", "sd over seeds"] == pytest.approx(np.std([0.7502, 0.80], ddof=1))

@@ -39,7 +39,7 @@ def test_auto_batch_size(n_rows, expected):
     assert resolve_batch_size(100, n_rows) == 100
 
 
-@pytest.mark.parametrize(("n_rows", "expected"), [(80, 200), (20_000, 100), (1_000_000, 20)])
+@pytest.mark.parametrize(("n_rows", "expected"), [(80, 30), (20_000, 15), (1_000_000, 10)])
 def test_auto_max_epochs(n_rows, expected):
     assert resolve_max_epochs("auto", n_rows) == expected
     assert resolve_max_epochs(7, n_rows) == 7

@@ -24,8 +24,9 @@ IMPROVEMENT_TOLERANCE = 1e-3
 MIN_ROWS_FOR_VALIDATION = 50
 
 
-# With max_epochs="auto", training sees at most this many rows in all (and 20 to 200 epochs).
-AUTO_ROW_BUDGET = 2_000_000
+# With max_epochs="auto", training sees about this many rows in all (and 10 to 30 epochs).
+AUTO_ROW_BUDGET = 300_000
+AUTO_EPOCH_RANGE = (10, 30)
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,10 @@ def resolve_batch_size(batch_size: int | str, n_rows: int) -> int:
 
 
 def resolve_max_epochs(max_epochs: int | str, n_rows: int) -> int:
-    """``"auto"``: ``clip(AUTO_ROW_BUDGET / n_rows, 20, 200)``, fewer epochs for big data."""
+    """``"auto"``: ``clip(AUTO_ROW_BUDGET / n_rows, 10, 30)``, fewer epochs for big data."""
     if max_epochs == "auto":
-        return int(min(200, max(20, math.ceil(AUTO_ROW_BUDGET / max(n_rows, 1)))))
+        low, high = AUTO_EPOCH_RANGE
+        return int(min(high, max(low, math.ceil(AUTO_ROW_BUDGET / max(n_rows, 1)))))
     return int(max_epochs)
 
 
