@@ -105,3 +105,20 @@ def summarize_setting(
         table[f"W/T/L vs {peer}"] = col
     table.index.name = "method"
     return table, datasets
+
+
+def per_seed_means(
+    results: pd.DataFrame, datasets: list[str], methods: list[str], metric: str = "auc_roc"
+) -> pd.DataFrame:
+    """Methods x seeds table of the mean over ``datasets`` of one metric, plus its SD.
+
+    The spread across seeds of these means shows how much the split alone moves the
+    headline numbers (the noise to compare differences with).
+    """
+    ok = results[~failed(results) & results["dataset"].isin(datasets)]
+    table = ok.groupby(["method", "seed"])[metric].mean().unstack("seed").reindex(methods)
+    table.columns = [f"seed {c}" for c in table.columns]
+    if table.shape[1] > 1:
+        table["sd over seeds"] = table.std(axis=1, ddof=1)
+    table.index.name = "method"
+    return table

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.aggregate import auc_matrix, failed, seed_means, summarize_setting
+from benchmarks.aggregate import (
+    auc_matrix,
+    failed,
+    per_seed_means,
+    seed_means,
+    summarize_setting,
+)
 from benchmarks.methods import PEER_LABELS, base_name, is_latentwatch
 
 
@@ -65,6 +72,19 @@ def _per_dataset_table(results: pd.DataFrame, means: pd.DataFrame, methods: list
     return md_table(roc)
 
 
+def _load_line(results: pd.DataFrame) -> str:
+    """How busy the machine was while the rows were computed (timings depend on it)."""
+    load = pd.to_numeric(results.get("load_avg_1min"), errors="coerce")
+    load = load.dropna() if load is not None else pd.Series(dtype=float)
+    if load.empty:
+        return "- 1-min load average while computing: not recorded"
+    return (
+        f"- 1-min load average while computing ({len(load)} rows with a record): "
+        f"median {load.median():.1f}, max {load.max():.1f}, on {os.cpu_count()} CPUs "
+        "(load above the CPU count means contended timings)"
+    )
+
+
 def write_summary(
     results: pd.DataFrame,
     path: Path,
@@ -77,6 +97,7 @@ def write_summary(
     all_means = seed_means(results)
     out = ["# ADBench benchmark summary", ""]
     out += [f"- {k}: {v}" for k, v in meta.items()]
+    out += [_load_line(results)]
     out += [
         "",
         "Per setting: metrics are means over seeds per dataset, then over the datasets on "
@@ -107,8 +128,12 @@ def write_summary(
             ),
             "",
         ]
+        sub_results = results[results["setting"] == setting]
+        if len(seeds) > 1 and datasets:
+            out += [f"### {setting}: mean AUC-ROC over the datasets, per split seed", ""]
+            out += [md_table(per_seed_means(sub_results, datasets, sub_methods)), ""]
         out += [f"### {setting}: AUC-ROC per dataset (mean over seeds)", ""]
-        out += [_per_dataset_table(results[results["setting"] == setting], means, sub_methods)]
+        out += [_per_dataset_table(sub_results, means, sub_methods)]
         out += [""]
     errors = results[failed(results)]
     out += ["## Failures", ""]

@@ -194,6 +194,7 @@ def make_row(
         "fit_anomalies": int(data.y[fit_idx].sum()),
         "test_anomalies": int(y_test.sum()),
         "threads": config.threads,
+        "load_avg_1min": round(os.getloadavg()[0], 2),
         "versions": ";".join(f"{k}={v}" for k, v in method_versions(base).items()),
         "lw_params": json.dumps(_lw_params(base, config)) if is_latentwatch(base) else "",
         "cached": False,
