@@ -110,7 +110,7 @@ def train(
     device = X_train.device
     batch = resolve_batch_size(config.batch_size, X_train.shape[0])
     optimizer = torch.optim.Adam(
-        module.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        module.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
     )
     shuffle_gen = torch.Generator().manual_seed(seed)
     noise_gen = torch.Generator(device=device).manual_seed(seed + 1)
