@@ -1,6 +1,8 @@
 """The generative methods of the fitted detectors: sample, interpolate, encode,
 attribute vectors, denoise; determinism, schema, persistence."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -63,9 +65,13 @@ def test_sample_leaves_global_random_state_alone(models):
 
 def test_decoder_samples_have_the_decoder_noise(models):
     """decode='sample' = decoder mean + N(0, sigma^2) noise with the decoder's sigma."""
-    model = models["vae"]
+    clipped = models["vae"]
+    model = copy.copy(clipped)
+    del model.data_min_, model.data_max_  # without clipping to the training range
     mean = model.sample(3000, random_state=4)
     drawn = model.sample(3000, random_state=4, decode="sample")
+    inside = clipped.sample(3000, random_state=4, decode="sample")
+    np.testing.assert_array_equal(inside, np.clip(drawn, clipped.data_min_, clipped.data_max_))
     z = np.random.default_rng(4).standard_normal((3000, model.latent_dim_))
     net = model._scoring_network()
     with torch.no_grad():
@@ -135,6 +141,7 @@ def test_rows_come_back_in_the_training_schema(table, table_model):
         assert list(rows.columns) == list(table.columns)
         assert rows["count"].dtype == np.int64 and rows["flag"].dtype == np.int64
         assert rows["amount"].dtype == np.float64
+        assert (rows.min() >= table.min()).all() and (rows.max() <= table.max()).all()
 
 
 def test_arrays_in_arrays_out_with_integer_columns_rounded(table):
@@ -149,6 +156,8 @@ def test_arrays_in_arrays_out_with_integer_columns_rounded(table):
 def test_generative_state_survives_save_and_load(table_model, table, tmp_path):
     loaded = latentwatch.load(table_model.save(tmp_path / "m.lwm"))
     np.testing.assert_array_equal(loaded.integer_columns_, table_model.integer_columns_)
+    np.testing.assert_array_equal(loaded.data_min_, table_model.data_min_)
+    np.testing.assert_array_equal(loaded.data_max_, table_model.data_max_)
     for name in ("weights", "means", "covariances"):
         np.testing.assert_array_equal(getattr(loaded.latent_mixture_, name),
                                       getattr(table_model.latent_mixture_, name))
@@ -163,7 +172,7 @@ def test_generative_state_survives_save_and_load(table_model, table, tmp_path):
 def test_models_saved_without_generative_state_still_work(table_model, table, tmp_path):
     """Files written before the generative state existed: no mixture, no integer flags."""
     model = VAEDetector(max_epochs=2, random_state=0).fit(table)
-    del model.latent_mixture_, model.integer_columns_
+    del model.latent_mixture_, model.integer_columns_, model.data_min_, model.data_max_
     loaded = latentwatch.load(model.save(tmp_path / "old.lwm"))
     assert not hasattr(loaded, "latent_mixture_")
     assert loaded.sample(3, random_state=0).shape == (3, 4)
@@ -251,6 +260,7 @@ def test_denoise_pulls_noisy_rows_back_to_the_manifold(models, planted):
     clean = X_train[:300]
     noisy = clean + np.random.default_rng(0).normal(0, 0.5, size=clean.shape)
     denoised = model.denoise(noisy)
-    np.testing.assert_allclose(model.denoise(clean), model.reconstruct(clean))
+    np.testing.assert_allclose(model.denoise(clean), np.clip(model.reconstruct(clean),
+                                                             model.data_min_, model.data_max_))
     # the rows lie near a 3-D manifold in 12-D: most of the noise is off it (measured 0.53)
     assert np.mean((denoised - clean) ** 2) < 0.65 * np.mean((noisy - clean) ** 2)

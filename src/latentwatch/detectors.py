@@ -330,6 +330,8 @@ _COMMON_ATTRIBUTES = """
     n_features_in_ : int
     feature_names_in_ : np.ndarray
         Present when ``X`` was a DataFrame with string column names.
+    data_min_, data_max_ : np.ndarray of shape (n_features_in_,)
+        Range of each column in training; generated rows are clipped to it.
     integer_columns_ : np.ndarray of bool, shape (n_features_in_,)
         Columns that held only integers in training; generated rows round them.
     latent_mixture_ : latentwatch.generative.LatentMixture

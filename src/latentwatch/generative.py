@@ -293,7 +293,9 @@ class GenerativeMixin:
 
     # -- fitting (called at the end of ``fit``) -----------------------------------------
     def _fit_generative(self, X: np.ndarray, Xs: np.ndarray) -> None:
-        """Fitted state for generation: integer-column flags and the latent mixture."""
+        """Fitted state for generation: column ranges, integer-column flags and the latent
+        mixture."""
+        self.data_min_, self.data_max_ = X.min(axis=0), X.max(axis=0)
         self.integer_columns_ = np.all(np.round(X) == X, axis=0)
         mu, var = self._posterior(Xs)
         rng = np.random.default_rng(self.seed_ + 4)
@@ -318,8 +320,10 @@ class GenerativeMixin:
         through it. Today all columns are numeric: the decoder's per-feature Gaussian
         (in standardised units) is read at its mean (``decode="mean"``) or sampled
         (``decode="sample"``, VAE only), mapped back with ``mean_`` and ``scale_``,
-        columns that held only integers in training are rounded, and the result is a
-        DataFrame with the training columns when the model was fitted on one.
+        clipped to the range seen in training (``data_min_``, ``data_max_``: a Gaussian
+        decoder otherwise puts e.g. negative values in a column of counts), columns
+        that held only integers in training are rounded, and the result is a DataFrame
+        with the training columns when the model was fitted on one.
 
         Parameters
         ----------
@@ -349,6 +353,8 @@ class GenerativeMixin:
                     rows = rows + sd * rng.standard_normal(rows.shape)
                 out[start:start + len(rows)] = rows
         out = out * self.scale_ + self.mean_
+        if hasattr(self, "data_min_"):
+            out = np.clip(out, self.data_min_, self.data_max_)
         integer = getattr(self, "integer_columns_", None)
         if integer is not None and np.any(integer):
             out[:, integer] = np.round(out[:, integer])

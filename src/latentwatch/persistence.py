@@ -31,6 +31,7 @@ _STATE_ATTRIBUTES = ("n_features_in_", "offset_", "seed_", "hidden_dims_", "late
 _MIXTURE_TENSORS = ("weights", "means", "covariances")
 _MIXTURE_PREFIX = "latent_mixture."
 _INTEGER_COLUMNS = "integer_columns"
+_RANGE_TENSORS = {"data_min": "data_min_", "data_max": "data_max_"}
 
 
 class ModelFormatError(ValueError):
@@ -59,6 +60,10 @@ def _generative_tensors(model: Any) -> dict[str, torch.Tensor]:
     if hasattr(model, "integer_columns_"):
         flags = np.ascontiguousarray(model.integer_columns_, dtype=np.uint8)
         out[_INTEGER_COLUMNS] = torch.from_numpy(flags)
+    for key, name in _RANGE_TENSORS.items():
+        if hasattr(model, name):
+            out[key] = torch.from_numpy(np.ascontiguousarray(getattr(model, name),
+                                                             dtype=np.float64))
     mixture = getattr(model, "latent_mixture_", None)
     if mixture is not None:
         for name in _MIXTURE_TENSORS:
@@ -72,6 +77,9 @@ def _set_generative_state(model: Any, tensors: dict[str, torch.Tensor]) -> None:
 
     if _INTEGER_COLUMNS in tensors:
         model.integer_columns_ = tensors[_INTEGER_COLUMNS].numpy().astype(bool)
+    for key, name in _RANGE_TENSORS.items():
+        if key in tensors:
+            setattr(model, name, tensors[key].numpy())
     if all(_MIXTURE_PREFIX + name in tensors for name in _MIXTURE_TENSORS):
         model.latent_mixture_ = LatentMixture(
             *(tensors[_MIXTURE_PREFIX + name].numpy() for name in _MIXTURE_TENSORS)
