@@ -148,7 +148,7 @@ def run_latentwatch(
     """Fit one latentwatch detector and score it for every method of ``group``.
 
     ``group`` is ``["lw-ae"]`` or a subset of the ``lw-vae*`` score modes; the VAE is fitted
-    once and each score mode is applied with ``set_params(score=...)`` (no refit), so every
+    once and each score mode is applied with ``set_params(score_method=...)`` (no refit), so every
     ``lw-vae*`` row reports the same fit time.
     """
     outs = [Outcome(m) for m in group]
@@ -169,7 +169,7 @@ def run_latentwatch(
         try:
             mode = LW_VAE_SCORES.get(out.method)
             if mode is not None:
-                detector.set_params(score=mode)
+                detector.set_params(score_method=mode)
             with PeakMemory() as score_mem:
                 t0 = time.perf_counter()
                 out.scores = np.asarray(detector.anomaly_score(X_test))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from latentwatch.commands_generative import register as register_generative
+from latentwatch import commands_generative, commands_report
 
 app = typer.Typer(
     help="Anomaly detection with autoencoders and variational autoencoders.",
@@ -52,7 +52,8 @@ def version() -> None:
     typer.echo(__version__)
 
 
-register_generative(app)
+commands_report.register(app)  # evaluate, report
+commands_generative.register(app)  # sample, interpolate, encode, plot-latent
 
 
 def main() -> None:

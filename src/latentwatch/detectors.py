@@ -15,6 +15,7 @@ from sklearn.base import (
     OutlierMixin,
     TransformerMixin,
 )
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -30,6 +31,15 @@ from latentwatch.networks import (
     default_latent_dim,
 )
 from latentwatch.scaling import fit_standardizer, standardize
+from latentwatch.thresholds import (
+    Contamination,
+    FalseAlarmRate,
+    LogLikelihood,
+    ThresholdStrategy,
+    conformal_p_values,
+    conformal_threshold,
+    make_threshold,
+)
 from latentwatch.training import TrainingConfig, split_validation, train
 
 # Largest number of float elements one scoring batch may hold in a (samples, rows, features)
@@ -38,6 +48,33 @@ _SCORING_ELEMENTS = 2**24
 
 # With contamination="auto", the threshold flags this share of the held-out validation rows.
 AUTO_FALSE_ALARM_RATE = 0.01
+
+
+def _split_calibration(
+    n_rows: int, strategy: FalseAlarmRate, rng: np.random.RandomState
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fitting and calibration row indices for a ``FalseAlarmRate`` calibration split.
+
+    Raises
+    ------
+    ValueError
+        Before any training, when the split would be too small for the rate.
+    """
+    n_calibration = round(strategy.calibration_fraction * n_rows)
+    needed = strategy.min_calibration_rows()
+    if n_calibration < needed:
+        raise ValueError(
+            f"threshold false_alarm_rate {strategy.rate:g} needs at least {needed} calibration "
+            f"rows, but calibration_fraction {strategy.calibration_fraction:g} of {n_rows} rows "
+            "gives "
+            f"{n_calibration}; raise calibration_fraction or the rate, or set it to 0 and call "
+            "calibrate(X_normal)"
+        )
+    if n_rows - n_calibration < 2:
+        raise ValueError(f"calibration_fraction {strategy.calibration_fraction:g} leaves fewer "
+                         f"than 2 of {n_rows} rows for training")
+    order = rng.permutation(n_rows)
+    return np.sort(order[n_calibration:]), np.sort(order[:n_calibration])
 
 
 class _BaseDetector(
@@ -55,7 +92,9 @@ class _BaseDetector(
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "patience": [Interval(numbers.Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "trim_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
         "contamination": [StrOptions({"auto"}), Interval(numbers.Real, 0, 0.5, closed="right")],
+        "threshold": [None, ThresholdStrategy, dict, str],
         "device": [str],
         "n_jobs": [None, Interval(numbers.Integral, -1, None, closed="left")],
         "random_state": ["random_state"],
@@ -82,17 +121,22 @@ class _BaseDetector(
             return self._fit(X)
 
     def _fit(self, X: np.ndarray):
+        strategy = self._threshold_strategy()
         rng = check_random_state(self.random_state)
         self.seed_ = int(rng.randint(np.iinfo(np.int32).max))
         self.device_ = str(resolve_device(self.device))
-        self.mean_, self.scale_ = fit_standardizer(X)
-        Xs = standardize(X, self.mean_, self.scale_)
+        fitting_rows, calibration_rows = np.arange(X.shape[0]), np.empty(0, dtype=np.intp)
+        if isinstance(strategy, FalseAlarmRate) and strategy.calibration_fraction > 0:
+            fitting_rows, calibration_rows = _split_calibration(X.shape[0], strategy, rng)
+        X_fit = X[fitting_rows] if len(calibration_rows) else X
+        self.mean_, self.scale_ = fit_standardizer(X_fit)
+        Xs = standardize(X_fit, self.mean_, self.scale_)
         n_features = X.shape[1]
         self.hidden_dims_ = [int(h) for h in (
             self.hidden_dims if self.hidden_dims is not None else default_hidden_dims(n_features)
         )]
         self.latent_dim_ = int(self.latent_dim or default_latent_dim(n_features))
-        train_rows, val_rows = split_validation(X.shape[0], self.validation_fraction, rng)
+        train_rows, val_rows = split_validation(X_fit.shape[0], self.validation_fraction, rng)
         with seeded_torch(self.seed_):
             self.module_ = self._build_module(n_features).to(self.device_)
         device = torch.device(self.device_)
@@ -106,14 +150,16 @@ class _BaseDetector(
         )
         self.n_epochs_ = len(self.history_["train_loss"])
         self.module_.eval()
-        reference = Xs[val_rows] if len(val_rows) else Xs
-        self.offset_ = self._fit_offset(reference, Xs)
-        self._fit_generative(X, Xs)
+        self._set_threshold(
+            strategy, Xs, Xs[val_rows], standardize(X[calibration_rows], self.mean_, self.scale_)
+        )
+        self._fit_generative(X_fit, Xs)
         return self
 
     def _training_config(self) -> TrainingConfig:
         return TrainingConfig(
             max_epochs=self.max_epochs,
+            trim_fraction=self.trim_fraction,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             weight_decay=self.weight_decay,
@@ -122,18 +168,144 @@ class _BaseDetector(
             verbose=self.verbose,
         )
 
-    def _fit_offset(self, held_out: np.ndarray, training: np.ndarray) -> float:
-        """``offset_`` such that ``decision_function = score_samples - offset_``.
+    # -- thresholds ----------------------------------------------------------------------
+    def _threshold_strategy(self) -> ThresholdStrategy | None:
+        """The ``threshold`` parameter as a strategy; ``None`` leaves it to ``contamination``."""
+        if self.threshold is None:
+            return None
+        strategy = make_threshold(self.threshold)
+        if self.contamination != "auto":
+            raise ValueError(
+                f"set either contamination ({self.contamination!r}) or threshold "
+                f"({self.threshold!r}), not both; Contamination({self.contamination!r}) as "
+                "threshold is the same as that contamination"
+            )
+        if isinstance(strategy, LogLikelihood):
+            self._check_log_likelihood_threshold()
+        return strategy
 
-        A fractional contamination takes that quantile of the training scores, as
-        IsolationForest does; ``"auto"`` flags ``AUTO_FALSE_ALARM_RATE`` of the
-        held-out validation rows (all rows when the data were too small to split).
+    def _check_log_likelihood_threshold(self) -> None:
+        raise ValueError("the log_likelihood threshold needs a VAEDetector (an autoencoder has "
+                         "no likelihood); use false_alarm_rate or contamination")
+
+    def _set_threshold(
+        self,
+        strategy: ThresholdStrategy | None,
+        training: np.ndarray,
+        validation: np.ndarray,
+        calibration: np.ndarray,
+    ) -> None:
+        """Set ``offset_`` (``decision_function = score_samples - offset_``), the
+        calibration scores behind ``p_values`` and ``threshold_``.
+
+        Without a ``threshold`` strategy, a fractional ``contamination`` takes that
+        quantile of the training scores, as IsolationForest does; ``"auto"`` flags
+        ``AUTO_FALSE_ALARM_RATE`` of the held-out validation rows (all rows when the
+        data were too small to split). The validation scores then also serve as
+        calibration scores for ``p_values``.
         """
-        if self.contamination == "auto":
-            normal_scores = -self._scores_standardized(held_out)[0]
-            return float(np.quantile(normal_scores, AUTO_FALSE_ALARM_RATE))
-        return float(np.percentile(-self._scores_standardized(training)[0],
-                                   100.0 * self.contamination))
+        validation_scores = self._scores_standardized(validation)[0] if len(validation) else None
+        self.calibration_scores_ = None if validation_scores is None else np.sort(
+            validation_scores)
+        self.calibration_source_ = None if validation_scores is None else "validation"
+        share = self.contamination if strategy is None else getattr(strategy, "share", None)
+        self.threshold_ = strategy
+        if strategy is None and self.contamination == "auto":
+            normal_scores = -(validation_scores if validation_scores is not None
+                              else self._scores_standardized(training)[0])
+            self.offset_ = float(np.quantile(normal_scores, AUTO_FALSE_ALARM_RATE))
+        elif strategy is None or isinstance(strategy, Contamination):
+            self.threshold_ = Contamination(float(share))
+            self.offset_ = float(np.percentile(-self._scores_standardized(training)[0],
+                                               100.0 * share))
+        elif isinstance(strategy, LogLikelihood):
+            self.offset_ = float(strategy.min_log_likelihood)
+        elif len(calibration):
+            self._calibrate_scores(self._scores_standardized(calibration)[0], "calibration_split",
+                                   strategy)
+        else:  # FalseAlarmRate without a calibration split: calibrate() must come first
+            self.offset_ = None
+
+    def _calibrate_scores(
+        self, scores: np.ndarray, source: str, strategy: ThresholdStrategy | None
+    ) -> None:
+        """Store calibration scores; a ``FalseAlarmRate`` also takes its threshold from them
+        (checked before anything changes)."""
+        if isinstance(strategy, FalseAlarmRate):
+            self.offset_ = -conformal_threshold(scores, strategy.rate)
+        self.threshold_ = strategy
+        self.calibration_scores_ = np.sort(scores)
+        self.calibration_source_ = source
+
+    def calibrate(self, X_normal):
+        """Calibrate p-values, and a ``false_alarm_rate`` threshold, on normal rows.
+
+        The rows should be normal and unseen in ``fit``: then their scores are
+        exchangeable with those of fresh normal rows and the conformal guarantee holds
+        (see :mod:`latentwatch.thresholds`). They replace the calibration scores taken
+        in ``fit``. When ``threshold`` is (or has been set with ``set_params`` to) a
+        ``FalseAlarmRate``, the threshold is re-derived from them; with another
+        strategy only ``p_values`` change.
+
+        Parameters
+        ----------
+        X_normal : array-like of shape (n_samples, n_features)
+            Normal rows; a ``FalseAlarmRate(rate)`` needs at least ``1 / rate - 1``.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "module_")
+        strategy = self._threshold_strategy()
+        if not isinstance(strategy, FalseAlarmRate):
+            strategy = self.threshold_  # only the p-values change
+        self._calibrate_scores(self.anomaly_score(X_normal), "calibrate", strategy)
+        return self
+
+    def p_values(self, X) -> np.ndarray:
+        """Split conformal p-value of each row against the calibration scores.
+
+        ``p = (1 + #{calibration scores >= score}) / (n_calibration + 1)``: small for
+        rows unlike the calibration rows. For a normal row, ``P(p <= alpha) <= alpha``
+        when the calibration rows are normal and played no part in training
+        (``calibration_source_`` ``"calibration_split"`` or ``"calibrate"``). With
+        ``"validation"`` (the early-stopping rows of a model without a
+        ``FalseAlarmRate`` threshold) the guarantee is approximate: those rows chose
+        the stopping epoch, and may include anomalies when the training data did.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        np.ndarray of shape (n_samples,)
+            Values in ``[1 / (n_calibration + 1), 1]``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the model has no calibration scores (no validation split and no
+            ``calibrate`` call).
+        """
+        check_is_fitted(self, "module_")
+        if getattr(self, "calibration_scores_", None) is None:
+            raise NotFittedError(
+                f"{type(self).__name__} has no calibration scores (it was fitted without a "
+                "validation or calibration split); call calibrate(X_normal) first"
+            )
+        return conformal_p_values(self.calibration_scores_, self.anomaly_score(X))
+
+    def _check_threshold_ready(self) -> None:
+        if getattr(self, "offset_", None) is None:
+            raise NotFittedError(
+                f"{type(self).__name__} has a false_alarm_rate threshold with "
+                "calibration_fraction=0 and has not been calibrated; call "
+                "calibrate(X_normal) first"
+            )
+        if isinstance(getattr(self, "threshold_", None), LogLikelihood):
+            self._check_log_likelihood_threshold()
 
     # -- scoring -------------------------------------------------------------------------
     def _prepare(self, X) -> np.ndarray:
@@ -193,10 +365,12 @@ class _BaseDetector(
 
     def decision_function(self, X) -> np.ndarray:
         """``score_samples(X) - offset_``: negative for outliers, positive for inliers."""
+        check_is_fitted(self, "module_")
+        self._check_threshold_ready()
         return self.score_samples(X) - self.offset_
 
     def predict(self, X) -> np.ndarray:
-        """``-1`` for outliers and ``+1`` for inliers, at the threshold set in ``fit``."""
+        """``-1`` for outliers and ``+1`` for inliers, at the model's threshold (``threshold_``)."""
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def transform(self, X) -> np.ndarray:
@@ -297,9 +471,21 @@ _COMMON_DOC = """
     validation_fraction : float, default=0.1
         Share of the rows held out for early stopping and the ``"auto"`` threshold
         (none when fewer than 50 rows).
+    trim_fraction : float in [0, 1), default=0.0
+        Share of each mini-batch's highest-loss rows left out of the training loss, so
+        that anomalies among unlabelled training rows pull less on the model.
     contamination : "auto" or float in (0, 0.5], default="auto"
-        A float sets the threshold at that quantile of the training scores. ``"auto"``
-        sets it so that 1% of the held-out validation rows are flagged.
+        Used when ``threshold`` is None. A float sets the threshold at that quantile of
+        the training scores (as IsolationForest does). ``"auto"`` sets it so that 1% of
+        the held-out validation rows are flagged; for a false-alarm rate with a
+        guarantee, use ``threshold=FalseAlarmRate(0.01)`` instead.
+    threshold : ThresholdStrategy, dict, str or None, default=None
+        How the threshold is set, and what it means (see :mod:`latentwatch.thresholds`):
+        ``Contamination(share)``, ``FalseAlarmRate(rate)`` (at most that share of normal
+        rows flagged, calibrated by split conformal prediction) or, for the VAE,
+        ``LogLikelihood(min_log_likelihood)``; also as a dict (``{"kind":
+        "false_alarm_rate", "rate": 0.01}``) or text (``"false_alarm_rate:0.01"``).
+        ``None`` leaves the threshold to ``contamination``; setting both is an error.
     device : str, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
     n_jobs : int or None, default=None
@@ -317,8 +503,17 @@ _COMMON_ATTRIBUTES = """
         The trained network.
     mean_, scale_ : np.ndarray of shape (n_features_in_,)
         Standardisation statistics.
-    offset_ : float
-        Threshold: ``decision_function = score_samples - offset_``.
+    offset_ : float or None
+        Threshold: ``decision_function = score_samples - offset_``; None only for a
+        ``FalseAlarmRate`` with ``calibration_fraction=0`` before ``calibrate``.
+    threshold_ : ThresholdStrategy or None
+        The strategy in force: the ``threshold`` parameter, ``Contamination(c)`` for a
+        float ``contamination``, None for ``contamination="auto"``.
+    calibration_scores_ : np.ndarray or None
+        Sorted anomaly scores of the calibration rows behind ``p_values``.
+    calibration_source_ : {"calibration_split", "calibrate", "validation"} or None
+        Where they come from: the ``FalseAlarmRate`` calibration split, a ``calibrate``
+        call, or the early-stopping validation rows (approximate p-values).
     history_ : dict
         ``train_loss`` and ``val_loss`` per epoch.
     n_epochs_ : int
@@ -364,7 +559,9 @@ class AutoEncoderDetector(_BaseDetector):
         weight_decay: float = 0.0,
         patience: int = 10,
         validation_fraction: float = 0.1,
+        trim_fraction: float = 0.0,
         contamination: str | float = "auto",
+        threshold: ThresholdStrategy | dict | str | None = None,
         device: str = "auto",
         n_jobs: int | None = None,
         random_state=None,
@@ -378,7 +575,9 @@ class AutoEncoderDetector(_BaseDetector):
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.trim_fraction = trim_fraction
         self.contamination = contamination
+        self.threshold = threshold
         self.device = device
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -463,7 +662,9 @@ default="reconstruction_probability"
         weight_decay: float = 0.0,
         patience: int = 10,
         validation_fraction: float = 0.1,
+        trim_fraction: float = 0.0,
         contamination: str | float = "auto",
+        threshold: ThresholdStrategy | dict | str | None = None,
         device: str = "auto",
         n_jobs: int | None = None,
         random_state=None,
@@ -481,7 +682,9 @@ default="reconstruction_probability"
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.trim_fraction = trim_fraction
         self.contamination = contamination
+        self.threshold = threshold
         self.device = device
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -504,6 +707,14 @@ default="reconstruction_probability"
 
     def _samples_per_row(self) -> int:
         return self.n_samples if self.score_method != "reconstruction_error" else 1
+
+    def _check_log_likelihood_threshold(self) -> None:
+        if self.score_method != "reconstruction_probability":
+            raise ValueError(
+                "the log_likelihood threshold compares score_samples, the reconstruction "
+                "log-probability, with a fixed value: it needs "
+                f"score_method='reconstruction_probability', not {self.score_method!r}"
+            )
 
     def _scoring_noise(self, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         """``(L, latent_dim)`` standard normal draws, the same for every row and call.

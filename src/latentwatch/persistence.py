@@ -32,6 +32,9 @@ _MIXTURE_TENSORS = ("weights", "means", "covariances")
 _MIXTURE_PREFIX = "latent_mixture."
 _INTEGER_COLUMNS = "integer_columns"
 _RANGE_TENSORS = {"data_min": "data_min_", "data_max": "data_max_"}
+# Fitted state added after the first files were written: absent from those, None on load.
+_OPTIONAL_STATE_ATTRIBUTES = ("calibration_source_",)
+_CALIBRATION_TENSOR = "calibration_scores"
 
 
 class ModelFormatError(ValueError):
@@ -87,9 +90,13 @@ def _set_generative_state(model: Any, tensors: dict[str, torch.Tensor]) -> None:
 
 
 def _json_params(params: dict[str, Any]) -> dict[str, Any]:
+    from latentwatch.thresholds import ThresholdStrategy, threshold_to_dict
+
     out = {}
     for key, value in params.items():
-        if isinstance(value, tuple | list | np.ndarray):
+        if isinstance(value, ThresholdStrategy):
+            value = threshold_to_dict(value)
+        elif isinstance(value, tuple | list | np.ndarray):
             value = [int(v) for v in value]
         elif isinstance(value, np.random.RandomState):
             value = None  # a generator object has no faithful JSON form; seed_ is kept instead
@@ -116,9 +123,18 @@ def save_model(model: Any, path: str | Path) -> Path:
     tensors["mean"] = torch.from_numpy(np.ascontiguousarray(model.mean_, dtype=np.float64))
     tensors["scale"] = torch.from_numpy(np.ascontiguousarray(model.scale_, dtype=np.float64))
     tensors.update(_generative_tensors(model))
+    calibration = getattr(model, "calibration_scores_", None)
+    if calibration is not None:
+        tensors[_CALIBRATION_TENSOR] = torch.from_numpy(
+            np.ascontiguousarray(calibration, dtype=np.float64))
     from latentwatch import __version__
+    from latentwatch.thresholds import ThresholdStrategy, threshold_to_dict
 
     state = {name: getattr(model, name) for name in _STATE_ATTRIBUTES}
+    for name in _OPTIONAL_STATE_ATTRIBUTES:
+        state[name] = getattr(model, name, None)
+    strategy = getattr(model, "threshold_", None)
+    state["threshold_"] = None if strategy is None else threshold_to_dict(strategy)
     if hasattr(model, "feature_names_in_"):
         state["feature_names_in_"] = [str(c) for c in model.feature_names_in_]
     meta = {
@@ -127,6 +143,9 @@ def save_model(model: Any, path: str | Path) -> Path:
         "latentwatch_version": __version__,
         "class": type(model).__name__,
         "params": _json_params(model.get_params(deep=False)),
+        # parameters given as strategy objects (stored in their dict form): rebuilt on load
+        "strategy_params": [k for k, v in model.get_params(deep=False).items()
+                            if isinstance(v, ThresholdStrategy)],
         "state": state,
         "weights_sha256": _digest(tensors),
     }
@@ -190,6 +209,7 @@ def load(path: str | Path, device: str | None = None):
         written by a newer format version.
     """
     from latentwatch.device import resolve_device
+    from latentwatch.thresholds import threshold_from_dict
 
     path = Path(path)
     meta, tensors = _read(path)
@@ -207,10 +227,19 @@ def load(path: str | Path, device: str | None = None):
                                "modified or damaged")
     try:
         cls = _registry()[meta["class"]]
-        model = cls(**meta["params"])
+        params = dict(meta["params"])
+        for name in meta.get("strategy_params", []):
+            params[name] = threshold_from_dict(params[name])
+        model = cls(**params)
         state = meta["state"]
         for name in _STATE_ATTRIBUTES:
             setattr(model, name, state[name])
+        for name in _OPTIONAL_STATE_ATTRIBUTES:
+            setattr(model, name, state.get(name))
+        strategy = state.get("threshold_")
+        model.threshold_ = None if strategy is None else threshold_from_dict(strategy)
+        calibration = tensors.get(_CALIBRATION_TENSOR)
+        model.calibration_scores_ = None if calibration is None else calibration.numpy()
         if "feature_names_in_" in state:
             model.feature_names_in_ = np.asarray(state["feature_names_in_"], dtype=object)
         model.mean_ = tensors["mean"].numpy()

@@ -31,12 +31,25 @@ AUTO_ROW_BUDGET = 2_000_000
 @dataclass(frozen=True)
 class TrainingConfig:
     max_epochs: int | str
+    trim_fraction: float
     batch_size: int | str
     learning_rate: float
     weight_decay: float
     patience: int
     validation_fraction: float
     verbose: bool
+
+
+def trimmed_mean(row_losses: torch.Tensor, trim_fraction: float) -> torch.Tensor:
+    """Mean of the ``1 - trim_fraction`` smallest per-row losses of a batch.
+
+    Rows the model explains worst are left out of the gradient step, so a minority of
+    anomalies in unlabelled training data pulls less on the model.
+    """
+    keep = row_losses.shape[0] - int(trim_fraction * row_losses.shape[0])
+    if keep >= row_losses.shape[0]:
+        return row_losses.mean()
+    return torch.topk(row_losses, max(keep, 1), largest=False, sorted=False).values.mean()
 
 
 def resolve_batch_size(batch_size: int | str, n_rows: int) -> int:
@@ -109,7 +122,7 @@ def train(
         running = 0.0
         for start in range(0, X_train.shape[0], batch):
             xb = X_train[order[start:start + batch]]
-            loss = row_loss(module, xb, noise_gen, epoch).mean()
+            loss = trimmed_mean(row_loss(module, xb, noise_gen, epoch), config.trim_fraction)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

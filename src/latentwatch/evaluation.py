@@ -1,0 +1,330 @@
+"""Evaluate a detector against labels: ranking quality and the quality of its threshold.
+
+:func:`evaluate` scores labelled rows with a fitted detector; :func:`evaluate_scores`
+does the arithmetic on plain arrays. Both return an :class:`Evaluation`, which prints
+as a readable table and converts to JSON.
+
+Labels follow the benchmark convention: ``1`` (or ``True``) marks an anomaly, ``0`` a
+normal row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from latentwatch.thresholds import describe_threshold
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Detection metrics of scored, labelled rows.
+
+    Attributes
+    ----------
+    n_rows, n_anomalies, n_flagged : int
+        Rows, labelled anomalies, rows flagged by the threshold.
+    auc_roc : float or None
+        Area under the ROC curve of the scores; None with a single class.
+    auc_pr : float or None
+        Area under the precision-recall curve (average precision); None without
+        anomalies.
+    precision, recall, f1 : float or None
+        Of the flagged rows, at the model's threshold; None where undefined (nothing
+        flagged, no anomalies).
+    false_alarm_rate : float or None
+        Share of the normal rows that were flagged: what a ``false_alarm_rate``
+        threshold promises to bound.
+    k : int
+        Rank cut-off for ``precision_at_k`` (by default the number of anomalies).
+    precision_at_k : float or None
+        Share of anomalies among the ``k`` highest-scored rows (ties by row order).
+    true_positives, false_positives, true_negatives, false_negatives : int
+        The confusion counts at the threshold (positive = anomaly).
+    threshold : str
+        What the threshold means.
+    """
+
+    n_rows: int
+    n_anomalies: int
+    n_flagged: int
+    auc_roc: float | None
+    auc_pr: float | None
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    false_alarm_rate: float | None
+    k: int
+    precision_at_k: float | None
+    true_positives: int
+    false_positives: int
+    true_negatives: int
+    false_negatives: int
+    threshold: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metrics as a JSON-able dict (undefined metrics are None)."""
+        return asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The metrics as a JSON document."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def rows(self) -> list[tuple[str, str]]:
+        """``(label, formatted value)`` pairs, in the order of the table."""
+        def number(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.4f}"
+
+        return [
+            ("rows", f"{self.n_rows}"),
+            ("labelled anomalies", f"{self.n_anomalies}"),
+            ("AUC-ROC", number(self.auc_roc)),
+            ("AUC-PR (average precision)", number(self.auc_pr)),
+            ("threshold", self.threshold or "n/a"),
+            ("flagged", f"{self.n_flagged}"),
+            ("precision at threshold", number(self.precision)),
+            ("recall at threshold", number(self.recall)),
+            ("F1 at threshold", number(self.f1)),
+            ("false-alarm rate (normal rows flagged)", number(self.false_alarm_rate)),
+            (f"precision at k={self.k}", number(self.precision_at_k)),
+            ("true positives (anomalies flagged)", f"{self.true_positives}"),
+            ("false positives (normal rows flagged)", f"{self.false_positives}"),
+            ("true negatives (normal rows passed)", f"{self.true_negatives}"),
+            ("false negatives (anomalies missed)", f"{self.false_negatives}"),
+        ]
+
+    def table(self) -> str:
+        """A readable two-column plain-text table."""
+        rows = self.rows()
+        width = max(len(label) for label, _ in rows)
+        return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def binary_labels(y: Any, name: str = "labels") -> np.ndarray:
+    """``y`` as a 0/1 integer array (1 = anomaly).
+
+    Raises
+    ------
+    ValueError
+        When ``y`` holds missing values or anything other than 0/1 or booleans.
+    """
+    values = pd.Series(np.asarray(y).ravel())
+    if values.isna().any():
+        raise ValueError(f"{name} has {int(values.isna().sum())} missing values")
+    if values.dtype == bool:
+        return values.to_numpy(dtype=np.int64)
+    numeric = pd.to_numeric(values, errors="coerce")
+    found = set(np.unique(values.astype(str)))
+    if numeric.isna().any() or not set(np.unique(numeric)) <= {0, 1}:
+        shown = ", ".join(sorted(found)[:5]) + (", ..." if len(found) > 5 else "")
+        raise ValueError(f"{name} must hold 0/1 or true/false (1 = anomaly), found: {shown}")
+    return numeric.to_numpy(dtype=np.int64)
+
+
+def evaluate_scores(
+    y_true: Any,
+    scores: Any,
+    flagged: Any,
+    k: int | None = None,
+    threshold: str = "",
+) -> Evaluation:
+    """Metrics of anomaly scores and threshold decisions against labels.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 (or True) for anomalies, 0 for normal rows.
+    scores : array-like of shape (n_samples,)
+        Anomaly scores, higher = more anomalous.
+    flagged : array-like of bool of shape (n_samples,)
+        The threshold's decisions (True = flagged as anomaly).
+    k : int or None, default=None
+        Cut-off for precision at k; None uses the number of anomalies (at least 1).
+    threshold : str, default=""
+        A description of the threshold, carried into the result.
+
+    Returns
+    -------
+    Evaluation
+    """
+    y = binary_labels(y_true)
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    flagged = np.asarray(flagged, dtype=bool).ravel()
+    if not len(y) == len(scores) == len(flagged):
+        raise ValueError(f"labels ({len(y)}), scores ({len(scores)}) and decisions "
+                         f"({len(flagged)}) differ in length")
+    if len(y) == 0:
+        raise ValueError("no rows to evaluate")
+    n_anomalies = int(y.sum())
+    both_classes = 0 < n_anomalies < len(y)
+    k = max(1, n_anomalies) if k is None else int(k)
+    if not 1 <= k <= len(y):
+        raise ValueError(f"k must be between 1 and the number of rows ({len(y)}), got {k}")
+    tp = int(np.sum(flagged & (y == 1)))
+    fp = int(np.sum(flagged & (y == 0)))
+    tn = int(np.sum(~flagged & (y == 0)))
+    fn = int(np.sum(~flagged & (y == 1)))
+    precision = _ratio(tp, tp + fp)
+    recall = _ratio(tp, tp + fn)
+    f1 = (None if precision is None or recall is None
+          else 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall))
+    top = np.argsort(-scores, kind="stable")[:k]
+    return Evaluation(
+        n_rows=len(y),
+        n_anomalies=n_anomalies,
+        n_flagged=int(flagged.sum()),
+        auc_roc=float(roc_auc_score(y, scores)) if both_classes else None,
+        auc_pr=float(average_precision_score(y, scores)) if n_anomalies else None,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        false_alarm_rate=_ratio(fp, fp + tn),
+        k=k,
+        precision_at_k=float(y[top].mean()) if n_anomalies else None,
+        true_positives=tp,
+        false_positives=fp,
+        true_negatives=tn,
+        false_negatives=fn,
+        threshold=threshold,
+    )
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else numerator / denominator
+
+
+def evaluate(model: Any, X: Any, y: Any, k: int | None = None) -> Evaluation:
+    """Score labelled rows with a fitted detector and measure how well it finds anomalies.
+
+    Parameters
+    ----------
+    model : AutoEncoderDetector or VAEDetector
+        A fitted detector; its ``predict`` (its threshold strategy) gives the decisions.
+    X : array-like of shape (n_samples, n_features)
+        Rows to score.
+    y : array-like of shape (n_samples,)
+        1 (or True) for anomalies, 0 for normal rows.
+    k : int or None, default=None
+        Cut-off for precision at k; None uses the number of anomalies.
+
+    Returns
+    -------
+    Evaluation
+    """
+    scores = model.anomaly_score(X)
+    flagged = model.predict(X) == -1
+    return evaluate_scores(y, scores, flagged, k=k, threshold=describe_threshold(model))
+
+
+# -- reading labelled tables ------------------------------------------------------------------
+# A small stand-in for the tabular reader of issue 4 (latentwatch.io): CSV or Parquet through
+# pandas, numeric columns only. Kept in this one function so it can be swapped at merge time.
+
+class DataError(ValueError):
+    """A data file cannot be read or does not fit the model; the message names the file."""
+
+
+def read_table(
+    path: str | Path, model: Any, label_column: str | None = None
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Read the feature columns a model needs, and optional labels, from a CSV/Parquet file.
+
+    The feature columns are the model's ``feature_names_in_`` when it was fitted on a
+    DataFrame; otherwise all numeric columns but the label column, which must then be
+    as many as the model's features, in the model's order.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv`` (also ``.csv.gz`` etc.) or ``.parquet``/``.pq`` file.
+    model : fitted detector
+    label_column : str or None, default=None
+        Column holding 0/1 labels (1 = anomaly).
+
+    Returns
+    -------
+    X : pd.DataFrame
+        The feature columns as float64, index = 0-based row position in the file.
+    y : np.ndarray or None
+        The labels.
+
+    Raises
+    ------
+    DataError
+        With a one-line message naming the file and, where it applies, the column.
+    """
+    path = Path(path)
+    frame = _read_frame(path)
+    y = None
+    if label_column is not None:
+        if label_column not in frame.columns:
+            raise DataError(f"{path}: no label column {label_column!r} (columns: "
+                            f"{_shorten([str(c) for c in frame.columns])})")
+        try:
+            y = binary_labels(frame[label_column], f"{path}: label column {label_column!r}")
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        columns = [str(c) for c in names]
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise DataError(f"{path}: missing feature column(s) {_shorten(missing)} the model "
+                            "was trained on")
+        for column in columns:
+            if not pd.api.types.is_numeric_dtype(frame[column]):
+                raise DataError(f"{path}: column {column!r} is not numeric "
+                                f"(dtype {frame[column].dtype})")
+    else:
+        columns = [c for c in frame.columns
+                   if c != label_column and pd.api.types.is_numeric_dtype(frame[c])]
+        if len(columns) != model.n_features_in_:
+            raise DataError(
+                f"{path}: {len(columns)} numeric feature column(s) "
+                f"({_shorten([str(c) for c in columns])}), but the model expects "
+                f"{model.n_features_in_}"
+            )
+    X = frame[columns].astype(np.float64)
+    X.index = pd.RangeIndex(len(X))
+    for column in columns:
+        missing_values = int(X[column].isna().sum())
+        if missing_values:
+            raise DataError(f"{path}: column {column!r} has {missing_values} missing values")
+        if not np.isfinite(X[column].to_numpy()).all():
+            raise DataError(f"{path}: column {column!r} has infinite values")
+    return X, y
+
+
+def model_input(model: Any, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+    """``X`` as the model wants it: a DataFrame if it was fitted on one, else an array."""
+    return X if hasattr(model, "feature_names_in_") else X.to_numpy()
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"{path}: no such data file")
+    suffixes = [s.lower() for s in path.suffixes]
+    try:
+        if suffixes and suffixes[-1] in {".parquet", ".pq"}:
+            return pd.read_parquet(path)
+        if ".csv" in suffixes or ".tsv" in suffixes:
+            return pd.read_csv(path, sep="\t" if ".tsv" in suffixes else ",")
+    except Exception as exc:  # pandas and pyarrow raise many kinds
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: cannot read the file ({message})") from exc
+    raise DataError(f"{path}: unknown file type; use .csv, .tsv or .parquet")
+
+
+def _shorten(items: list[str], limit: int = 8) -> str:
+    shown = ", ".join(repr(i) for i in items[:limit])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+
