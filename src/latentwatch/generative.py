@@ -42,6 +42,9 @@ MAX_MIXTURE_ROWS = 2000
 # Added to the diagonal of each component covariance (latent codes are O(1)).
 MIXTURE_REG_COVAR = 1e-6
 
+# Generated rows: an array, or a DataFrame when the model was fitted on one.
+Rows = np.ndarray | pd.DataFrame
+
 # Rows decoded per batch (bounded memory whatever ``n`` is).
 _DECODE_BATCH = 65536
 
@@ -312,7 +315,8 @@ class GenerativeMixin:
             mu, var = self._encode_posterior(net, xs)
         return mu.cpu().numpy(), var.cpu().numpy()
 
-    def _decode_to_rows(self, z: np.ndarray, decode: str = "mean", rng=None):
+    def _decode_to_rows(self, z: np.ndarray, decode: str = "mean",
+                        rng: np.random.Generator | None = None) -> Rows:
         """Decode latent points into rows in the training data's schema and units.
 
         This is the ONE place where network outputs become data: every generative
@@ -378,7 +382,9 @@ class GenerativeMixin:
         return self.encode(row)[0]
 
     # -- public methods ------------------------------------------------------------------
-    def encode(self, X, return_variance: bool = False):
+    def encode(
+        self, X, return_variance: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Latent means of the rows (and, on request, their posterior variances).
 
         For dimensionality reduction: ``encode(X)`` equals ``transform(X)``.
@@ -400,7 +406,7 @@ class GenerativeMixin:
         return (mu, var) if return_variance else mu
 
     def sample(self, n: int, random_state=None, source: str | None = None,
-               decode: str = "mean", X=None):
+               decode: str = "mean", X=None) -> Rows:
         """Generate ``n`` new rows in the training data's schema and units.
 
         Parameters
@@ -457,7 +463,7 @@ class GenerativeMixin:
         return self._decode_to_rows(z, decode, rng)
 
     def interpolate(self, a, b, steps: int = 8, path: str = "linear",
-                    return_latent: bool = False):
+                    return_latent: bool = False) -> Rows | tuple[Rows, np.ndarray]:
         """Decode evenly spaced points on a latent path between two rows.
 
         The path joins the latent means of ``a`` and ``b`` (see ``linear_path`` and
@@ -499,7 +505,7 @@ class GenerativeMixin:
         """
         return attribute_vector(self.encode(X_with), self.encode(X_without))
 
-    def apply_attribute(self, X, vector, strength: float = 1.0):
+    def apply_attribute(self, X, vector, strength: float = 1.0) -> Rows:
         """Add an attribute to rows: decode ``encode(X) + strength * vector``.
 
         Parameters
@@ -520,7 +526,7 @@ class GenerativeMixin:
                              f"got {vector.shape[0]}")
         return self._decode_to_rows(self.encode(X) + float(strength) * vector)
 
-    def denoise(self, X):
+    def denoise(self, X) -> Rows:
         """Project rows onto the model's manifold: decode the posterior mean.
 
         Like ``reconstruct`` but in the training schema (integer columns rounded, a
