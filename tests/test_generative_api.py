@@ -102,7 +102,9 @@ def test_aggregate_posterior_of_given_rows(models, planted):
     assert all(np.any(np.all(np.isclose(row, denoised), axis=1)) for row in drawn)
     # the VAE, asked for more rows like a few given ones, stays near them
     vae = models["vae"]
-    near = vae.sample(500, random_state=0, source="aggregate_posterior", X=X_train[:3])
+    near = vae.sample(500, random_state=0, X=X_train[:3])  # X implies the aggregate posterior
+    np.testing.assert_array_equal(
+        near, vae.sample(500, random_state=0, source="aggregate_posterior", X=X_train[:3]))
     codes = vae.encode(near)
     assert np.min(np.linalg.norm(codes[:, None] - vae.encode(X_train[:3]), axis=2),
                   axis=1).mean() < 0.5 * np.linalg.norm(codes, axis=1).mean() + 1e-9

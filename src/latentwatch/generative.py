@@ -422,8 +422,8 @@ class GenerativeMixin:
             ``q(z) = (1/n) sum_i q(z|x_i)``, summarised in ``fit`` by a Gaussian mixture
             of at most 10 components (``latent_mixture_``), or, when ``X`` is given,
             the exact mixture of the posteriors of the rows of ``X``. ``None`` means
-            ``"prior"`` for the VAE and ``"aggregate_posterior"`` for the AE, which
-            has no prior.
+            ``"aggregate_posterior"`` when ``X`` is given or the model is an AE (which
+            has no prior), else ``"prior"``.
         decode : {"mean", "sample"}, default="mean"
             ``"mean"`` returns the decoder's mean (smooth, typical rows); ``"sample"``
             also draws from the decoder's per-feature distribution (VAE only), which
@@ -441,7 +441,9 @@ class GenerativeMixin:
         check_is_fitted(self, "module_")
         if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 0:
             raise ValueError(f"n must be a non-negative int; got {n!r}")
-        source = source or ("prior" if self._is_variational else "aggregate_posterior")
+        if source is None:
+            variational_default = "prior" if X is None else "aggregate_posterior"
+            source = variational_default if self._is_variational else "aggregate_posterior"
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}; got {source!r}")
         rng = as_generator(random_state)
