@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from latentwatch import commands_report
+from latentwatch import commands_generative, commands_report
 
 app = typer.Typer(
     help="Anomaly detection with autoencoders and variational autoencoders.",
@@ -13,9 +17,28 @@ app = typer.Typer(
 )
 
 
+class Demo(str, Enum):
+    breast_cancer = "breast-cancer"
+    digits = "digits"
+
+
 @app.command()
-def demo(seed: int = typer.Option(0, help="Random seed for the data draw and the models.")) -> None:
-    """Find malignant tumours among benign ones in scikit-learn's breast-cancer table."""
+def demo(
+    name: Annotated[Demo, typer.Argument(help="Which demo to run.")] = Demo.breast_cancer,
+    seed: int = typer.Option(0, help="Random seed for the data draw and the models."),
+    out: Annotated[Path, typer.Option(help="Folder for the digits pictures.")] = Path(
+        "latentwatch-digits"),
+) -> None:
+    """Run a demo: breast-cancer (tumours) or digits (the VAE as a generative model).
+
+    breast-cancer finds malignant tumours among benign ones; digits trains a VAE on 8x8
+    digits and writes pictures into --out.
+    """
+    if name is Demo.digits:
+        from latentwatch.demo_digits import run_digits_demo
+
+        run_digits_demo(out_dir=out, seed=seed)
+        return
     from latentwatch.demo import run_demo
 
     run_demo(seed=seed)
@@ -30,6 +53,7 @@ def version() -> None:
 
 
 commands_report.register(app)  # evaluate, report
+commands_generative.register(app)  # sample, interpolate, encode, plot-latent
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from torch import nn
 
 from latentwatch import maths
 from latentwatch.device import resolve_device, seeded_torch, torch_threads
+from latentwatch.generative import GenerativeMixin
 from latentwatch.networks import (
     HourglassAE,
     HourglassVAE,
@@ -77,6 +78,7 @@ def _split_calibration(
 
 
 class _BaseDetector(
+    GenerativeMixin,
     ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin, BaseEstimator
 ):
     """Shared fit/score machinery. Subclasses define the network, its loss and its scores."""
@@ -151,6 +153,7 @@ class _BaseDetector(
         self._set_threshold(
             strategy, Xs, Xs[val_rows], standardize(X[calibration_rows], self.mean_, self.scale_)
         )
+        self._fit_generative(X_fit, Xs)
         return self
 
     def _training_config(self) -> TrainingConfig:
@@ -434,6 +437,18 @@ class _BaseDetector(
     def _decode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def _encode_posterior(
+        self, net: nn.Module, xb: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and variance ``(n, latent_dim)`` of a standardised batch."""
+        raise NotImplementedError
+
+    def _decode_latent(
+        self, net: nn.Module, z: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Decoder mean and log-variance (``None`` for the AE) at latent points."""
+        raise NotImplementedError
+
 
 _COMMON_DOC = """
     hidden_dims : sequence of int or None, default=None
@@ -513,6 +528,13 @@ _COMMON_ATTRIBUTES = """
     n_features_in_ : int
     feature_names_in_ : np.ndarray
         Present when ``X`` was a DataFrame with string column names.
+    data_min_, data_max_ : np.ndarray of shape (n_features_in_,)
+        Range of each column in training; generated rows are clipped to it.
+    integer_columns_ : np.ndarray of bool, shape (n_features_in_,)
+        Columns that held only integers in training; generated rows round them.
+    latent_mixture_ : latentwatch.generative.LatentMixture
+        Gaussian-mixture summary of the training rows' latent codes, used by
+        ``sample(source="aggregate_posterior")``.
 """
 
 
@@ -580,6 +602,13 @@ class AutoEncoderDetector(_BaseDetector):
     def _decode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
         return net(xb)
 
+    def _encode_posterior(self, net, xb):
+        z = net.encode(xb)
+        return z, torch.zeros_like(z)
+
+    def _decode_latent(self, net, z):
+        return net.decoder(z), None
+
 
 VAE_SCORES = ("reconstruction_probability", "elbo", "reconstruction_error")
 
@@ -611,6 +640,8 @@ default="reconstruction_probability"
         + _COMMON_DOC
         + _COMMON_ATTRIBUTES
     )
+
+    _is_variational = True
 
     _parameter_constraints: dict = {
         **_BaseDetector._parameter_constraints,
@@ -727,3 +758,10 @@ default="reconstruction_probability"
 
     def _decode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
         return net.decode(net.encode(xb)[0])[0]
+
+    def _encode_posterior(self, net, xb):
+        mu, logvar = net.encode(xb)
+        return mu, torch.exp(logvar)
+
+    def _decode_latent(self, net, z):
+        return net.decode(z)

@@ -26,6 +26,12 @@ _METADATA_KEY = "latentwatch"
 _MODULE_PREFIX = "module."
 _STATE_ATTRIBUTES = ("n_features_in_", "offset_", "seed_", "hidden_dims_", "latent_dim_",
                      "history_", "n_epochs_")
+# Fitted state for generation (issue 6), optional so that older files still load; they are
+# plain extra tensors, which older readers ignore.
+_MIXTURE_TENSORS = ("weights", "means", "covariances")
+_MIXTURE_PREFIX = "latent_mixture."
+_INTEGER_COLUMNS = "integer_columns"
+_RANGE_TENSORS = {"data_min": "data_min_", "data_max": "data_max_"}
 # Fitted state added after the first files were written: absent from those, None on load.
 _OPTIONAL_STATE_ATTRIBUTES = ("calibration_source_",)
 _CALIBRATION_TENSOR = "calibration_scores"
@@ -50,6 +56,37 @@ def _digest(tensors: dict[str, torch.Tensor]) -> str:
         sha.update(str(tuple(tensor.shape)).encode())
         sha.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return sha.hexdigest()
+
+
+def _generative_tensors(model: Any) -> dict[str, torch.Tensor]:
+    out = {}
+    if hasattr(model, "integer_columns_"):
+        flags = np.ascontiguousarray(model.integer_columns_, dtype=np.uint8)
+        out[_INTEGER_COLUMNS] = torch.from_numpy(flags)
+    for key, name in _RANGE_TENSORS.items():
+        if hasattr(model, name):
+            out[key] = torch.from_numpy(np.ascontiguousarray(getattr(model, name),
+                                                             dtype=np.float64))
+    mixture = getattr(model, "latent_mixture_", None)
+    if mixture is not None:
+        for name in _MIXTURE_TENSORS:
+            array = np.ascontiguousarray(getattr(mixture, name), dtype=np.float64)
+            out[_MIXTURE_PREFIX + name] = torch.from_numpy(array)
+    return out
+
+
+def _set_generative_state(model: Any, tensors: dict[str, torch.Tensor]) -> None:
+    from latentwatch.generative import LatentMixture
+
+    if _INTEGER_COLUMNS in tensors:
+        model.integer_columns_ = tensors[_INTEGER_COLUMNS].numpy().astype(bool)
+    for key, name in _RANGE_TENSORS.items():
+        if key in tensors:
+            setattr(model, name, tensors[key].numpy())
+    if all(_MIXTURE_PREFIX + name in tensors for name in _MIXTURE_TENSORS):
+        model.latent_mixture_ = LatentMixture(
+            *(tensors[_MIXTURE_PREFIX + name].numpy() for name in _MIXTURE_TENSORS)
+        )
 
 
 def _json_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +122,7 @@ def save_model(model: Any, path: str | Path) -> Path:
                for k, v in model.module_.state_dict().items()}
     tensors["mean"] = torch.from_numpy(np.ascontiguousarray(model.mean_, dtype=np.float64))
     tensors["scale"] = torch.from_numpy(np.ascontiguousarray(model.scale_, dtype=np.float64))
+    tensors.update(_generative_tensors(model))
     calibration = getattr(model, "calibration_scores_", None)
     if calibration is not None:
         tensors[_CALIBRATION_TENSOR] = torch.from_numpy(
@@ -206,6 +244,7 @@ def load(path: str | Path, device: str | None = None):
             model.feature_names_in_ = np.asarray(state["feature_names_in_"], dtype=object)
         model.mean_ = tensors["mean"].numpy()
         model.scale_ = tensors["scale"].numpy()
+        _set_generative_state(model, tensors)
         model.module_ = model._build_module(model.n_features_in_)
         weights = {k[len(_MODULE_PREFIX):]: v for k, v in tensors.items()
                    if k.startswith(_MODULE_PREFIX)}

@@ -1,0 +1,226 @@
+"""The VAE as a generative model, measured: ``python -m benchmarks.generative``.
+
+Three tables, printed as markdown (and written to ``--out`` when given):
+
+1. **Latent continuity** (digits and cardio): for 100 random pairs of held-out rows,
+   decode 21 evenly spaced points on the straight latent line between them, in
+   standardised units. ``jump`` = largest consecutive step / mean step (1 = perfectly
+   even; a large value is a jump, i.e. a gap in the latent space); ``detour`` =
+   largest distance from a decoded path point to the nearest training row, divided by
+   the mean of that distance for the two decoded end points (how far off the data the
+   path strays). VAE vs AE with the same architecture and latent size.
+2. **Realism** (Cardiotocography from ADBench, normal rows; and ``mixed_table``): the
+   models are fitted on 70% of the rows, each generator makes as many rows as the 30%
+   held out, and ``benchmarks.realism.realism`` compares them with the held-out rows.
+   References: a random subset of the training rows (what real data scores) and the
+   independent-columns baseline.
+3. **Digits**: a classifier (SVC) trained on real digits labels the decoded end points
+   of interpolations between 200 random pairs of held-out digits of different classes.
+
+Only the standard library is imported at module level, so that the thread limits are
+set before numpy and torch start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.adbench import limit_threads
+
+PAIRS = 100
+STEPS = 21
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.generative", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=Path("../shared/data"),
+                   help="folder of ADBench NAME.npz files (default ../shared/data)")
+    p.add_argument("--out", type=Path, default=None, help="also write the tables here (.md)")
+    p.add_argument("--quick", action="store_true", help="20 epochs per model (a smoke run)")
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def _split(n: int, seed: int, train_share: float = 0.7):
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(n)
+    cut = int(train_share * n)
+    return np.sort(order[:cut]), np.sort(order[cut:])
+
+
+def continuity(model, X_train, X_test, seed: int) -> dict[str, float]:
+    """Median/90th percentile ``jump`` and median ``detour`` over random pairs."""
+    import numpy as np
+    from sklearn.neighbors import NearestNeighbors
+
+    from latentwatch.generative import step_sizes
+
+    rng = np.random.default_rng(seed)
+    train_s = (X_train - model.mean_) / model.scale_
+    neighbours = NearestNeighbors(n_neighbors=1).fit(train_s)
+    jumps, detours = [], []
+    for _ in range(PAIRS):
+        i, j = rng.choice(len(X_test), size=2, replace=False)
+        rows = np.asarray(model.interpolate(X_test[i], X_test[j], steps=STEPS), dtype=float)
+        path = (rows - model.mean_) / model.scale_
+        steps = step_sizes(path)
+        jumps.append(steps.max() / max(steps.mean(), 1e-12))
+        distance = neighbours.kneighbors(path)[0][:, 0]
+        detours.append(distance.max() / max(distance[[0, -1]].mean(), 1e-12))
+    return {"jump_median": float(np.median(jumps)), "jump_p90": float(np.quantile(jumps, 0.9)),
+            "detour_median": float(np.median(detours))}
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _fit(cls, X, quick: bool, seed: int, **kwargs):
+    if quick:
+        kwargs["max_epochs"] = 20
+    start = time.perf_counter()
+    model = cls(random_state=seed, **kwargs).fit(X)
+    return model, time.perf_counter() - start
+
+
+def realism_section(name: str, X, quick: bool, seed: int) -> tuple[str, list[list[str]]]:
+    """Fit a VAE and an AE on 70% of ``X`` and compare generators with the other 30%."""
+    import numpy as np
+    import pandas as pd
+
+    from benchmarks.realism import discrete_columns, independent_columns, realism
+    from latentwatch import AutoEncoderDetector, VAEDetector
+
+    frame = X if isinstance(X, pd.DataFrame) else None
+    values = X.to_numpy(dtype=np.float64) if frame is not None else np.asarray(X, float)
+    train, test = _split(len(values), seed)
+    fit_input = frame.iloc[train] if frame is not None else values[train]
+    vae, vae_s = _fit(VAEDetector, fit_input, quick, seed)
+    ae, ae_s = _fit(AutoEncoderDetector, fit_input, quick, seed)
+    real, n = values[test], len(test)
+    discrete = discrete_columns(values[train])
+    rng = np.random.default_rng(seed + 1)
+
+    def arr(rows):
+        return np.asarray(rows, dtype=np.float64)
+
+    generators = {
+        "real training rows (reference)": values[train][rng.choice(len(train), n, replace=False)],
+        "independent columns (baseline)": independent_columns(values[train], n, rng),
+        "VAE, prior, decoder mean": arr(vae.sample(n, random_state=seed)),
+        "VAE, prior, decoder sample": arr(vae.sample(n, random_state=seed, decode="sample")),
+        "VAE, aggregate posterior, mean": arr(
+            vae.sample(n, random_state=seed, source="aggregate_posterior")),
+        "VAE, aggregate posterior, sample": arr(
+            vae.sample(n, random_state=seed, source="aggregate_posterior", decode="sample")),
+        "AE, aggregate posterior (mixture)": arr(ae.sample(n, random_state=seed)),
+    }
+    rows = []
+    for label, generated in generators.items():
+        r = realism(real, generated, discrete, seed)
+        rows.append([name, label, f"{r['ks']:.3f}", f"{r['tv']:.3f}", f"{r['corr']:.3f}",
+                     f"{r['auc']:.3f}"])
+    note = (f"{name}: {len(train)} training rows, {n} held out, {values.shape[1]} columns "
+            f"({discrete.sum()} discrete); VAE fit {vae_s:.0f} s ({vae.n_epochs_} epochs), "
+            f"AE fit {ae_s:.0f} s ({ae.n_epochs_} epochs)")
+    return note, rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    limit_threads(1)
+    import numpy as np
+    from sklearn.svm import SVC
+
+    from benchmarks.realism import mixed_table
+    from latentwatch import AutoEncoderDetector, VAEDetector
+    from latentwatch.demo_digits import DIGITS_VAE, dequantized_digits
+
+    started = time.perf_counter()
+    seed = args.seed
+    out: list[str] = []
+
+    def emit(text: str = "") -> None:
+        print(text, flush=True)
+        out.append(text)
+
+    # -- digits: models shared by the continuity and the end-point tables ----------------
+    X, X_raw, y = dequantized_digits(seed)
+    train, test = _split(len(y), seed)
+    digits_models = {
+        "VAE 2-D (demo)": _fit(VAEDetector, X[train], args.quick, seed, **DIGITS_VAE)[0],
+        "AE 2-D (same network)": _fit(AutoEncoderDetector, X[train], args.quick, seed,
+                                      **DIGITS_VAE)[0],
+        "VAE 8-D": _fit(VAEDetector, X[train], args.quick, seed,
+                        **{**DIGITS_VAE, "latent_dim": 8})[0],
+    }
+
+    # -- 1. continuity -------------------------------------------------------------------
+    cardio = np.load(args.data / "cardio.npz")
+    Xc = cardio["X"][cardio["y"] == 0]
+    ctrain, ctest = _split(len(Xc), seed)
+    cardio_models = {"VAE": _fit(VAEDetector, Xc[ctrain], args.quick, seed)[0],
+                     "AE": _fit(AutoEncoderDetector, Xc[ctrain], args.quick, seed)[0]}
+    rows = []
+    for data, models, X_train, X_test in (("digits", digits_models, X[train], X[test]),
+                                          ("cardio", cardio_models, Xc[ctrain], Xc[ctest])):
+        for label, model in models.items():
+            c = continuity(model, X_train, X_test, seed)
+            rows.append([data, label, str(model.latent_dim_), f"{c['jump_median']:.2f}",
+                         f"{c['jump_p90']:.2f}", f"{c['detour_median']:.2f}"])
+    emit("## Latent continuity along straight-line interpolations (100 pairs, 21 points)\n")
+    emit(_table(["data", "model", "latent", "jump median", "jump p90", "detour median"], rows))
+    emit()
+
+    # -- 2. realism ----------------------------------------------------------------------
+    ctg = np.load(args.data / "Cardiotocography.npz")
+    sections = [realism_section("Cardiotocography", ctg["X"][ctg["y"] == 0], args.quick, seed),
+                realism_section("mixed_table", mixed_table(3000, seed), args.quick, seed)]
+    emit("## Realism of generated rows against held-out real rows\n")
+    emit("KS: mean Kolmogorov-Smirnov distance over numeric columns; TV: mean total "
+         "variation over discrete columns; corr: mean |difference| of the correlation "
+         "matrices; AUC: real-vs-generated classifier (0.5 = indistinguishable). Lower is "
+         "better everywhere.\n")
+    emit(_table(["data", "generator", "KS", "TV", "corr", "AUC"],
+                [row for _, rows_ in sections for row in rows_]))
+    for note, _ in sections:
+        emit(f"\n{note}")
+    emit()
+
+    # -- 3. digits end points ------------------------------------------------------------
+    reader = SVC().fit(X_raw[train], y[train])
+    rng = np.random.default_rng(seed + 2)
+    pairs = []
+    while len(pairs) < 200:
+        i, j = rng.choice(test, size=2, replace=False)
+        if y[i] != y[j]:
+            pairs.append((i, j))
+    rows = [["real digits (reference)", f"{np.mean(reader.predict(X_raw[test]) == y[test]):.3f}",
+             "-"]]
+    for label, model in digits_models.items():
+        hits = []
+        for i, j in pairs:
+            strip = model.interpolate(X[i], X[j], steps=8)
+            labels = reader.predict(np.asarray(strip)[[0, -1]])
+            hits.append([labels[0] == y[i], labels[1] == y[j]])
+        hits = np.asarray(hits)
+        rows.append([label, f"{hits.mean():.3f}", f"{hits.all(axis=1).mean():.3f}"])
+    emit("## Digits: a classifier trained on real digits reads the interpolation end points\n")
+    emit(_table(["model", "end points read as their class", "both ends right"], rows))
+    emit(f"\n200 pairs of held-out digits of different classes; total time "
+         f"{time.perf_counter() - started:.0f} s on 1 thread.")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("\n".join(out) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
