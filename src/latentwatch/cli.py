@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from latentwatch.cli_tables import register as register_table_commands
+
 app = typer.Typer(
     help="Anomaly detection with autoencoders and variational autoencoders.",
     no_args_is_help=True,
@@ -25,6 +27,9 @@ def version() -> None:
     from latentwatch import __version__
 
     typer.echo(__version__)
+
+
+register_table_commands(app)
 
 
 def main() -> None:
