@@ -343,9 +343,10 @@ def decode_column(block: Block, values: np.ndarray, missing: np.ndarray) -> pd.S
             numbers = np.round(numbers, block.decimals)
         return pd.Series(np.where(missing, np.nan, numbers))
     labels = list(block.categories)
-    codes = np.clip(np.round(values), 0, block.width - 1).astype(np.int64)
+    top = 1 if block.kind == "boolean" else len(labels)
+    codes = np.clip(np.round(np.nan_to_num(values)), 0, top).astype(np.int64)
     if block.kind == "boolean":
-        out = np.array(labels, dtype=object)[np.clip(codes, 0, 1)]
+        out = np.array(labels, dtype=object)[codes]
         out[missing] = None
         if block.label_type == "bool":
             return pd.Series(out, dtype="boolean")
@@ -432,7 +433,7 @@ def _dates(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
 def derive_feature(dates: pd.Series, feature: str) -> pd.Series:
     """``hour`` (0-23), ``weekday`` (``"Mon"``...) or ``month`` (1-12); missing stays missing."""
     if feature == "weekday":
-        index = dates.dt.dayofweek
+        index = dates.dt.day_of_week
         names = np.array(WEEKDAYS, dtype=object)[index.fillna(0).astype(int).to_numpy()]
         return pd.Series(np.where(index.isna(), None, names), index=dates.index, dtype=object)
     part = dates.dt.hour if feature == "hour" else dates.dt.month

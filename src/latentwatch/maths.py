@@ -137,9 +137,10 @@ def categorical_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def bernoulli_nll(logit: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Element-wise negative log-likelihood of a 0/1 value under ``p = sigmoid(a)``.
 
-    ``-log p^y (1 - p)^(1 - y) = softplus(a) - y a``, exact and stable for any ``a``.
+    ``-log p^y (1 - p)^(1 - y) = softplus(a) - y a``, with
+    ``softplus(a) = max(a, 0) + log(1 + exp(-|a|))`` stable for any ``a``.
     """
-    return torch.nn.functional.softplus(logit) - target * logit
+    return logit.clamp(min=0) + torch.log1p(torch.exp(-logit.abs())) - target * logit
 
 
 def bounded_logvar(raw: torch.Tensor, low: float, high: float) -> torch.Tensor:

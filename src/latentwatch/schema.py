@@ -148,11 +148,10 @@ class TableSchema:
     def from_dict(cls, data: Mapping[str, Any], source: str | None = None) -> TableSchema:
         """The schema a ``to_dict`` output describes (its columns only, nothing inferred)."""
         spec = _parse(data, source)
-        reasons = data.get("exclude_reasons", {})
         return cls(
             columns=tuple(spec.columns.values()),
             id_columns=spec.id_columns,
-            excluded=tuple((name, str(reasons.get(name, ""))) for name in spec.exclude),
+            excluded=tuple((name, spec.reasons.get(name, "")) for name in spec.exclude),
             max_categories=spec.max_categories or MAX_CATEGORIES,
             min_category_count=spec.min_category_count or MIN_CATEGORY_COUNT,
             source=source,
@@ -187,6 +186,7 @@ class _FileSpec:
     exclude: tuple[str, ...]
     max_categories: int | None
     min_category_count: int | None
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 def _parse(data: Mapping[str, Any], source: str | None) -> _FileSpec:
@@ -210,8 +210,12 @@ def _parse(data: Mapping[str, Any], source: str | None) -> _FileSpec:
                                   or value < 1):
             raise DataError(where(source, f"{key!r} must be a positive integer, not {value!r}"))
         limits[key] = value
+    reasons = data.get("exclude_reasons", {})
+    if not isinstance(reasons, Mapping):
+        raise DataError(where(source, "'exclude_reasons' must map column names to text"))
     return _FileSpec(columns, _names(data.get("id_columns", ()), "id_columns", source),
-                     _names(data.get("exclude", ()), "exclude", source), **limits)
+                     _names(data.get("exclude", ()), "exclude", source), **limits,
+                     reasons={str(k): str(v) for k, v in reasons.items()})
 
 
 def _names(value: Any, key: str, source: str | None) -> tuple[str, ...]:
@@ -314,7 +318,7 @@ def infer_schema(
             if name not in present:
                 raise DataError(where(source, f"{option} {name!r} is not in the data "
                                               f"(columns: {_list(frame.columns)})"))
-    columns, dropped = [], [(name, "") for name in excluded]
+    columns, dropped = [], [(name, spec.reasons.get(name, "")) for name in excluded]
     for name in frame.columns:
         if name in ids or name in excluded:
             continue
@@ -408,6 +412,8 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
     """Timestamps from ``datetime64`` or ISO 8601 text; unparseable entries become NaT."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.map(str, na_action="ignore").astype(object)
     try:
         return pd.to_datetime(values, format="ISO8601", errors="coerce")
     except (ValueError, TypeError):
