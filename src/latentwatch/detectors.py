@@ -105,7 +105,7 @@ class _BaseDetector(
         schema = _resolve_schema(self.schema, frame)
         layout = fit_layout(frame, schema)
         encoded = layout.encode(frame)
-        encoded.raise_for_problems(first_row=0)
+        encoded.raise_for_problems()
         self.schema_, self.layout_ = schema, layout
         self.feature_names_in_ = np.asarray(layout.sources, dtype=object)
         self.n_features_in_ = len(layout.sources)
@@ -182,7 +182,7 @@ class _BaseDetector(
         check_is_fitted(self, "module_")
         if getattr(self, "layout_", None) is not None:
             encoded = self.layout_.encode(self._frame(X))
-            encoded.raise_for_problems(first_row=0)
+            encoded.raise_for_problems()
             return encoded.packed
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return standardize(X, self.mean_, self.scale_)

@@ -151,7 +151,7 @@ def explain_rows(model, X, top_k: int = 3) -> list[RowExplanation]:
     frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X),
                                                                 columns=layout.sources)
     encoded, rows = model.encode_table(frame, keep_shown=True)
-    encoded.raise_for_problems(first_row=0)
+    encoded.raise_for_problems()
     return explain_encoded(model, encoded, rows, top_k)
 
 
