@@ -175,6 +175,13 @@ def fit(
 
     if model not in ("vae", "ae"):
         raise DataError(f"--model must be vae or ae, not {model!r}")
+    params: dict[str, Any] = {
+        "random_state": seed, "verbose": not quiet, "latent_dim": latent_dim,
+        "max_epochs": _int_or_auto(epochs, "--epochs"),
+        "contamination": _contamination(contamination),
+    }
+    if hidden_dims:
+        params["hidden_dims"] = _int_list(hidden_dims)
     source = name_of(data)
     frame = _read_for_schema(data, fmt, id_column, schema_file)
     inferred = _infer(frame, source, id_column, exclude, schema_file, max_categories)
@@ -187,20 +194,14 @@ def fit(
             raise DataError(f"{source}: {text}; fix them or pass --skip-bad-rows")
         err.print(f"[yellow]skipped:[/yellow] {text}", markup=True)
         frame = frame.loc[~encoded.bad].reset_index(drop=True)
-    params: dict[str, Any] = {
-        "schema": inferred, "random_state": seed, "verbose": not quiet,
-        "max_epochs": _int_or_auto(epochs, "--epochs"),
-        "contamination": _contamination(contamination), "latent_dim": latent_dim,
-    }
-    if hidden_dims:
-        params["hidden_dims"] = _int_list(hidden_dims)
-    detector = (VAEDetector if model == "vae" else AutoEncoderDetector)(**params)
+    detector = (VAEDetector if model == "vae" else AutoEncoderDetector)(schema=inferred,
+                                                                         **params)
     started = time.perf_counter()
     detector.fit(frame)
     seconds = time.perf_counter() - started
     target = out_file or Path((Path(data).name.split(".")[0] if data != STDIO else "model")
                               + ".lwm")
-    detector.save(target)
+    detector.set_params(verbose=False).save(target)
     monitored = detector.history_["val_loss"] or detector.history_["train_loss"]
     out.print(
         f"trained {type(detector).__name__} on {len(frame):,} rows x "

@@ -40,6 +40,9 @@ from latentwatch.training import TrainingConfig, split_validation, train
 # Largest number of float elements one scoring batch may hold in a (samples, rows, features)
 # tensor: bounds scoring memory to ~64 MB per tensor whatever the data size.
 _SCORING_ELEMENTS = 2**24
+# For a table, a batch holds at most this many float64 elements in its widest
+# (samples, rows, layer width) tensor, hidden layers included: 32 MB.
+_TABLE_SCORING_ELEMENTS = 2**22
 
 # With contamination="auto", the threshold flags this share of the held-out validation rows.
 AUTO_FALSE_ALARM_RATE = 0.01
@@ -250,6 +253,10 @@ class _BaseDetector(
     def _scores_standardized(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row scores and per-feature scores of encoded rows, in bounded-memory batches."""
         rows = max(1, _SCORING_ELEMENTS // (self._samples_per_row() * Xs.shape[1]))
+        if getattr(self, "layout_", None) is not None:
+            widest = max(Xs.shape[1], *self.hidden_dims_, self.layout_.n_logits
+                         + 2 * self.layout_.n_outputs)
+            rows = max(1, _TABLE_SCORING_ELEMENTS // (self._samples_per_row() * widest))
         device = torch.device(self.device_)
         heads = self._heads()
         scores, features = [], []
