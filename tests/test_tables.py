@@ -263,3 +263,17 @@ def test_bad_values_in_python_raise_naming_the_row_and_column(vae, tables):
         vae.anomaly_score(rows)
     with pytest.raises(DataError, match="column 'currency' is missing"):
         vae.anomaly_score(test.drop(columns=["currency"]))
+
+
+def test_matrix_models_explain_and_decode_too(planted):
+    X_train, X_test, _ = planted
+    model = VAEDetector(max_epochs=3, random_state=0).fit(X_train)
+    explanation = model.explain(X_test[:2], top_k=2)[0]
+    assert explanation.contributions[0].column.startswith("x")
+    assert re.fullmatch(r"x\d+: -?[\d,]+\.\d\d \(expected about -?[\d,.]+\)",
+                        str(explanation.contributions[0]))
+    np.testing.assert_allclose(sum(c.nats for c in explanation.contributions),
+                               np.sort(model.feature_scores(X_test[:1])[0])[-2:].sum())
+    z = model.transform(X_test[:5])
+    np.testing.assert_allclose(model.decode_rows(z), model.reconstruct(X_test[:5]), rtol=1e-9)
+    assert model.decode_rows(z, sample=True, random_state=0).shape == (5, X_test.shape[1])
