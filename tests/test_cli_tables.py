@@ -59,6 +59,20 @@ def test_fit_prints_the_schema_and_saves_a_model(tmp_path, files):
     assert isinstance(latentwatch.load(tmp_path / "m.lwm"), latentwatch.AutoEncoderDetector)
 
 
+def test_fit_reads_parquet_and_stdin(files, tmp_path):
+    folder, _ = files
+    fast = ["--epochs", "1", "--hidden-dims", "8,4", "-q", "--exclude", "customer_id"]
+    result = invoke("fit", folder / "test.parquet", "-o", tmp_path / "p.lwm", *fast)
+    assert result.exit_code == 0, result.output
+    result = invoke("fit", "-", "-o", tmp_path / "s.lwm", *fast,
+                    input=(folder / "test.csv").read_text())
+    assert result.exit_code == 0, result.output
+    for name in ("p.lwm", "s.lwm"):
+        model = latentwatch.load(tmp_path / name)
+        assert "amount" in model.feature_names_in_
+        assert "identifier" in dict(model.schema_.excluded)["transaction_id"]
+
+
 def test_score_writes_one_row_per_input_row_in_order(files):
     folder, test = files
     out = folder / "scores.csv"

@@ -237,6 +237,8 @@ class _BaseDetector(
             encoded.problems.sort(key=lambda p: p.position)
             encoded.bad |= gaps.any(axis=1)
             return encoded, encoded.packed[~encoded.bad, :layout.input_width]
+        if not encoded.bad.any():
+            return encoded, encoded.packed
         return encoded, encoded.packed[~encoded.bad]
 
     def score_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
