@@ -157,3 +157,20 @@ def test_complete_rows_carry_every_term_and_active_is_all_ones(heads_and_rows):
     complete = observed.bool().all(dim=1)
     assert complete.any()
     assert (heads.active(rows)[complete] == 1).all()
+
+
+def test_a_value_in_the_rare_bucket_pays_for_its_share_of_it():
+    """Pooled values share the bucket evenly with one slot for new values, so the
+    probabilities over every value still sum to 1 and a rare value is not cheap."""
+    frame = pd.DataFrame({"c": ["a"] * 10 + ["b"] * 10 + ["x", "y", "z"]})
+    layout = fit_layout(frame, infer_schema(frame, min_category_count=5))
+    assert layout.blocks[0].categories == ["a", "b"] and layout.blocks[0].rare_values == 3
+    rows = torch.from_numpy(layout.encode(pd.DataFrame({"c": ["a", "x", "new"]})).packed)
+    logits = torch.tensor([[0.0, 1.0, 2.0]], dtype=torch.float64).expand(3, 3)
+    empty = torch.zeros(3, 0, dtype=torch.float64)
+    nll = TableHeads(layout).nll(rows, empty, empty, logits)[:, 0]
+    log_p = torch.log_softmax(logits[0], dim=0)
+    torch.testing.assert_close(nll, torch.stack([-log_p[0], -log_p[2] + math.log(4),
+                                                 -log_p[2] + math.log(4)]))
+    every_value = torch.exp(-nll[0]) + log_p[1].exp() + 4 * torch.exp(-nll[1])
+    assert float(every_value) == pytest.approx(1.0)

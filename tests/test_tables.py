@@ -161,7 +161,7 @@ def test_unseen_categories_are_improbable_named_and_never_crash(vae, tables):
     explanation = vae.explain(odd, top_k=len(names))[0]
     item = next(c for c in explanation.contributions if c.column == "merchant_category")
     assert item.unseen and item.observed == "casino"
-    assert str(item).startswith("merchant_category: 'casino' (new or rare value, expected '")
+    assert str(item).startswith("merchant_category: 'casino' (new or rare value, p=")
 
 
 def test_explanations_say_what_was_observed_and_expected(vae, tables):

@@ -68,6 +68,10 @@ class Block:
     categories : list
         Categorical: the learned labels; index ``len(categories)`` is the rare bucket.
         Boolean: ``[false_label, true_label]`` as spelt in the training data.
+    rare_values : int
+        Categorical: distinct training values pooled in the rare bucket. The bucket's
+        probability is shared evenly by them and one more slot for any new value, so a
+        value in it costs ``-log p(bucket) + log(rare_values + 1)`` nats.
     label_type : {"str", "int", "float", "bool"}
         Type of the labels.
     derive : {"hour", "weekday", "month"} or None
@@ -85,6 +89,7 @@ class Block:
     mean: float = 0.0
     scale: float = 1.0
     categories: list[Any] = field(default_factory=list)
+    rare_values: int = 0
     label_type: str = "str"
     derive: str | None = None
     missing: bool = False
@@ -515,16 +520,17 @@ def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema) -> list[B
         for feature in spec.features:
             derived = derive_feature(dates, feature)
             label_type = "str" if feature == "weekday" else "int"
-            categories = _learn_categories(derived, label_type, schema)
+            categories, pooled = _learn_categories(derived, label_type, schema)
             if feature == "weekday":
                 categories = sorted(categories, key=WEEKDAYS.index)
             out.append(Block(f"{spec.name}.{feature}", spec.name, "categorical",
-                             categories=categories, label_type=label_type, derive=feature,
-                             missing=bool(dates.isna().any())))
+                             categories=categories, rare_values=pooled, label_type=label_type,
+                             derive=feature, missing=bool(dates.isna().any())))
         return out
     label_type = _category_label_type(raw)
+    categories, pooled = _learn_categories(raw, label_type, schema)
     return [Block(spec.name, spec.name, "categorical", label_type=label_type, missing=gaps,
-                  categories=_learn_categories(raw, label_type, schema))]
+                  categories=categories, rare_values=pooled)]
 
 
 def _decimals(values: np.ndarray) -> int | None:
@@ -545,17 +551,20 @@ def _category_label_type(raw: pd.Series) -> str:
     return "str"
 
 
-def _learn_categories(raw: pd.Series, label_type: str, schema: TableSchema) -> list[Any]:
+def _learn_categories(raw: pd.Series, label_type: str, schema: TableSchema
+                      ) -> tuple[list[Any], int]:
+    """The kept labels (sorted) and how many distinct values go to the rare bucket."""
     labels, missing = labels_of(raw, label_type)
     counts = labels[~missing].value_counts(dropna=True)
-    counts = counts[counts >= schema.min_category_count]
-    kept = sorted(counts.index, key=lambda label: (-counts[label], str(label)))
+    frequent = counts[counts >= schema.min_category_count]
+    kept = sorted(frequent.index, key=lambda label: (-frequent[label], str(label)))
     kept = kept[:schema.max_categories]
+    pooled = len(counts) - len(kept)
     if label_type == "int":
-        return sorted(int(v) for v in kept)
+        return sorted(int(v) for v in kept), pooled
     if label_type == "float":
-        return sorted(float(v) for v in kept)
-    return sorted(str(v) for v in kept)
+        return sorted(float(v) for v in kept), pooled
+    return sorted(str(v) for v in kept), pooled
 
 
 def _boolean_label_type(raw: pd.Series) -> str:

@@ -53,10 +53,8 @@ class Contribution:
         if self.kind == "numeric":
             return (f"{self.column}: {format_number(self.observed, self.integer)} "
                     f"(expected about {self._expected()})")
-        notes = []
-        if self.unseen:
-            notes.append("new or rare value")
-        elif self.probability is not None:
+        notes = ["new or rare value"] if self.unseen else []
+        if self.probability is not None:
             notes.append(f"p={format_probability(self.probability)}")
         notes.append(f"expected {self._expected()}")
         return f"{self.column}: {_label(self.observed)} ({', '.join(notes)})"

@@ -16,6 +16,8 @@ on how usual its gaps are).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -72,6 +74,8 @@ class TableHeads:
             (int(j), int(start), layout.blocks[j].width)
             for j, start in zip(layout.categorical, layout.logit_start, strict=True)
         ]
+        self._rare_share = {int(j): math.log(layout.blocks[j].rare_values + 1)
+                            for j in layout.categorical if layout.blocks[j].rare_values}
 
     def inputs(self, rows: torch.Tensor) -> torch.Tensor:
         return rows[..., :self._targets]
@@ -112,6 +116,9 @@ class TableHeads:
         for j, start, width in self._categories:
             columns[j] = maths.categorical_nll(logits[..., start:start + width],
                                                targets[..., j].long())
+            if j in self._rare_share:
+                in_bucket = targets[..., j] == width - 1
+                columns[j] = columns[j] + in_bucket * self._rare_share[j]
         if len(self._boolean):
             flags = maths.bernoulli_nll(logits[..., self._boolean_logits.to(device)],
                                         targets[..., self._boolean.to(device)])
@@ -139,13 +146,15 @@ class TableHeads:
         return values
 
     def observed_probability(self, rows, logits) -> torch.Tensor:
-        """Probability of each observed category or boolean ``(n, n_blocks)``; NaN for
-        numeric and missing entries."""
+        """Probability of each observed category or boolean ``(n, n_blocks)`` (a value in
+        the rare bucket gets its share of it); NaN for numeric and missing entries."""
         targets, observed = self._split(rows)
         prob = torch.full(targets.shape, float("nan"), dtype=logits.dtype, device=logits.device)
         for j, start, width in self._categories:
-            prob[..., j] = torch.exp(-maths.categorical_nll(logits[..., start:start + width],
-                                                            targets[..., j].long()))
+            nll = maths.categorical_nll(logits[..., start:start + width], targets[..., j].long())
+            if j in self._rare_share:
+                nll = nll + (targets[..., j] == width - 1) * self._rare_share[j]
+            prob[..., j] = torch.exp(-nll)
         if len(self._boolean):
             idx = self._boolean.to(rows.device)
             prob[..., idx] = torch.exp(-maths.bernoulli_nll(
