@@ -239,7 +239,7 @@ cell = st.one_of(st.text(max_size=6), st.integers(-10**9, 10**9),
                  st.floats(allow_nan=True, allow_infinity=True), st.just(""), st.just("NaN"))
 
 
-@settings(deadline=None, max_examples=25,
+@settings(derandomize=True, deadline=None, max_examples=25,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_generated_bad_input_never_gives_a_traceback(files, tmp_path, data):

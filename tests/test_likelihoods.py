@@ -16,6 +16,7 @@ from latentwatch.likelihood import TableHeads
 from latentwatch.schema import infer_schema
 
 
+@settings(derandomize=True)
 @given(logits=st.lists(st.floats(-30, 30), min_size=1, max_size=8), data=st.data())
 def test_categorical_nll_equals_scipy_multinomial(logits, data):
     k = data.draw(st.integers(0, len(logits) - 1))
@@ -38,6 +39,7 @@ def test_categorical_nll_is_stable_and_batched():
                                nll.expand(4, 2))
 
 
+@settings(derandomize=True)
 @given(logit=st.floats(-40, 40), y=st.sampled_from([0.0, 1.0]))
 def test_bernoulli_nll_equals_scipy(logit, y):
     ours = maths.bernoulli_nll(torch.tensor(logit, dtype=torch.float64),
@@ -56,7 +58,7 @@ def test_bernoulli_nll_is_finite_far_out():
     torch.testing.assert_close(out, torch.tensor([1e4, 1e4]))
 
 
-@settings(deadline=None, max_examples=40)
+@settings(derandomize=True, deadline=None, max_examples=40)
 @given(n_samples=st.integers(1, 8), n_features=st.integers(1, 5), seed=st.integers(0, 999))
 def test_contributions_with_inactive_features_sum_to_the_score_and_skip_them(
     n_samples, n_features, seed
@@ -129,7 +131,7 @@ def test_heads_nll_equals_brute_force(heads_and_rows):
             assert float(nll[sample, i, j]) == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
-@settings(deadline=None, max_examples=60)
+@settings(derandomize=True, deadline=None, max_examples=60)
 @given(data=st.data())
 def test_masking_an_entry_changes_no_other_term_given_the_latent(heads_and_rows, data):
     """The likelihood factorises given z: hiding entries only removes their own value
