@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from latentwatch import commands_generative, commands_report
+from latentwatch import cli_tables, commands_generative, commands_report
 
 app = typer.Typer(
     help="Anomaly detection with autoencoders and variational autoencoders.",
@@ -52,6 +52,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
+cli_tables.register(app)  # fit, score, explain, info, schema
 commands_report.register(app)  # evaluate, report
 commands_generative.register(app)  # sample, interpolate, encode, plot-latent
 

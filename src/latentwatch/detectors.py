@@ -6,8 +6,10 @@ import copy
 import numbers
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -23,7 +25,10 @@ from torch import nn
 
 from latentwatch import maths
 from latentwatch.device import resolve_device, seeded_torch, torch_threads
+from latentwatch.encoding import Encoded, Problem, TableLayout, fit_layout, numeric_layout
+from latentwatch.errors import DataError
 from latentwatch.generative import GenerativeMixin
+from latentwatch.likelihood import GaussianHeads, TableHeads, as_numpy, heads_for
 from latentwatch.networks import (
     HourglassAE,
     HourglassVAE,
@@ -31,6 +36,7 @@ from latentwatch.networks import (
     default_latent_dim,
 )
 from latentwatch.scaling import fit_standardizer, standardize
+from latentwatch.schema import TableSchema, infer_schema
 from latentwatch.thresholds import (
     Contamination,
     FalseAlarmRate,
@@ -42,8 +48,8 @@ from latentwatch.thresholds import (
 )
 from latentwatch.training import TrainingConfig, split_validation, train
 
-# Largest number of float64 elements one scoring batch may hold in a (samples, rows, features)
-# tensor: 32 MB per tensor whatever the data size (2**24 measured 850 MB peak RSS in all).
+# Largest number of float64 elements one scoring batch may hold in its widest (samples, rows,
+# layer width) tensor, hidden layers included: 32 MB.
 _SCORING_ELEMENTS = 2**22
 
 # With contamination="auto", the threshold flags this share of the held-out validation rows.
@@ -99,16 +105,21 @@ class _BaseDetector(
         "n_jobs": [None, Interval(numbers.Integral, -1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["boolean"],
+        "schema": [None, StrOptions({"infer"}), dict, TableSchema],
     }
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, X, y=None):
-        """Standardise ``X``, train the network with early stopping and set the threshold.
+        """Encode ``X``, train the network with early stopping and set the threshold.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows (numeric, finite). Anomalies may be among them.
+        X : array-like of shape (n_samples, n_features) or pandas.DataFrame
+            Training rows. Anomalies may be among them. A numeric array (or a DataFrame
+            of numbers without gaps, unless ``schema`` is given) is standardised and every
+            feature modelled as a Gaussian. Any other DataFrame is a table: its schema
+            is inferred (or taken from ``schema``), and it may hold text, categorical,
+            boolean and datetime columns and missing values.
         y : ignored
 
         Returns
@@ -116,45 +127,94 @@ class _BaseDetector(
         self
         """
         self._validate_params()
+        if _is_table(X, self.schema):
+            with torch_threads(self.n_jobs):
+                return self._fit_table(_as_frame(X))
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         with torch_threads(self.n_jobs):
             return self._fit(X)
 
-    def _fit(self, X: np.ndarray):
+    def _start_fit(self, n_rows: int) -> tuple:
+        """Draw ``seed_``, resolve the device and split off the calibration rows.
+
+        Returns
+        -------
+        strategy, rng, fitting_rows, calibration_rows
+        """
         strategy = self._threshold_strategy()
         rng = check_random_state(self.random_state)
         self.seed_ = int(rng.randint(np.iinfo(np.int32).max))
         self.device_ = str(resolve_device(self.device))
-        fitting_rows, calibration_rows = np.arange(X.shape[0]), np.empty(0, dtype=np.intp)
+        fitting_rows, calibration_rows = np.arange(n_rows), np.empty(0, dtype=np.intp)
         if isinstance(strategy, FalseAlarmRate) and strategy.calibration_fraction > 0:
-            fitting_rows, calibration_rows = _split_calibration(X.shape[0], strategy, rng)
+            fitting_rows, calibration_rows = _split_calibration(n_rows, strategy, rng)
+        return strategy, rng, fitting_rows, calibration_rows
+
+    def _fit(self, X: np.ndarray):
+        self.schema_, self.layout_ = None, None
+        strategy, rng, fitting_rows, calibration_rows = self._start_fit(X.shape[0])
         X_fit = X[fitting_rows] if len(calibration_rows) else X
         self.mean_, self.scale_ = fit_standardizer(X_fit)
         Xs = standardize(X_fit, self.mean_, self.scale_)
-        n_features = X.shape[1]
+        calibration = standardize(X[calibration_rows], self.mean_, self.scale_)
+        self._fit_rows(Xs, calibration, strategy, rng)
+        self._fit_generative(X_fit, Xs)
+        return self
+
+    def _fit_table(self, frame: pd.DataFrame):
+        if len(frame) < 2:
+            raise ValueError(f"Found array with {len(frame)} sample(s) (shape={frame.shape}) "
+                             "while a minimum of 2 is required.")
+        strategy, rng, fitting_rows, calibration_rows = self._start_fit(len(frame))
+        schema = _resolve_schema(self.schema, frame)
+        layout = fit_layout(frame.iloc[fitting_rows], schema)
+        encoded = layout.encode(frame)
+        encoded.raise_for_problems()
+        self.schema_, self.layout_ = schema, layout
+        self.feature_names_in_ = np.asarray(layout.sources, dtype=object)
+        self.n_features_in_ = len(layout.sources)
+        numeric = [layout.blocks[j] for j in layout.numeric]
+        self.mean_ = np.array([b.mean for b in numeric], dtype=np.float64)
+        self.scale_ = np.array([b.scale for b in numeric], dtype=np.float64)
+        rows = encoded.packed[fitting_rows]
+        self._fit_rows(rows, encoded.packed[calibration_rows], strategy, rng)
+        self._fit_latent_mixture(rows)
+        return self
+
+    def _fit_rows(self, rows: np.ndarray, calibration: np.ndarray, strategy, rng) -> None:
+        """Train on encoded rows (standardised values, or packed table rows) and set the
+        threshold."""
+        n_inputs = self._network_shape(self.n_features_in_)[0]
         self.hidden_dims_ = [int(h) for h in (
-            self.hidden_dims if self.hidden_dims is not None else default_hidden_dims(n_features)
+            self.hidden_dims if self.hidden_dims is not None else default_hidden_dims(n_inputs)
         )]
-        self.latent_dim_ = int(self.latent_dim or default_latent_dim(n_features))
-        train_rows, val_rows = split_validation(X_fit.shape[0], self.validation_fraction, rng)
+        self.latent_dim_ = int(self.latent_dim or default_latent_dim(n_inputs))
+        train_rows, val_rows = split_validation(rows.shape[0], self.validation_fraction, rng)
         with seeded_torch(self.seed_):
-            self.module_ = self._build_module(n_features).to(self.device_)
+            self.module_ = self._build_module(self.n_features_in_).to(self.device_)
         device = torch.device(self.device_)
+        heads = self._heads()
         self.history_ = train(
             self.module_,
-            self._row_loss,
-            torch.from_numpy(Xs[train_rows]).to(device, torch.float32),
-            torch.from_numpy(Xs[val_rows]).to(device, torch.float32),
+            lambda module, xb, gen, epoch: self._row_loss(module, xb, gen, epoch, heads),
+            torch.from_numpy(rows[train_rows]).to(device, torch.float32),
+            torch.from_numpy(rows[val_rows]).to(device, torch.float32),
             self._training_config(),
             self.seed_,
         )
         self.n_epochs_ = len(self.history_["train_loss"])
         self.module_.eval()
-        self._set_threshold(
-            strategy, Xs, Xs[val_rows], standardize(X[calibration_rows], self.mean_, self.scale_)
-        )
-        self._fit_generative(X_fit, Xs)
-        return self
+        self._set_threshold(strategy, rows, rows[val_rows], calibration)
+
+    def _network_shape(self, n_features: int) -> tuple[int, int | None, int]:
+        """Encoder inputs, real-valued decoder outputs and logits of the network."""
+        layout = getattr(self, "layout_", None)
+        if layout is None:
+            return n_features, None, 0
+        return layout.input_width, layout.n_outputs, layout.n_logits
+
+    def _heads(self) -> GaussianHeads | TableHeads:
+        return heads_for(getattr(self, "layout_", None), self.n_features_in_)
 
     def _training_config(self) -> TrainingConfig:
         return TrainingConfig(
@@ -310,8 +370,69 @@ class _BaseDetector(
     # -- scoring -------------------------------------------------------------------------
     def _prepare(self, X) -> np.ndarray:
         check_is_fitted(self, "module_")
+        if getattr(self, "layout_", None) is not None:
+            encoded = self.layout_.encode(self._frame(X))
+            encoded.raise_for_problems()
+            return encoded.packed
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return standardize(X, self.mean_, self.scale_)
+
+    def _frame(self, X) -> pd.DataFrame:
+        """Rows to score as a table: a DataFrame, or an array in the fitted column order."""
+        if isinstance(X, pd.DataFrame):
+            return _as_frame(X)
+        X = np.asarray(X, dtype=object)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has shape {X.shape} but this model reads "
+                             f"{self.n_features_in_} columns: "
+                             f"{', '.join(self.feature_names_in_)}")
+        return pd.DataFrame(X, columns=list(self.feature_names_in_))
+
+    def table_layout(self) -> TableLayout:
+        """How the model reads a table: its fitted layout, or for a model fitted on a
+        numeric matrix the all-Gaussian layout of its features (``x0``... when unnamed)."""
+        check_is_fitted(self, "module_")
+        if getattr(self, "layout_", None) is not None:
+            return self.layout_
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = [f"x{i}" for i in range(self.n_features_in_)]
+        return numeric_layout(list(names), self.mean_, self.scale_)
+
+    def encode_table(
+        self, frame: pd.DataFrame, source: str | None = None, keep_shown: bool = False
+    ) -> tuple[Encoded, np.ndarray]:
+        """Encode a table for scoring without raising on bad rows.
+
+        Returns
+        -------
+        encoded : Encoded
+            With ``problems`` and ``bad`` listing rows that cannot be scored (a model
+            fitted on a numeric matrix cannot score rows with gaps either).
+        rows : np.ndarray
+            The network rows of the good rows, for :meth:`score_rows`.
+        """
+        layout = self.table_layout()
+        encoded = layout.encode(frame, source=source, keep_shown=keep_shown)
+        if getattr(self, "layout_", None) is None:
+            observed = encoded.packed[:, layout.input_width + layout.n_blocks:]
+            gaps = (observed == 0) & ~encoded.bad[:, None]
+            for row in np.flatnonzero(gaps.any(axis=1)):
+                column = layout.names[int(np.argmax(gaps[row]))]
+                encoded.problems.append(Problem(int(row), column, None, "missing value (the "
+                                                "model was fitted on complete numeric data)"))
+            encoded.problems.sort(key=lambda p: p.position)
+            encoded.bad |= gaps.any(axis=1)
+            return encoded, encoded.packed[~encoded.bad, :layout.input_width]
+        if not encoded.bad.any():
+            return encoded, encoded.packed
+        return encoded, encoded.packed[~encoded.bad]
+
+    def score_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Anomaly scores ``(n,)`` and per-column contributions ``(n, n_columns)`` of
+        network rows from :meth:`encode_table`."""
+        check_is_fitted(self, "module_")
+        return self._scores_standardized(rows)
 
     def _scoring_network(self) -> nn.Module:
         """A float64 copy of the network: scores then do not depend, even in the last
@@ -319,19 +440,23 @@ class _BaseDetector(
         return copy.deepcopy(self.module_).double().eval()
 
     def _scores_standardized(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Row scores and per-feature scores of standardised rows, in bounded-memory batches."""
-        rows = max(1, _SCORING_ELEMENTS // (self._samples_per_row() * Xs.shape[1]))
+        """Row scores and per-feature scores of encoded rows, in bounded-memory batches."""
+        widest = max(Xs.shape[1], *self.hidden_dims_)
+        if getattr(self, "layout_", None) is not None:
+            widest = max(widest, self.layout_.n_logits + 2 * self.layout_.n_outputs)
+        rows = max(1, _SCORING_ELEMENTS // (self._samples_per_row() * widest))
         device = torch.device(self.device_)
+        heads = self._heads()
         scores, features = [], []
         with torch.no_grad(), torch_threads(self.n_jobs):
             net = self._scoring_network()
             for start in range(0, Xs.shape[0], rows):
                 xb = torch.from_numpy(Xs[start:start + rows]).to(device, torch.float64)
-                row, per_feature = self._score_batch(net, xb)
+                row, per_feature = self._score_batch(net, xb, heads)
                 scores.append(row.double().cpu().numpy())
                 features.append(per_feature.double().cpu().numpy())
         if not scores:
-            return np.empty(0), np.empty((0, Xs.shape[1]))
+            return np.empty(0), np.empty((0, heads.n_blocks))
         return np.concatenate(scores), np.concatenate(features)
 
     def _samples_per_row(self) -> int:
@@ -352,6 +477,10 @@ class _BaseDetector(
 
     def feature_scores(self, X) -> np.ndarray:
         """Per-feature contributions to the anomaly score; each row sums to its score.
+
+        For a table, one column per modelled column (a datetime column gives one per
+        derived feature), in the order of ``table_layout().names``; a missing entry of a
+        column without modelled gaps contributes 0.
 
         Returns
         -------
@@ -383,24 +512,114 @@ class _BaseDetector(
         Xs = self._prepare(X)
         with torch.no_grad(), torch_threads(self.n_jobs):
             xs = torch.from_numpy(Xs).to(torch.device(self.device_), torch.float64)
-            z = self._encode_mean(self._scoring_network(), xs)
+            z = self._encode_mean(self._scoring_network(), self._heads().inputs(xs))
         return z.double().cpu().numpy()
 
     def reconstruct(self, X) -> np.ndarray:
         """The network's reconstruction of each row, in the input's units.
 
         For the AE the decoder output; for the VAE the decoder mean at the posterior
-        mean. It is what the model "expected" to see for the row.
+        mean. It is what the model "expected" to see for the row. For a table: the
+        most probable category or boolean of those columns, and missing entries filled in.
 
         Returns
         -------
-        np.ndarray of shape (n_samples, n_features_in_)
+        np.ndarray of shape (n_samples, n_features_in_), or pandas.DataFrame for a table
+            A table comes back in its original units and labels (see
+            :meth:`TableLayout.to_frame`).
         """
         Xs = self._prepare(X)
         with torch.no_grad(), torch_threads(self.n_jobs):
             xs = torch.from_numpy(Xs).to(torch.device(self.device_), torch.float64)
-            reconstruction = self._decode_mean(self._scoring_network(), xs)
-        return reconstruction.cpu().numpy() * self.scale_ + self.mean_
+            net = self._scoring_network()
+            if getattr(self, "layout_", None) is None:
+                reconstruction = self._decode_mean(net, xs)
+                return reconstruction.cpu().numpy() * self.scale_ + self.mean_
+            heads = self._heads()
+            out, _, logits = self._decode_outputs(net, self._encode_mean(net, heads.inputs(xs)))
+            values = as_numpy(heads.expected(out, logits))
+        return self.layout_.to_frame(values)
+
+    def decode_rows(
+        self, z, *, sample: bool = False, random_state=None, with_missing: bool = False
+    ):
+        """Decode latent points into rows of the data's schema.
+
+        Parameters
+        ----------
+        z : array-like of shape (n_rows, latent_dim_)
+            Latent points (e.g. ``transform`` output, or draws from ``N(0, I)``).
+        sample : bool, default=False
+            ``False``: the most probable row (decoder mean, most probable category);
+            ``True``: draw each column from the decoder's distribution (the AE has no
+            variance: its numeric columns are then its output).
+        random_state : int, RandomState or None
+            Seeds the draws when ``sample``.
+        with_missing : bool, default=False
+            With ``sample``, also draw gaps in the columns whose gaps are modelled.
+
+        Returns
+        -------
+        np.ndarray of shape (n_rows, n_features_in_) for a model fitted on a matrix, or
+        pandas.DataFrame for a table, in the original units and labels (a datetime
+        column comes back as its derived features, e.g. ``ts.hour``).
+        """
+        check_is_fitted(self, "module_")
+        z = np.asarray(z, dtype=np.float64)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim_:
+            raise ValueError(f"z must have shape (n_rows, {self.latent_dim_}), not {z.shape}")
+        heads = self._heads()
+        with torch.no_grad(), torch_threads(self.n_jobs):
+            net = self._scoring_network().cpu()
+            out, logvar, logits = self._decode_outputs(net, torch.from_numpy(z))
+            if sample:
+                seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+                gen = torch.Generator().manual_seed(seed)
+                values, missing = heads.sample(out, logvar, logits, gen, with_missing)
+            else:
+                values = heads.expected(out, logits)
+                missing = torch.zeros(values.shape, dtype=torch.bool)
+        if getattr(self, "layout_", None) is None:
+            return as_numpy(values) * self.scale_ + self.mean_
+        return self.layout_.to_frame(as_numpy(values), missing.numpy())
+
+    def _expectations(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Most probable values in model space at the posterior mean ``(n, n_columns)``,
+        and the probability of each observed category or boolean (NaN elsewhere)."""
+        heads = self._heads()
+        values, probabilities = [], []
+        with torch.no_grad(), torch_threads(self.n_jobs):
+            net = self._scoring_network()
+            for start in range(0, len(rows), 65536):
+                xs = torch.from_numpy(rows[start:start + 65536]).to(self.device_, torch.float64)
+                z = self._encode_mean(net, heads.inputs(xs))
+                out, _, logits = self._decode_outputs(net, z)
+                values.append(as_numpy(heads.expected(out, logits)))
+                probabilities.append(as_numpy(heads.observed_probability(xs, logits)))
+        if not values:
+            return np.empty((0, heads.n_blocks)), np.empty((0, heads.n_blocks))
+        return np.concatenate(values), np.concatenate(probabilities)
+
+    def explain(self, X, top_k: int = 3) -> list:
+        """The columns that contribute most to each row's score, with what was observed
+        and what the model expected.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like
+            Rows to explain.
+        top_k : int, default=3
+            Columns per row.
+
+        Returns
+        -------
+        list of latentwatch.explain.RowExplanation
+            One per row, in order; ``str()`` of one reads e.g.
+            ``amount: 4,120.00 (expected about 38)``.
+        """
+        from latentwatch.explain import explain_rows
+
+        return explain_rows(self, X, top_k=top_k)
 
     @property
     def _n_features_out(self) -> int:
@@ -424,14 +643,23 @@ class _BaseDetector(
     def _build_module(self, n_features: int) -> nn.Module:
         raise NotImplementedError
 
-    def _row_loss(self, module, xb, gen, epoch) -> torch.Tensor:
+    def _row_loss(self, module, xb, gen, epoch, heads=None) -> torch.Tensor:
         raise NotImplementedError
 
-    def _score_batch(self, net: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Row scores ``(n,)`` and per-feature scores ``(n, d)`` of a standardised batch."""
+    def _score_batch(
+        self, net: nn.Module, xb: torch.Tensor, heads=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Row scores ``(n,)`` and per-feature scores ``(n, d)`` of an encoded batch."""
         raise NotImplementedError
 
     def _encode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _decode_outputs(
+        self, net: nn.Module, z: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Decoder outputs at ``z``: real-valued outputs (means), log-variances (``None``
+        for the AE) and logits."""
         raise NotImplementedError
 
     def _decode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
@@ -497,6 +725,12 @@ _COMMON_DOC = """
         Seeds initialisation, batching, the validation split and the scoring samples.
     verbose : bool, default=False
         Show a progress bar with the training and validation loss.
+    schema : TableSchema, dict, "infer" or None, default=None
+        How to read a table (see :mod:`latentwatch.schema`). ``None``: a numeric array,
+        or a DataFrame of numbers without gaps, is a matrix of Gaussian features; any
+        other DataFrame gets an inferred schema. ``"infer"``: always infer one (e.g. to
+        get log scales on a numeric table). A dict (the schema-file form) overrides the
+        inference for the columns it names; a ``TableSchema`` is used as it is.
 """
 
 _COMMON_ATTRIBUTES = """
@@ -527,11 +761,18 @@ _COMMON_ATTRIBUTES = """
         Seed drawn from ``random_state`` in ``fit``.
     n_features_in_ : int
     feature_names_in_ : np.ndarray
-        Present when ``X`` was a DataFrame with string column names.
+        Present when ``X`` was a DataFrame with string column names; for a table, the
+        columns the model reads.
+    schema_ : TableSchema or None
+        The schema of a table (``None`` for a numeric matrix).
+    layout_ : TableLayout or None
+        Learned encoding of a table: categories, scales, gaps (``None`` for a matrix).
+        For a table, ``mean_`` and ``scale_`` hold the numeric columns' statistics.
     data_min_, data_max_ : np.ndarray of shape (n_features_in_,)
-        Range of each column in training; generated rows are clipped to it.
+        Range of each column of a numeric matrix in training; generated rows are
+        clipped to it (tables are decoded by their layout instead).
     integer_columns_ : np.ndarray of bool, shape (n_features_in_,)
-        Columns that held only integers in training; generated rows round them.
+        Matrix columns that held only integers in training; generated rows round them.
     latent_mixture_ : latentwatch.generative.LatentMixture
         Gaussian-mixture summary of the training rows' latent codes, used by
         ``sample(source="aggregate_posterior")``.
@@ -569,6 +810,7 @@ class AutoEncoderDetector(_BaseDetector):
         n_jobs: int | None = None,
         random_state=None,
         verbose: bool = False,
+        schema: TableSchema | dict | str | None = None,
     ) -> None:
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
@@ -585,15 +827,22 @@ class AutoEncoderDetector(_BaseDetector):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.schema = schema
 
     def _build_module(self, n_features: int) -> nn.Module:
-        return HourglassAE(n_features, self.hidden_dims_, self.latent_dim_)
+        n_inputs, n_outputs, n_logits = self._network_shape(n_features)
+        return HourglassAE(n_inputs, self.hidden_dims_, self.latent_dim_, n_outputs, n_logits)
 
-    def _row_loss(self, module, xb, gen, epoch) -> torch.Tensor:
-        return (module(xb) - xb).square().mean(dim=1)
+    def _row_loss(self, module, xb, gen, epoch, heads=None) -> torch.Tensor:
+        heads = heads or self._heads()
+        out, logits = module.decode_all(module.encode(heads.inputs(xb)))
+        return heads.point_errors(xb, out, logits).mean(dim=1)
 
-    def _score_batch(self, net: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        per_feature = (net(xb) - xb).square()
+    def _score_batch(self, net: nn.Module, xb: torch.Tensor, heads=None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        heads = heads or self._heads()
+        out, logits = net.decode_all(net.encode(heads.inputs(xb)))
+        per_feature = heads.point_errors(xb, out, logits)
         return per_feature.sum(dim=1), per_feature
 
     def _encode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
@@ -602,12 +851,16 @@ class AutoEncoderDetector(_BaseDetector):
     def _decode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
         return net(xb)
 
+    def _decode_outputs(self, net, z):
+        out, logits = net.decode_all(z)
+        return out, None, logits
+
     def _encode_posterior(self, net, xb):
         z = net.encode(xb)
         return z, torch.zeros_like(z)
 
     def _decode_latent(self, net, z):
-        return net.decoder(z), None
+        return self._decode_outputs(net, z)[0], None
 
 
 VAE_SCORES = ("reconstruction_probability", "elbo", "reconstruction_error")
@@ -672,6 +925,7 @@ default="reconstruction_probability"
         n_jobs: int | None = None,
         random_state=None,
         verbose: bool = False,
+        schema: TableSchema | dict | str | None = None,
     ) -> None:
         self.score_method = score_method
         self.n_samples = n_samples
@@ -692,20 +946,23 @@ default="reconstruction_probability"
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.schema = schema
 
     def _build_module(self, n_features: int) -> nn.Module:
-        return HourglassVAE(n_features, self.hidden_dims_, self.latent_dim_)
+        n_inputs, n_outputs, n_logits = self._network_shape(n_features)
+        return HourglassVAE(n_inputs, self.hidden_dims_, self.latent_dim_, n_outputs, n_logits)
 
     def _kl_weight(self, epoch: int) -> float:
         if self.kl_warmup_epochs == 0:
             return float(self.beta)
         return float(self.beta) * min(1.0, (epoch + 1) / self.kl_warmup_epochs)
 
-    def _row_loss(self, module, xb, gen, epoch) -> torch.Tensor:
-        mu, logvar = module.encode(xb)
+    def _row_loss(self, module, xb, gen, epoch, heads=None) -> torch.Tensor:
+        heads = heads or self._heads()
+        mu, logvar = module.encode(heads.inputs(xb))
         eps = torch.randn(mu.shape, generator=gen, device=mu.device, dtype=mu.dtype)
-        mean, out_logvar = module.decode(maths.reparameterize(mu, logvar, eps))
-        nll = maths.gaussian_nll(xb, mean, out_logvar).sum(dim=1)
+        mean, out_logvar, logits = module.decode_all(maths.reparameterize(mu, logvar, eps))
+        nll = heads.nll(xb, mean, out_logvar, logits).sum(dim=1)
         return nll + self._kl_weight(epoch) * maths.kl_to_standard_normal(mu, logvar)
 
     def _samples_per_row(self) -> int:
@@ -730,27 +987,34 @@ default="reconstruction_probability"
         noise = torch.randn(self.n_samples, self.latent_dim_, generator=gen, dtype=torch.float64)
         return noise.to(device, dtype)
 
-    def _sample_nll(self, net: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _sample_nll(
+        self, net: nn.Module, xb: torch.Tensor, heads=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-sample, per-feature ``-log p(x_ij | z_l)``, shape ``(L, n, d)``, and the KL."""
-        mu, logvar = net.encode(xb)
+        heads = heads or self._heads()
+        mu, logvar = net.encode(heads.inputs(xb))
         eps = self._scoring_noise(xb.device, xb.dtype)
         z = maths.reparameterize(mu.unsqueeze(0), logvar.unsqueeze(0), eps.unsqueeze(1))
-        mean, out_logvar = net.decode(z)
-        return maths.gaussian_nll(xb.unsqueeze(0), mean, out_logvar), maths.kl_to_standard_normal(
+        mean, out_logvar, logits = net.decode_all(z)
+        return heads.nll(xb.unsqueeze(0), mean, out_logvar, logits), maths.kl_to_standard_normal(
             mu, logvar
         )
 
-    def _score_batch(self, net: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _score_batch(self, net: nn.Module, xb: torch.Tensor, heads=None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        heads = heads or self._heads()
         if self.score_method == "reconstruction_error":
-            per_feature = (self._decode_mean(net, xb) - xb).square()
+            out, _, logits = net.decode_all(net.encode(heads.inputs(xb))[0])
+            per_feature = heads.point_errors(xb, out, logits)
             return per_feature.sum(dim=1), per_feature
-        nll, kl = self._sample_nll(net, xb)
+        nll, kl = self._sample_nll(net, xb, heads)
+        active = heads.active(xb)
         if self.score_method == "reconstruction_probability":
             return (
                 maths.reconstruction_probability_score(nll.sum(dim=-1)),
-                maths.reconstruction_probability_contributions(nll),
+                maths.reconstruction_probability_contributions(nll, active),
             )
-        per_feature = nll.mean(dim=0) + kl.unsqueeze(1) / xb.shape[1]
+        per_feature = nll.mean(dim=0) + maths.spread_over(kl, nll.shape[-1], active)
         return per_feature.sum(dim=1), per_feature
 
     def _encode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
@@ -759,9 +1023,46 @@ default="reconstruction_probability"
     def _decode_mean(self, net: nn.Module, xb: torch.Tensor) -> torch.Tensor:
         return net.decode(net.encode(xb)[0])[0]
 
+    def _decode_outputs(self, net, z):
+        return net.decode_all(z)
+
     def _encode_posterior(self, net, xb):
         mu, logvar = net.encode(xb)
         return mu, torch.exp(logvar)
 
     def _decode_latent(self, net, z):
         return net.decode(z)
+
+
+def _is_table(X, schema) -> bool:
+    """Whether ``fit`` takes the table path: a schema was given, or ``X`` is a DataFrame
+    with a column that is not plain numbers or with a missing value."""
+    if schema is not None:
+        return True
+    if not isinstance(X, pd.DataFrame):
+        return False
+    for dtype in X.dtypes:
+        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            return True
+    return bool(X.isna().to_numpy().any())
+
+
+def _as_frame(X) -> pd.DataFrame:
+    """A DataFrame with string column names (``x0``, ``x1``... for an array)."""
+    if isinstance(X, pd.DataFrame):
+        if all(isinstance(c, str) for c in X.columns):
+            return X
+        return X.set_axis([str(c) for c in X.columns], axis=1)
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2D table, got an array of shape {X.shape}")
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+
+
+def _resolve_schema(schema: Any, frame: pd.DataFrame) -> TableSchema:
+    if isinstance(schema, TableSchema):
+        missing = [c for c in (*schema.names, *schema.id_columns) if c not in frame.columns]
+        if missing:
+            raise DataError(f"column {missing[0]!r} of the schema is not in the data")
+        return schema
+    return infer_schema(frame, overrides=schema if isinstance(schema, dict) else None)

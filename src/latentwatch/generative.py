@@ -300,7 +300,11 @@ class GenerativeMixin:
         mixture."""
         self.data_min_, self.data_max_ = X.min(axis=0), X.max(axis=0)
         self.integer_columns_ = np.all(np.round(X) == X, axis=0)
-        mu, var = self._posterior(Xs)
+        self._fit_latent_mixture(Xs)
+
+    def _fit_latent_mixture(self, rows: np.ndarray) -> None:
+        """Fit ``latent_mixture_`` on one posterior draw per encoded training row."""
+        mu, var = self._posterior(rows)
         rng = np.random.default_rng(self.seed_ + 4)
         draws = mu + np.sqrt(var) * rng.standard_normal(mu.shape)
         self.latent_mixture_ = fit_latent_mixture(draws, self.seed_ + 5)
@@ -312,7 +316,7 @@ class GenerativeMixin:
             net = self._scoring_network()
             xs = torch.from_numpy(np.ascontiguousarray(Xs)).to(torch.device(self.device_),
                                                                 torch.float64)
-            mu, var = self._encode_posterior(net, xs)
+            mu, var = self._encode_posterior(net, self._heads().inputs(xs))
         return mu.cpu().numpy(), var.cpu().numpy()
 
     def _decode_to_rows(self, z: np.ndarray, decode: str = "mean",
@@ -345,6 +349,9 @@ class GenerativeMixin:
             raise ValueError("decode='sample' needs a decoder distribution; an autoencoder "
                              "only has decode='mean'")
         z = np.asarray(z, dtype=np.float64).reshape(-1, self.latent_dim_)
+        if getattr(self, "layout_", None) is not None:
+            seed = None if rng is None else int(rng.integers(np.iinfo(np.int32).max))
+            return self.decode_rows(z, sample=decode == "sample", random_state=seed)
         out = np.empty((z.shape[0], self.n_features_in_))
         with torch.no_grad(), torch_threads(self.n_jobs):
             net = self._scoring_network()

@@ -67,7 +67,9 @@ def reconstruction_probability_score(nll_per_sample: torch.Tensor) -> torch.Tens
     return -log_mean_exp(-nll_per_sample, dim=0)
 
 
-def reconstruction_probability_contributions(nll_per_feature: torch.Tensor) -> torch.Tensor:
+def reconstruction_probability_contributions(
+    nll_per_feature: torch.Tensor, active: torch.Tensor | None = None
+) -> torch.Tensor:
     """Split the reconstruction-probability score into per-feature parts that sum to it.
 
     With ``nll_per_feature[l, i, j] = -log p(x_ij | z_l)`` and importance weights
@@ -79,6 +81,14 @@ def reconstruction_probability_contributions(nll_per_feature: torch.Tensor) -> t
     (it measures how much the ``L`` samples disagree, ``0 <= KL <= log L``) and is
     spread evenly over the features so that each row sums to its score.
 
+    Parameters
+    ----------
+    nll_per_feature : torch.Tensor of shape (L, n_rows, n_features)
+    active : torch.Tensor of shape (n_rows, n_features) or None
+        0/1: the features that carry a likelihood term in the row (observed, or with a
+        modelled missingness). The last term is spread over these only, so a feature
+        with no term gets exactly 0. ``None``: all features.
+
     Returns
     -------
     torch.Tensor
@@ -89,7 +99,48 @@ def reconstruction_probability_contributions(nll_per_feature: torch.Tensor) -> t
     weights = log_weights.exp()
     weighted = (weights.unsqueeze(-1) * nll_per_feature).sum(dim=0)
     disagreement = (weights * (log_weights + math.log(n_samples))).sum(dim=0)
-    return weighted + disagreement.unsqueeze(-1) / nll_per_feature.shape[-1]
+    return weighted + spread_over(disagreement, nll_per_feature.shape[-1], active)
+
+
+def spread_over(total: torch.Tensor, n_features: int, active: torch.Tensor | None) -> torch.Tensor:
+    """Share a per-row quantity ``(n,)`` evenly over the (active) features: ``(n, d)``.
+
+    Rows without an active feature get zeros (their total is then 0 too in every use).
+    """
+    if active is None:
+        return total.unsqueeze(-1) / n_features
+    count = active.sum(dim=-1, keepdim=True).clamp(min=1.0)
+    return total.unsqueeze(-1) * active / count
+
+
+def categorical_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Negative log-probability of a category under a softmax: the cross-entropy.
+
+    ``-log softmax(a)_k = logsumexp_c(a_c) - a_k``
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (..., n_categories)
+        Unnormalised log-probabilities ``a``.
+    target : torch.Tensor of int, broadcastable to ``logits.shape[:-1]``
+        The observed category ``k`` of each element.
+
+    Returns
+    -------
+    torch.Tensor of shape ``logits.shape[:-1]``
+    """
+    log_p = torch.log_softmax(logits, dim=-1)
+    index = target.expand(logits.shape[:-1]).unsqueeze(-1)
+    return -log_p.gather(-1, index).squeeze(-1)
+
+
+def bernoulli_nll(logit: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Element-wise negative log-likelihood of a 0/1 value under ``p = sigmoid(a)``.
+
+    ``-log p^y (1 - p)^(1 - y) = softplus(a) - y a``, with
+    ``softplus(a) = max(a, 0) + log(1 + exp(-|a|))`` stable for any ``a``.
+    """
+    return logit.clamp(min=0) + torch.log1p(torch.exp(-logit.abs())) - target * logit
 
 
 def bounded_logvar(raw: torch.Tensor, low: float, high: float) -> torch.Tensor:

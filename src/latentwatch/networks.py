@@ -43,33 +43,81 @@ def mlp(sizes: Sequence[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class HourglassAE(nn.Module):
-    """Deterministic autoencoder: ``x -> encoder -> z -> decoder -> x_hat``."""
+def _head(n_in: int, n_out: int) -> nn.Linear | None:
+    return nn.Linear(n_in, n_out) if n_out else None
 
-    def __init__(self, n_features: int, hidden_dims: Sequence[int], latent_dim: int) -> None:
+
+def _apply(head: nn.Linear | None, h: torch.Tensor) -> torch.Tensor:
+    return head(h) if head is not None else h.new_zeros((*h.shape[:-1], 0))
+
+
+class HourglassAE(nn.Module):
+    """Deterministic autoencoder: ``x -> encoder -> z -> decoder -> x_hat``.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the encoder input.
+    hidden_dims, latent_dim
+        The hourglass.
+    n_outputs : int or None, default=None
+        Real-valued decoder outputs (numeric columns); ``None``: ``n_features``.
+    n_logits : int, default=0
+        Extra decoder outputs read as logits (categorical and boolean columns,
+        missingness); they come from a separate ``output_logits`` layer, absent when 0.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        hidden_dims: Sequence[int],
+        latent_dim: int,
+        n_outputs: int | None = None,
+        n_logits: int = 0,
+    ) -> None:
         super().__init__()
+        n_outputs = n_features if n_outputs is None else n_outputs
         self.encoder = mlp([n_features, *hidden_dims, latent_dim])
-        self.decoder = mlp([latent_dim, *reversed(hidden_dims), n_features])
+        self.decoder = mlp([latent_dim, *reversed(hidden_dims), n_outputs + n_logits])
+        self.n_outputs = n_outputs
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(x))
+        return self.decode_all(self.encoder(x))[0]
+
+    def decode_all(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real-valued outputs ``(..., n_outputs)`` and logits ``(..., n_logits)``."""
+        out = self.decoder(z)
+        return out[..., :self.n_outputs], out[..., self.n_outputs:]
 
 
 class HourglassVAE(nn.Module):
     """VAE whose encoder forks into mean and log-variance and whose decoder outputs, for
-    every feature, a Gaussian mean and a learned (bounded) log-variance."""
+    every numeric feature, a Gaussian mean and a learned (bounded) log-variance, and a
+    logit for every category, boolean and modelled missingness.
 
-    def __init__(self, n_features: int, hidden_dims: Sequence[int], latent_dim: int) -> None:
+    Parameters are those of :class:`HourglassAE`.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        hidden_dims: Sequence[int],
+        latent_dim: int,
+        n_outputs: int | None = None,
+        n_logits: int = 0,
+    ) -> None:
         super().__init__()
+        n_outputs = n_features if n_outputs is None else n_outputs
         self.encoder = nn.Sequential(mlp([n_features, *hidden_dims]), nn.ELU())
         self.latent_mean = nn.Linear(hidden_dims[-1], latent_dim)
         self.latent_logvar = nn.Linear(hidden_dims[-1], latent_dim)
         self.decoder = nn.Sequential(mlp([latent_dim, *reversed(hidden_dims)]), nn.ELU())
-        self.output_mean = nn.Linear(hidden_dims[0], n_features)
-        self.output_logvar = nn.Linear(hidden_dims[0], n_features)
+        self.output_mean = _head(hidden_dims[0], n_outputs)
+        self.output_logvar = _head(hidden_dims[0], n_outputs)
+        self.output_logits = _head(hidden_dims[0], n_logits)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior ``q(z|x)``: mean and log-variance of a diagonal Gaussian."""
@@ -77,6 +125,11 @@ class HourglassVAE(nn.Module):
         return self.latent_mean(h), bounded_logvar(self.latent_logvar(h), *ENCODER_LOGVAR_BOUNDS)
 
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Likelihood ``p(x|z)``: per-feature Gaussian mean and log-variance."""
+        """Likelihood ``p(x|z)`` of the numeric features: Gaussian mean and log-variance."""
+        return self.decode_all(z)[:2]
+
+    def decode_all(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Gaussian means and log-variances ``(..., n_outputs)`` and logits ``(..., n_logits)``."""
         h = self.decoder(z)
-        return self.output_mean(h), bounded_logvar(self.output_logvar(h), *DECODER_LOGVAR_BOUNDS)
+        logvar = bounded_logvar(_apply(self.output_logvar, h), *DECODER_LOGVAR_BOUNDS)
+        return _apply(self.output_mean, h), logvar, _apply(self.output_logits, h)

@@ -4,6 +4,11 @@ The file is a standard safetensors file. Its tensors are the network weights and
 standardisation statistics; its header metadata holds one JSON document (key
 ``"latentwatch"``) with the class, parameters, fitted state, versions and a SHA-256
 of the tensors, so that a truncated, edited or foreign file is refused on load.
+
+Format versions: 1 is a model of a numeric matrix; 2 adds, for a model of a table, its
+schema and layout (``state.schema_``, ``state.layout_``: categories, scales, gaps) in
+the JSON. A model of a numeric matrix is still written as version 1, so that older
+latentwatch releases keep reading it; they refuse version 2 with a clear message.
 """
 
 from __future__ import annotations
@@ -20,8 +25,14 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from latentwatch.encoding import TableLayout
+from latentwatch.schema import TableSchema
+
 FORMAT_NAME = "latentwatch-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_TABLE_FORMAT_VERSION = 2
+_MATRIX_FORMAT_VERSION = 1
+_SCHEMA_PARAM = "latentwatch.TableSchema"
 _METADATA_KEY = "latentwatch"
 _MODULE_PREFIX = "module."
 _STATE_ATTRIBUTES = ("n_features_in_", "offset_", "seed_", "hidden_dims_", "latent_dim_",
@@ -96,6 +107,8 @@ def _json_params(params: dict[str, Any]) -> dict[str, Any]:
     for key, value in params.items():
         if isinstance(value, ThresholdStrategy):
             value = threshold_to_dict(value)
+        elif isinstance(value, TableSchema):
+            value = {_SCHEMA_PARAM: value.to_dict()}
         elif isinstance(value, tuple | list | np.ndarray):
             value = [int(v) for v in value]
         elif isinstance(value, np.random.RandomState):
@@ -137,9 +150,13 @@ def save_model(model: Any, path: str | Path) -> Path:
     state["threshold_"] = None if strategy is None else threshold_to_dict(strategy)
     if hasattr(model, "feature_names_in_"):
         state["feature_names_in_"] = [str(c) for c in model.feature_names_in_]
+    table = getattr(model, "layout_", None) is not None
+    if table:
+        state["schema_"] = model.schema_.to_dict()
+        state["layout_"] = model.layout_.to_dict()
     meta = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": _TABLE_FORMAT_VERSION if table else _MATRIX_FORMAT_VERSION,
         "latentwatch_version": __version__,
         "class": type(model).__name__,
         "params": _json_params(model.get_params(deep=False)),
@@ -186,6 +203,35 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     return meta, tensors
 
 
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a model file (class, params, state, versions), checked.
+
+    Raises
+    ------
+    ModelFormatError
+        As :func:`load`.
+    """
+    path = Path(path)
+    meta, tensors = _read(path)
+    _check(path, meta, tensors)
+    return meta
+
+
+def _check(path: Path, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ModelFormatError(f"{path}: invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{path}: written with model format {version} (latentwatch "
+            f"{meta.get('latentwatch_version')}), newer than the format {FORMAT_VERSION} this "
+            "latentwatch reads; upgrade latentwatch to load it"
+        )
+    if _digest(tensors) != meta.get("weights_sha256"):
+        raise ModelFormatError(f"{path}: the weights do not match their checksum; the file was "
+                               "modified or damaged")
+
+
 def load(path: str | Path, device: str | None = None):
     """Load a detector saved with ``save``.
 
@@ -213,23 +259,14 @@ def load(path: str | Path, device: str | None = None):
 
     path = Path(path)
     meta, tensors = _read(path)
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise ModelFormatError(f"{path}: invalid format_version {version!r}")
-    if version > FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{path}: written with model format {version} (latentwatch "
-            f"{meta.get('latentwatch_version')}), newer than the format {FORMAT_VERSION} this "
-            "latentwatch reads; upgrade latentwatch to load it"
-        )
-    if _digest(tensors) != meta.get("weights_sha256"):
-        raise ModelFormatError(f"{path}: the weights do not match their checksum; the file was "
-                               "modified or damaged")
+    _check(path, meta, tensors)
     try:
         cls = _registry()[meta["class"]]
         params = dict(meta["params"])
         for name in meta.get("strategy_params", []):
             params[name] = threshold_from_dict(params[name])
+        if isinstance(params.get("schema"), dict) and _SCHEMA_PARAM in params["schema"]:
+            params["schema"] = TableSchema.from_dict(params["schema"][_SCHEMA_PARAM])
         model = cls(**params)
         state = meta["state"]
         for name in _STATE_ATTRIBUTES:
@@ -242,6 +279,10 @@ def load(path: str | Path, device: str | None = None):
         model.calibration_scores_ = None if calibration is None else calibration.numpy()
         if "feature_names_in_" in state:
             model.feature_names_in_ = np.asarray(state["feature_names_in_"], dtype=object)
+        model.schema_, model.layout_ = None, None
+        if "layout_" in state:
+            model.schema_ = TableSchema.from_dict(state["schema_"])
+            model.layout_ = TableLayout.from_dict(state["layout_"])
         model.mean_ = tensors["mean"].numpy()
         model.scale_ = tensors["scale"].numpy()
         _set_generative_state(model, tensors)

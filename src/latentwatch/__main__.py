@@ -1,0 +1,3 @@
+from latentwatch.cli import main
+
+main()

@@ -1,0 +1,247 @@
+"""Why a row scores high: its largest per-column contributions, what was observed and what
+the model expected, in words (``amount: 4,120.00 (expected about 38)``) and as tables."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from latentwatch.encoding import Encoded, Problem, TableLayout
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One column's part of a row's score.
+
+    Attributes
+    ----------
+    column : str
+        The modelled column (``ts.hour`` for a datetime feature).
+    nats : float
+        Its contribution to the score (negative log-likelihood, in nats).
+    observed : object
+        The value in the data (``None`` when missing).
+    expected : object
+        What the model expected: the decoder's mean in the original units, or the most
+        probable category or boolean.
+    kind : str
+        ``"numeric"``, ``"categorical"`` or ``"boolean"``.
+    probability : float or None
+        Model probability of the observed category or boolean.
+    unseen : bool
+        The observed category is not one the model learned (new, or rare in training).
+    integer : bool
+        The column holds integers.
+    """
+
+    column: str
+    nats: float
+    observed: Any
+    expected: Any
+    kind: str
+    probability: float | None = None
+    unseen: bool = False
+    integer: bool = False
+
+    def __str__(self) -> str:
+        if _missing(self.observed):
+            return f"{self.column}: missing (expected {self._expected()})"
+        if self.kind == "numeric":
+            return (f"{self.column}: {format_number(self.observed, self.integer)} "
+                    f"(expected about {self._expected()})")
+        notes = ["new or rare value"] if self.unseen else []
+        if self.probability is not None:
+            notes.append(f"p={format_probability(self.probability)}")
+        notes.append(f"expected {self._expected()}")
+        return f"{self.column}: {_label(self.observed)} ({', '.join(notes)})"
+
+    def _expected(self) -> str:
+        if _missing(self.expected):
+            return "nothing in particular"
+        if self.kind == "numeric":
+            return about(float(self.expected))
+        return _label(self.expected)
+
+
+@dataclass(frozen=True)
+class RowExplanation:
+    """The score of one row and its largest contributions.
+
+    Attributes
+    ----------
+    row : int
+        Position of the row in the table explained (from 0).
+    score : float
+        Anomaly score (nats for a VAE or a table model).
+    is_anomaly : bool
+        Above the model's threshold.
+    contributions : list of Contribution
+        Largest first.
+    """
+
+    row: int
+    score: float
+    is_anomaly: bool
+    contributions: list[Contribution]
+
+    def __str__(self) -> str:
+        return "; ".join(str(c) for c in self.contributions)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def format_number(value: Any, integer: bool = False) -> str:
+    """``4,120.00``; integers without decimals; very small or large values in ``%g``."""
+    value = float(value)
+    if integer and value.is_integer():
+        return f"{int(value):,}"
+    if value == 0 or 0.01 <= abs(value) < 1e15:
+        return f"{value:,.2f}"
+    return f"{value:.3g}"
+
+
+def about(value: float, digits: int = 2) -> str:
+    """``value`` to ``digits`` significant digits with thousands separators: 38, 4,100, 0.034."""
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    rounded = round(value, decimals)
+    if decimals <= 0:
+        return f"{int(rounded):,}"
+    return f"{rounded:,.{decimals}f}"
+
+
+def format_probability(p: float) -> str:
+    """``12%``, ``0.4%``, ``0.003%``."""
+    percent = 100.0 * p
+    if percent >= 10 or percent == 0:
+        return f"{percent:.0f}%"
+    return f"{about(percent, 1)}%"
+
+
+def explain_rows(model, X, top_k: int = 3) -> list[RowExplanation]:
+    """See :meth:`latentwatch.detectors._BaseDetector.explain`.
+
+    Raises
+    ------
+    DataError
+        If a row cannot be encoded (the message names the column and the row).
+    """
+    layout = model.table_layout()
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X),
+                                                                columns=layout.sources)
+    encoded, rows = model.encode_table(frame, keep_shown=True)
+    encoded.raise_for_problems()
+    return explain_encoded(model, encoded, rows, top_k)
+
+
+def explain_encoded(model, encoded: Encoded, rows: np.ndarray, top_k: int = 3
+                    ) -> list[RowExplanation]:
+    """Explanations of the good rows of an ``encode_table`` result (in row order)."""
+    layout: TableLayout = model.table_layout()
+    scores, parts = model.score_rows(rows)
+    values, probabilities = model._expectations(rows)
+    expected = layout.to_frame(values)
+    good = np.flatnonzero(~encoded.bad)
+    shown = encoded.shown.iloc[good] if encoded.shown is not None else None
+    threshold = -model.offset_
+    out = []
+    for i, position in enumerate(good):
+        order = np.argsort(-parts[i], kind="stable")[:top_k]
+        items = []
+        for j in order:
+            block = layout.blocks[j]
+            observed = shown.iat[i, j] if shown is not None else None
+            p = probabilities[i, j]
+            items.append(Contribution(
+                column=block.name, nats=float(parts[i, j]),
+                observed=None if _missing(observed) else _python(observed),
+                expected=_python(expected.iat[i, j]), kind=block.kind,
+                probability=None if math.isnan(p) else float(p),
+                unseen=bool(encoded.unseen[position, j]), integer=block.integer,
+            ))
+        out.append(RowExplanation(int(position), float(scores[i]),
+                                  bool(scores[i] > threshold), items))
+    return out
+
+
+def _python(value: Any) -> Any:
+    if value is pd.NA:
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def score_frame(
+    model,
+    frame: pd.DataFrame,
+    *,
+    top_k: int = 3,
+    id_columns: list[str] | tuple[str, ...] = (),
+    source: str | None = None,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Score a table: one output row per input row, in order.
+
+    Parameters
+    ----------
+    model : fitted detector
+    frame : pandas.DataFrame
+    top_k : int, default=3
+        Largest contributing columns to name per row.
+    id_columns : sequence of str
+        Passed through, first.
+    source : str or None
+        Data name for error messages.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        The id columns, ``score``, ``is_anomaly`` (at the model's threshold), then
+        ``top1``, ``top1_nats``... Rows that cannot be scored have an empty score and
+        their reason in ``reason``.
+    problems : list of Problem
+        The rows that cannot be scored (positions in ``frame``).
+    """
+    encoded, rows = model.encode_table(frame, source=source)
+    scores, parts = model.score_rows(rows)
+    n = len(frame)
+    good = ~encoded.bad
+    table = pd.DataFrame({c: frame[c].to_numpy() for c in id_columns})
+    full = np.full(n, np.nan)
+    full[good] = scores
+    table["score"] = full
+    flags = pd.array([pd.NA] * n, dtype="boolean")
+    flags[good] = scores > -model.offset_
+    table["is_anomaly"] = flags
+    names = np.array(model.table_layout().names, dtype=object)
+    k = min(top_k, len(names))
+    order = np.argsort(-parts, axis=1, kind="stable")[:, :k]
+    for rank in range(k):
+        column = np.full(n, None, dtype=object)
+        nats = np.full(n, np.nan)
+        column[good] = names[order[:, rank]]
+        nats[good] = np.take_along_axis(parts, order[:, rank:rank + 1], axis=1)[:, 0]
+        table[f"top{rank + 1}"] = pd.array(column, dtype="string")
+        table[f"top{rank + 1}_nats"] = nats
+    reason = np.full(n, None, dtype=object)
+    for problem in encoded.problems:
+        reason[problem.position] = f"column {problem.column!r}: {problem.message}"
+    table["reason"] = pd.array(reason, dtype="string")
+    return table, encoded.problems

@@ -1,0 +1,199 @@
+"""The decoder's output heads read along a layout: per-column negative log-likelihoods.
+
+Two readers with the same interface. :class:`GaussianHeads` is the plain numeric matrix
+(the rows are the standardised values, every feature Gaussian, nothing missing);
+:class:`TableHeads` follows a :class:`~latentwatch.encoding.TableLayout`. For a row
+``x`` with observed mask ``o`` and a decoder output given ``z``, the negative
+log-likelihood of column ``j`` is, in nats,
+
+``nll_j = o_j * (-log p(x_j | z)) + [j has gaps] * (-log p(o_j | z))``
+
+with a Gaussian for numeric columns, a softmax for categorical columns and a Bernoulli
+for booleans and for missingness. A missing entry therefore adds nothing through its
+value: the row is scored on what was observed (and, where gaps were seen in training,
+on how usual its gaps are).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from latentwatch import maths
+from latentwatch.encoding import TableLayout
+
+
+class GaussianHeads:
+    """Reader of a plain numeric model: rows are standardised values, all observed."""
+
+    def __init__(self, n_features: int) -> None:
+        self.n_blocks = n_features
+
+    def inputs(self, rows: torch.Tensor) -> torch.Tensor:
+        return rows
+
+    def active(self, rows: torch.Tensor) -> None:
+        return None
+
+    def nll(self, rows, mean, logvar, logits) -> torch.Tensor:
+        """``-log N(x; mean, exp(logvar))`` per feature."""
+        return maths.gaussian_nll(rows, mean, logvar)
+
+    def point_errors(self, rows, out, logits) -> torch.Tensor:
+        """Squared error per feature (the AE's loss and score)."""
+        return (out - rows).square()
+
+    def expected(self, out, logits) -> torch.Tensor:
+        return out
+
+    def observed_probability(self, rows, logits) -> torch.Tensor:
+        return torch.full_like(rows, float("nan"))
+
+    def sample(self, mean, logvar, logits, gen, with_missing=False):
+        values = mean if logvar is None else maths.reparameterize(
+            mean, logvar, torch.randn(mean.shape, generator=gen, dtype=mean.dtype))
+        return values, torch.zeros(values.shape, dtype=torch.bool)
+
+
+class TableHeads:
+    """Reader of a table model: packed rows and decoder outputs split along ``layout``."""
+
+    def __init__(self, layout: TableLayout) -> None:
+        self.layout = layout
+        self.n_blocks = layout.n_blocks
+        self._targets = layout.input_width
+        self._observed = layout.input_width + layout.n_blocks
+        self._numeric = torch.as_tensor(layout.numeric, dtype=torch.long)
+        self._boolean = torch.as_tensor(layout.boolean, dtype=torch.long)
+        self._boolean_logits = torch.as_tensor(layout.boolean_logits, dtype=torch.long)
+        self._missing = torch.as_tensor(layout.with_missing, dtype=torch.long)
+        self._missing_logits = torch.as_tensor(layout.missing_logits, dtype=torch.long)
+        self._categories = [
+            (int(j), int(start), layout.blocks[j].width)
+            for j, start in zip(layout.categorical, layout.logit_start, strict=True)
+        ]
+        self._rare_share = {int(j): math.log(layout.blocks[j].rare_values + 1)
+                            for j in layout.categorical if layout.blocks[j].rare_values}
+
+    def inputs(self, rows: torch.Tensor) -> torch.Tensor:
+        return rows[..., :self._targets]
+
+    def _split(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return (rows[..., self._targets:self._observed],
+                rows[..., self._observed:self._observed + self.n_blocks])
+
+    def active(self, rows: torch.Tensor) -> torch.Tensor:
+        """1 where a column has a likelihood term: observed, or its missingness modelled."""
+        active = self._split(rows)[1].clone()
+        active[..., self._missing.to(rows.device)] = 1.0
+        return active
+
+    def nll(self, rows, mean, logvar, logits) -> torch.Tensor:
+        """Per-column negative log-likelihood ``(..., n, n_blocks)`` (see the module)."""
+        targets, _ = self._split(rows)
+        numeric = maths.gaussian_nll(targets[..., self._numeric.to(rows.device)], mean, logvar)
+        return self._assemble(rows, numeric, logits)
+
+    def point_errors(self, rows, out, logits) -> torch.Tensor:
+        """The same with a unit variance for numeric columns: the AE's loss and score.
+
+        ``0.5 * (log(2 pi) + (x - x_hat)^2)`` is the squared error up to scale and shift,
+        in nats like the categorical and Bernoulli terms.
+        """
+        targets, _ = self._split(rows)
+        numeric = maths.gaussian_nll(targets[..., self._numeric.to(rows.device)], out,
+                                     torch.zeros_like(out))
+        return self._assemble(rows, numeric, logits)
+
+    def _assemble(self, rows, numeric, logits) -> torch.Tensor:
+        targets, observed = self._split(rows)
+        device = rows.device
+        columns: list[torch.Tensor | None] = [None] * self.n_blocks
+        for k, j in enumerate(self.layout.numeric):
+            columns[j] = numeric[..., k]
+        for j, start, width in self._categories:
+            columns[j] = maths.categorical_nll(logits[..., start:start + width],
+                                               targets[..., j].long())
+            if j in self._rare_share:
+                in_bucket = targets[..., j] == width - 1
+                columns[j] = columns[j] + in_bucket * self._rare_share[j]
+        if len(self._boolean):
+            flags = maths.bernoulli_nll(logits[..., self._boolean_logits.to(device)],
+                                        targets[..., self._boolean.to(device)])
+            for k, j in enumerate(self.layout.boolean):
+                columns[j] = flags[..., k]
+        shape = torch.broadcast_shapes(*(c.shape for c in columns))
+        value_nll = torch.stack([c.expand(shape) for c in columns], dim=-1) * observed
+        if not len(self._missing):
+            return value_nll
+        missing = self._missing.to(device)
+        gap_nll = maths.bernoulli_nll(logits[..., self._missing_logits.to(device)],
+                                      1.0 - observed[..., missing])
+        return value_nll.index_add(-1, missing, gap_nll.expand(*shape, len(missing)))
+
+    def expected(self, out, logits) -> torch.Tensor:
+        """Most probable value per column in model space ``(n, n_blocks)``: the Gaussian
+        mean, the most probable category, the more probable boolean."""
+        values = out.new_zeros((*out.shape[:-1], self.n_blocks))
+        values[..., self._numeric.to(out.device)] = out
+        for j, start, width in self._categories:
+            values[..., j] = logits[..., start:start + width].argmax(dim=-1).to(out.dtype)
+        if len(self._boolean):
+            flags = (logits[..., self._boolean_logits.to(out.device)] > 0).to(out.dtype)
+            values[..., self._boolean.to(out.device)] = flags
+        return values
+
+    def observed_probability(self, rows, logits) -> torch.Tensor:
+        """Probability of each observed category or boolean ``(n, n_blocks)`` (a value in
+        the rare bucket gets its share of it); NaN for numeric and missing entries."""
+        targets, observed = self._split(rows)
+        prob = torch.full(targets.shape, float("nan"), dtype=logits.dtype, device=logits.device)
+        for j, start, width in self._categories:
+            nll = maths.categorical_nll(logits[..., start:start + width], targets[..., j].long())
+            if j in self._rare_share:
+                nll = nll + (targets[..., j] == width - 1) * self._rare_share[j]
+            prob[..., j] = torch.exp(-nll)
+        if len(self._boolean):
+            idx = self._boolean.to(rows.device)
+            prob[..., idx] = torch.exp(-maths.bernoulli_nll(
+                logits[..., self._boolean_logits.to(rows.device)], targets[..., idx]))
+        return torch.where(observed > 0, prob, torch.full_like(prob, float("nan")))
+
+    def sample(self, mean, logvar, logits, gen: torch.Generator, with_missing: bool = False):
+        """Draw values in model space and gaps from the decoder's distributions.
+
+        Returns
+        -------
+        values : torch.Tensor of shape (n, n_blocks)
+        missing : torch.Tensor of bool, shape (n, n_blocks)
+            Drawn for columns with modelled gaps when ``with_missing``, else all False.
+        """
+        n = logits.shape[0] if logits.numel() else mean.shape[0]
+        values = logits.new_zeros((n, self.n_blocks)) if logits.numel() else mean.new_zeros(
+            (n, self.n_blocks))
+        if len(self._numeric):
+            numeric = mean if logvar is None else maths.reparameterize(
+                mean, logvar, torch.randn(mean.shape, generator=gen, dtype=mean.dtype))
+            values[:, self._numeric] = numeric
+        for j, start, width in self._categories:
+            probs = torch.softmax(logits[:, start:start + width], dim=-1)
+            values[:, j] = torch.multinomial(probs, 1, generator=gen)[:, 0].to(values.dtype)
+        if len(self._boolean):
+            p = torch.sigmoid(logits[:, self._boolean_logits])
+            values[:, self._boolean] = torch.bernoulli(p, generator=gen)
+        missing = torch.zeros((n, self.n_blocks), dtype=torch.bool)
+        if with_missing and len(self._missing):
+            p = torch.sigmoid(logits[:, self._missing_logits])
+            missing[:, self._missing] = torch.bernoulli(p, generator=gen).bool()
+        return values, missing
+
+
+def heads_for(layout: TableLayout | None, n_features: int) -> GaussianHeads | TableHeads:
+    """The reader of a model: table heads when it has a layout, plain Gaussian otherwise."""
+    return GaussianHeads(n_features) if layout is None else TableHeads(layout)
+
+
+def as_numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().double().cpu().numpy()

@@ -1,0 +1,446 @@
+"""What each column of a table is: inferred from the data, overridable by a JSON file.
+
+Kinds
+-----
+``numeric``
+    Floats, and integers with more than ``CATEGORICAL_INTEGER_MAX`` distinct values.
+    Modelled by a Gaussian on the standardised value; ``log: true`` models
+    ``log(1 + x)`` instead (inferred for non-negative columns with skewness above
+    ``LOG_SKEWNESS`` when the log makes them less skewed).
+``categorical``
+    Text, pandas categoricals, and integers with few distinct values. Modelled by a
+    softmax over the ``max_categories`` most frequent values seen at least
+    ``min_category_count`` times, plus one bucket for every other value (rare in
+    training or never seen).
+``boolean``
+    ``bool`` columns, 0/1 columns and text columns of true/false, yes/no, t/f or y/n.
+    Modelled by a Bernoulli.
+``datetime``
+    Timestamps (``datetime64`` or ISO 8601 text). Not modelled as an instant, which
+    would make every future row look new: each one gives categorical features, by
+    default the hour of the day (unless all times are midnight) and the day of the week,
+    named ``COLUMN.hour`` and ``COLUMN.weekday`` (``COLUMN.month`` on request).
+
+Identifier columns (``id_columns``) are passed through to the output and excluded
+columns ignored. Inference excludes columns it cannot model (all missing, durations,
+text with as many distinct values as an identifier) and says why.
+
+Schema file
+-----------
+A JSON object; every key is optional::
+
+    {
+      "columns": {"amount": {"kind": "numeric", "log": true},
+                  "hour": "categorical",
+                  "ts": {"kind": "datetime", "features": ["hour", "weekday"]}},
+      "id_columns": ["transaction_id"],
+      "exclude": ["comment"],
+      "max_categories": 50,
+      "min_category_count": 5
+    }
+
+Columns it lists take the given kind; the others are inferred. ``TableSchema.to_dict``
+writes this form with every column listed (``latentwatch schema`` prints it), so an
+inferred schema can be saved, edited and passed back with ``--schema``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from latentwatch.errors import DataError, where
+
+KINDS = ("numeric", "categorical", "boolean", "datetime")
+DATETIME_FEATURES = ("hour", "weekday", "month")
+MAX_CATEGORIES = 50
+MIN_CATEGORY_COUNT = 5
+# Integer columns with at most this many distinct values are categorical (hours, weekdays,
+# months, small codes); with more, numeric.
+CATEGORICAL_INTEGER_MAX = 24
+# Non-negative numeric columns more skewed than this get a log(1 + x) transform.
+LOG_SKEWNESS = 2.0
+# Text columns with more distinct values than max(max_categories, this share of the rows)
+# look like identifiers or free text and are excluded.
+ID_LIKE_SHARE = 0.5
+# Text columns where at least this share (but not all) of the values are numbers are taken
+# as numeric columns with typos: fitting then names the offending rows.
+MOSTLY_NUMERIC = 0.95
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
+BOOLEAN_WORD_PAIRS = tuple(frozenset(p) for p in (("true", "false"), ("t", "f"), ("yes", "no"),
+                                                  ("y", "n")))
+_FILE_KEYS = ("columns", "id_columns", "exclude", "max_categories", "min_category_count")
+_COLUMN_KEYS = ("kind", "log", "features", "note")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """How one data column is modelled.
+
+    Parameters
+    ----------
+    name : str
+        The column in the data.
+    kind : {"numeric", "categorical", "boolean", "datetime"}
+    log : bool, default=False
+        Numeric only: model ``log(1 + x)``.
+    features : tuple of str, default=()
+        Datetime only: which of ``"hour"``, ``"weekday"``, ``"month"`` to derive.
+    note : str, default=""
+        Why inference chose this kind (shown to the user; no effect on the model).
+    """
+
+    name: str
+    kind: str
+    log: bool = False
+    features: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The modelled columns of a table, its identifier columns and the ignored ones.
+
+    Build one with :func:`infer_schema`; ``to_dict``/``from_dict`` give the JSON form.
+    """
+
+    columns: tuple[ColumnSpec, ...]
+    id_columns: tuple[str, ...] = ()
+    excluded: tuple[tuple[str, str], ...] = ()
+    max_categories: int = MAX_CATEGORIES
+    min_category_count: int = MIN_CATEGORY_COUNT
+    source: str | None = field(default=None, compare=False)
+
+    @property
+    def names(self) -> list[str]:
+        """The modelled columns, in data order."""
+        return [c.name for c in self.columns]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The schema-file form with every column listed (JSON-serialisable)."""
+        columns: dict[str, Any] = {}
+        for c in self.columns:
+            entry: dict[str, Any] = {"kind": c.kind}
+            if c.kind == "numeric":
+                entry["log"] = c.log
+            if c.kind == "datetime":
+                entry["features"] = list(c.features)
+            if c.note:
+                entry["note"] = c.note
+            columns[c.name] = entry
+        return {
+            "columns": columns,
+            "id_columns": list(self.id_columns),
+            "exclude": [name for name, _ in self.excluded],
+            "exclude_reasons": {name: reason for name, reason in self.excluded if reason},
+            "max_categories": self.max_categories,
+            "min_category_count": self.min_category_count,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str | None = None) -> TableSchema:
+        """The schema a ``to_dict`` output describes (its columns only, nothing inferred)."""
+        spec = _parse(data, source)
+        return cls(
+            columns=tuple(spec.columns.values()),
+            id_columns=spec.id_columns,
+            excluded=tuple((name, spec.reasons.get(name, "")) for name in spec.exclude),
+            max_categories=spec.max_categories or MAX_CATEGORIES,
+            min_category_count=spec.min_category_count or MIN_CATEGORY_COUNT,
+            source=source,
+        )
+
+    def to_json(self) -> str:
+        """``to_dict`` as indented JSON."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """``(column, kind, details)`` rows for display, identifiers and exclusions included."""
+        rows = []
+        for c in self.columns:
+            details = []
+            if c.log:
+                details.append("log scale")
+            if c.features:
+                details.append("features: " + ", ".join(f"{c.name}.{f}" for f in c.features))
+            if c.note:
+                details.append(c.note)
+            rows.append((c.name, c.kind, "; ".join(details)))
+        rows += [(name, "id", "passed through to the output") for name in self.id_columns]
+        rows += [(name, "excluded", reason or "excluded by request")
+                 for name, reason in self.excluded]
+        return rows
+
+
+@dataclass
+class _FileSpec:
+    columns: dict[str, ColumnSpec]
+    id_columns: tuple[str, ...]
+    exclude: tuple[str, ...]
+    max_categories: int | None
+    min_category_count: int | None
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def _parse(data: Mapping[str, Any], source: str | None) -> _FileSpec:
+    """Validate the schema-file form; errors name the file, the key and the column."""
+    if not isinstance(data, Mapping):
+        raise DataError(where(source, "a schema must be a JSON object"))
+    unknown = [k for k in data if k not in (*_FILE_KEYS, "exclude_reasons")]
+    if unknown:
+        raise DataError(where(source, f"unknown schema key {unknown[0]!r} "
+                                      f"(expected: {', '.join(_FILE_KEYS)})"))
+    columns: dict[str, ColumnSpec] = {}
+    raw_columns = data.get("columns", {})
+    if not isinstance(raw_columns, Mapping):
+        raise DataError(where(source, "'columns' must map column names to kinds"))
+    for name, entry in raw_columns.items():
+        columns[str(name)] = _parse_column(str(name), entry, source)
+    limits = {}
+    for key in ("max_categories", "min_category_count"):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < 1):
+            raise DataError(where(source, f"{key!r} must be a positive integer, not {value!r}"))
+        limits[key] = value
+    reasons = data.get("exclude_reasons", {})
+    if not isinstance(reasons, Mapping):
+        raise DataError(where(source, "'exclude_reasons' must map column names to text"))
+    return _FileSpec(columns, _names(data.get("id_columns", ()), "id_columns", source),
+                     _names(data.get("exclude", ()), "exclude", source), **limits,
+                     reasons={str(k): str(v) for k, v in reasons.items()})
+
+
+def _names(value: Any, key: str, source: str | None) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise DataError(where(source, f"{key!r} must be a list of column names"))
+    return tuple(str(v) for v in value)
+
+
+def _parse_column(name: str, entry: Any, source: str | None) -> ColumnSpec:
+    if isinstance(entry, str):
+        entry = {"kind": entry}
+    if not isinstance(entry, Mapping):
+        raise DataError(where(source, f"column {name!r}: expected a kind or an object, "
+                                      f"not {entry!r}"))
+    unknown = [k for k in entry if k not in _COLUMN_KEYS]
+    if unknown:
+        raise DataError(where(source, f"column {name!r}: unknown key {unknown[0]!r} "
+                                      f"(expected: {', '.join(_COLUMN_KEYS)})"))
+    kind = entry.get("kind")
+    if kind not in KINDS:
+        raise DataError(where(source, f"column {name!r}: kind {kind!r} is not one of "
+                                      f"{', '.join(KINDS)}"))
+    log = entry.get("log", False)
+    if not isinstance(log, bool) or (log and kind != "numeric"):
+        raise DataError(where(source, f"column {name!r}: 'log' must be true or false and only "
+                                      "numeric columns take it"))
+    features = entry.get("features")
+    if features is not None and kind != "datetime":
+        raise DataError(where(source, f"column {name!r}: only datetime columns take 'features'"))
+    if kind == "datetime":
+        features = tuple(features) if features is not None else ("hour", "weekday")
+        bad = [f for f in features if f not in DATETIME_FEATURES]
+        if bad or not features:
+            raise DataError(where(source, f"column {name!r}: datetime features must be some of "
+                                          f"{', '.join(DATETIME_FEATURES)}, not {list(features)}"))
+    return ColumnSpec(name, kind, log=log, features=tuple(features or ()),
+                      note=str(entry.get("note", "")))
+
+
+def read_schema_file(path: str | Path) -> dict[str, Any]:
+    """Read a JSON schema file into its dict form (validated).
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read, is not JSON, or is not a valid schema.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the schema file ({exc.strerror or exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+    _parse(data, str(path))
+    return data
+
+
+def infer_schema(
+    frame: pd.DataFrame,
+    *,
+    id_columns: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    overrides: Mapping[str, Any] | None = None,
+    max_categories: int | None = None,
+    min_category_count: int | None = None,
+    source: str | None = None,
+) -> TableSchema:
+    """Infer how to model each column of ``frame`` (see the module docstring).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The training table (string column names).
+    id_columns, exclude : iterable of str
+        Columns to pass through, and columns to ignore; added to those of ``overrides``.
+    overrides : mapping or None
+        The schema-file form (see :func:`read_schema_file`); its columns are not inferred.
+    max_categories, min_category_count : int or None
+        Override the file's values and the defaults (50 and 5).
+    source : str or None
+        Name of the data (file) for error messages.
+
+    Returns
+    -------
+    TableSchema
+
+    Raises
+    ------
+    DataError
+        If a named column is not in the data, or no column is left to model.
+    """
+    spec = _parse(overrides or {}, source)
+    ids = tuple(dict.fromkeys([*spec.id_columns, *id_columns]))
+    excluded = tuple(dict.fromkeys([*spec.exclude, *exclude]))
+    present = set(frame.columns)
+    for option, names in (("id column", ids), ("excluded column", excluded),
+                          ("schema column", tuple(spec.columns))):
+        for name in names:
+            if name not in present:
+                raise DataError(where(source, f"{option} {name!r} is not in the data "
+                                              f"(columns: {_list(frame.columns)})"))
+    columns, dropped = [], [(name, spec.reasons.get(name, "")) for name in excluded]
+    for name in frame.columns:
+        if name in ids or name in excluded:
+            continue
+        if name in spec.columns:
+            columns.append(spec.columns[name])
+            continue
+        inferred = infer_column(frame[name], max_categories or spec.max_categories
+                                or MAX_CATEGORIES)
+        if isinstance(inferred, str):
+            dropped.append((name, inferred))
+        else:
+            columns.append(inferred)
+    if not columns:
+        raise DataError(where(source, "no column left to model (all are ids or excluded: "
+                                      f"{_list(frame.columns)})"))
+    return TableSchema(
+        columns=tuple(columns),
+        id_columns=ids,
+        excluded=tuple(dropped),
+        max_categories=max_categories or spec.max_categories or MAX_CATEGORIES,
+        min_category_count=min_category_count or spec.min_category_count or MIN_CATEGORY_COUNT,
+        source=source,
+    )
+
+
+def _list(names: Iterable[Any], limit: int = 12) -> str:
+    names = [str(n) for n in names]
+    more = f", ... ({len(names)} in all)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def infer_column(series: pd.Series, max_categories: int = MAX_CATEGORIES) -> ColumnSpec | str:
+    """The inferred :class:`ColumnSpec` of one column, or the reason to exclude it."""
+    name = str(series.name)
+    values = series.dropna()
+    if values.empty:
+        return "no values (all missing)"
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return ColumnSpec(name, "boolean")
+    if isinstance(dtype, pd.CategoricalDtype):
+        return ColumnSpec(name, "categorical", note=f"{values.nunique()} categories")
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return _datetime_spec(name, values)
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "durations are not modelled; convert them to numbers (e.g. seconds)"
+    if pd.api.types.is_numeric_dtype(dtype):
+        if pd.api.types.is_complex_dtype(dtype):
+            return "complex numbers are not modelled"
+        return _numeric_spec(name, values.to_numpy(dtype=np.float64))
+    return _text_spec(name, values, max_categories)
+
+
+def _numeric_spec(name: str, values: np.ndarray, note: str = "") -> ColumnSpec:
+    finite = values[np.isfinite(values)]
+    distinct = np.unique(finite)
+    prefix = f"{note}; " if note else ""
+    if len(distinct) == 2 and distinct[0] == 0 and distinct[1] == 1:
+        return ColumnSpec(name, "boolean", note=prefix + "only 0 and 1")
+    integral = bool(np.all(np.mod(finite, 1) == 0))
+    if integral and len(distinct) <= CATEGORICAL_INTEGER_MAX:
+        return ColumnSpec(name, "categorical",
+                          note=prefix + f"integers with {len(distinct)} distinct values")
+    skew = _skewness(finite)
+    if finite.size and finite.min() >= 0 and skew > LOG_SKEWNESS:
+        log_skew = _skewness(np.log1p(finite))
+        if abs(log_skew) < skew:
+            return ColumnSpec(name, "numeric", log=True,
+                              note=prefix + f"skewed ({skew:.1f}; {log_skew:.1f} after log)")
+    return ColumnSpec(name, "numeric", note=note)
+
+
+def _skewness(values: np.ndarray) -> float:
+    if values.size < 3:
+        return 0.0
+    centred = values - values.mean()
+    sd = np.sqrt(np.mean(centred**2))
+    return float(np.mean(centred**3) / sd**3) if sd > 0 else 0.0
+
+
+def _datetime_spec(name: str, parsed: pd.Series, note: str = "") -> ColumnSpec:
+    parsed = pd.to_datetime(parsed)
+    at_midnight = bool((parsed.dt.hour == 0).all() and (parsed.dt.minute == 0).all())
+    features = ("weekday",) if at_midnight else ("hour", "weekday")
+    extra = "dates only" if at_midnight else ""
+    return ColumnSpec(name, "datetime", features=features,
+                      note="; ".join(p for p in (note, extra) if p))
+
+
+def parse_datetimes(values: pd.Series) -> pd.Series:
+    """Timestamps from ``datetime64`` or ISO 8601 text; unparseable entries become NaT."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.map(str, na_action="ignore").astype(object)
+    try:
+        return pd.to_datetime(values, format="ISO8601", errors="coerce")
+    except (ValueError, TypeError):
+        return pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+
+
+def _text_spec(name: str, values: pd.Series, max_categories: int) -> ColumnSpec | str:
+    if values.map(lambda v: isinstance(v, bool | np.bool_)).all():
+        return ColumnSpec(name, "boolean")
+    text = values.astype(str).str.strip()
+    words = set(text.str.lower().unique()[:3])
+    if any(words <= pair for pair in BOOLEAN_WORD_PAIRS):
+        return ColumnSpec(name, "boolean", note="true/false text")
+    numbers = pd.to_numeric(text, errors="coerce")
+    share = float(numbers.notna().mean())
+    if MOSTLY_NUMERIC <= share < 1.0:
+        bad = text[numbers.isna()]
+        return _numeric_spec(name, numbers.dropna().to_numpy(dtype=np.float64),
+                             note=f"{len(bad)} values are not numbers, e.g. {bad.iloc[0]!r}")
+    sample = text.iloc[:1000]
+    if share == 0.0 and sample.str.contains(r"\d[-/:T ]?\d", regex=True).all():
+        parsed = parse_datetimes(text)
+        if parsed.notna().all():
+            return _datetime_spec(name, parsed, note="ISO 8601 text")
+    distinct = text.nunique()
+    if distinct > max(max_categories, ID_LIKE_SHARE * len(text)):
+        return (f"{distinct} distinct values in {len(text)} rows: looks like an identifier or "
+                "free text (declare it categorical to model it, or an id to pass it through)")
+    return ColumnSpec(name, "categorical", note=f"{distinct} distinct values")
+
