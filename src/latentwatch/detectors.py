@@ -6,7 +6,6 @@ import copy
 import numbers
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,16 +16,15 @@ from sklearn.base import (
     OutlierMixin,
     TransformerMixin,
 )
-from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from latentwatch import maths
+from latentwatch.calibration import ThresholdMixin, _split_calibration
 from latentwatch.device import resolve_device, seeded_torch, torch_threads
-from latentwatch.encoding import Encoded, Problem, TableLayout, fit_layout, numeric_layout
-from latentwatch.errors import DataError
+from latentwatch.encoding import fit_layout
 from latentwatch.generative import GenerativeMixin
 from latentwatch.likelihood import GaussianHeads, TableHeads, as_numpy, heads_for
 from latentwatch.networks import (
@@ -36,15 +34,11 @@ from latentwatch.networks import (
     default_latent_dim,
 )
 from latentwatch.scaling import fit_standardizer, standardize
-from latentwatch.schema import TableSchema, infer_schema
+from latentwatch.schema import TableSchema
+from latentwatch.tables import TableMixin, _as_frame, _is_table, _resolve_schema
 from latentwatch.thresholds import (
-    Contamination,
     FalseAlarmRate,
-    LogLikelihood,
     ThresholdStrategy,
-    conformal_p_values,
-    conformal_threshold,
-    make_threshold,
 )
 from latentwatch.training import TrainingConfig, split_validation, train
 
@@ -52,40 +46,16 @@ from latentwatch.training import TrainingConfig, split_validation, train
 # layer width) tensor, hidden layers included: 32 MB.
 _SCORING_ELEMENTS = 2**22
 
-# With contamination="auto", the threshold flags this share of the held-out validation rows.
-AUTO_FALSE_ALARM_RATE = 0.01
-
-
-def _split_calibration(
-    n_rows: int, strategy: FalseAlarmRate, rng: np.random.RandomState
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fitting and calibration row indices for a ``FalseAlarmRate`` calibration split.
-
-    Raises
-    ------
-    ValueError
-        Before any training, when the split would be too small for the rate.
-    """
-    n_calibration = round(strategy.calibration_fraction * n_rows)
-    needed = strategy.min_calibration_rows()
-    if n_calibration < needed:
-        raise ValueError(
-            f"threshold false_alarm_rate {strategy.rate:g} needs at least {needed} calibration "
-            f"rows, but calibration_fraction {strategy.calibration_fraction:g} of {n_rows} rows "
-            "gives "
-            f"{n_calibration}; raise calibration_fraction or the rate, or set it to 0 and call "
-            "calibrate(X_normal)"
-        )
-    if n_rows - n_calibration < 2:
-        raise ValueError(f"calibration_fraction {strategy.calibration_fraction:g} leaves fewer "
-                         f"than 2 of {n_rows} rows for training")
-    order = rng.permutation(n_rows)
-    return np.sort(order[n_calibration:]), np.sort(order[:n_calibration])
 
 
 class _BaseDetector(
+    ThresholdMixin,
+    TableMixin,
     GenerativeMixin,
-    ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin,
+    OutlierMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Shared fit/score machinery. Subclasses define the network, its loss and its scores."""
 
@@ -228,146 +198,6 @@ class _BaseDetector(
             verbose=self.verbose,
         )
 
-    # -- thresholds ----------------------------------------------------------------------
-    def _threshold_strategy(self) -> ThresholdStrategy | None:
-        """The ``threshold`` parameter as a strategy; ``None`` leaves it to ``contamination``."""
-        if self.threshold is None:
-            return None
-        strategy = make_threshold(self.threshold)
-        if self.contamination != "auto":
-            raise ValueError(
-                f"set either contamination ({self.contamination!r}) or threshold "
-                f"({self.threshold!r}), not both; Contamination({self.contamination!r}) as "
-                "threshold is the same as that contamination"
-            )
-        if isinstance(strategy, LogLikelihood):
-            self._check_log_likelihood_threshold()
-        return strategy
-
-    def _check_log_likelihood_threshold(self) -> None:
-        raise ValueError("the log_likelihood threshold needs a VAEDetector (an autoencoder has "
-                         "no likelihood); use false_alarm_rate or contamination")
-
-    def _set_threshold(
-        self,
-        strategy: ThresholdStrategy | None,
-        training: np.ndarray,
-        validation: np.ndarray,
-        calibration: np.ndarray,
-    ) -> None:
-        """Set ``offset_`` (``decision_function = score_samples - offset_``), the
-        calibration scores behind ``p_values`` and ``threshold_``.
-
-        Without a ``threshold`` strategy, a fractional ``contamination`` takes that
-        quantile of the training scores, as IsolationForest does; ``"auto"`` flags
-        ``AUTO_FALSE_ALARM_RATE`` of the held-out validation rows (all rows when the
-        data were too small to split). The validation scores then also serve as
-        calibration scores for ``p_values``.
-        """
-        validation_scores = self._scores_standardized(validation)[0] if len(validation) else None
-        self.calibration_scores_ = None if validation_scores is None else np.sort(
-            validation_scores)
-        self.calibration_source_ = None if validation_scores is None else "validation"
-        share = self.contamination if strategy is None else getattr(strategy, "share", None)
-        self.threshold_ = strategy
-        if strategy is None and self.contamination == "auto":
-            normal_scores = -(validation_scores if validation_scores is not None
-                              else self._scores_standardized(training)[0])
-            self.offset_ = float(np.quantile(normal_scores, AUTO_FALSE_ALARM_RATE))
-        elif strategy is None or isinstance(strategy, Contamination):
-            self.threshold_ = Contamination(float(share))
-            self.offset_ = float(np.percentile(-self._scores_standardized(training)[0],
-                                               100.0 * share))
-        elif isinstance(strategy, LogLikelihood):
-            self.offset_ = float(strategy.min_log_likelihood)
-        elif len(calibration):
-            self._calibrate_scores(self._scores_standardized(calibration)[0], "calibration_split",
-                                   strategy)
-        else:  # FalseAlarmRate without a calibration split: calibrate() must come first
-            self.offset_ = None
-
-    def _calibrate_scores(
-        self, scores: np.ndarray, source: str, strategy: ThresholdStrategy | None
-    ) -> None:
-        """Store calibration scores; a ``FalseAlarmRate`` also takes its threshold from them
-        (checked before anything changes)."""
-        if isinstance(strategy, FalseAlarmRate):
-            self.offset_ = -conformal_threshold(scores, strategy.rate)
-        self.threshold_ = strategy
-        self.calibration_scores_ = np.sort(scores)
-        self.calibration_source_ = source
-
-    def calibrate(self, X_normal):
-        """Calibrate p-values, and a ``false_alarm_rate`` threshold, on normal rows.
-
-        The rows should be normal and unseen in ``fit``: then their scores are
-        exchangeable with those of fresh normal rows and the conformal guarantee holds
-        (see :mod:`latentwatch.thresholds`). They replace the calibration scores taken
-        in ``fit``. When ``threshold`` is (or has been set with ``set_params`` to) a
-        ``FalseAlarmRate``, the threshold is re-derived from them; with another
-        strategy only ``p_values`` change.
-
-        Parameters
-        ----------
-        X_normal : array-like of shape (n_samples, n_features)
-            Normal rows; a ``FalseAlarmRate(rate)`` needs at least ``1 / rate - 1``.
-
-        Returns
-        -------
-        self
-        """
-        check_is_fitted(self, "module_")
-        strategy = self._threshold_strategy()
-        if not isinstance(strategy, FalseAlarmRate):
-            strategy = self.threshold_  # only the p-values change
-        self._calibrate_scores(self.anomaly_score(X_normal), "calibrate", strategy)
-        return self
-
-    def p_values(self, X) -> np.ndarray:
-        """Split conformal p-value of each row against the calibration scores.
-
-        ``p = (1 + #{calibration scores >= score}) / (n_calibration + 1)``: small for
-        rows unlike the calibration rows. For a normal row, ``P(p <= alpha) <= alpha``
-        when the calibration rows are normal and played no part in training
-        (``calibration_source_`` ``"calibration_split"`` or ``"calibrate"``). With
-        ``"validation"`` (the early-stopping rows of a model without a
-        ``FalseAlarmRate`` threshold) the guarantee is approximate: those rows chose
-        the stopping epoch, and may include anomalies when the training data did.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        np.ndarray of shape (n_samples,)
-            Values in ``[1 / (n_calibration + 1), 1]``.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            When the model has no calibration scores (no validation split and no
-            ``calibrate`` call).
-        """
-        check_is_fitted(self, "module_")
-        if getattr(self, "calibration_scores_", None) is None:
-            raise NotFittedError(
-                f"{type(self).__name__} has no calibration scores (it was fitted without a "
-                "validation or calibration split); call calibrate(X_normal) first"
-            )
-        return conformal_p_values(self.calibration_scores_, self.anomaly_score(X))
-
-    def _check_threshold_ready(self) -> None:
-        if getattr(self, "offset_", None) is None:
-            raise NotFittedError(
-                f"{type(self).__name__} has a false_alarm_rate threshold with "
-                "calibration_fraction=0 and has not been calibrated; call "
-                "calibrate(X_normal) first"
-            )
-        if isinstance(getattr(self, "threshold_", None), LogLikelihood):
-            self._check_log_likelihood_threshold()
-
-    # -- scoring -------------------------------------------------------------------------
     def _prepare(self, X) -> np.ndarray:
         check_is_fitted(self, "module_")
         if getattr(self, "layout_", None) is not None:
@@ -376,63 +206,6 @@ class _BaseDetector(
             return encoded.packed
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return standardize(X, self.mean_, self.scale_)
-
-    def _frame(self, X) -> pd.DataFrame:
-        """Rows to score as a table: a DataFrame, or an array in the fitted column order."""
-        if isinstance(X, pd.DataFrame):
-            return _as_frame(X)
-        X = np.asarray(X, dtype=object)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has shape {X.shape} but this model reads "
-                             f"{self.n_features_in_} columns: "
-                             f"{', '.join(self.feature_names_in_)}")
-        return pd.DataFrame(X, columns=list(self.feature_names_in_))
-
-    def table_layout(self) -> TableLayout:
-        """How the model reads a table: its fitted layout, or for a model fitted on a
-        numeric matrix the all-Gaussian layout of its features (``x0``... when unnamed)."""
-        check_is_fitted(self, "module_")
-        if getattr(self, "layout_", None) is not None:
-            return self.layout_
-        names = getattr(self, "feature_names_in_", None)
-        if names is None:
-            names = [f"x{i}" for i in range(self.n_features_in_)]
-        return numeric_layout(list(names), self.mean_, self.scale_)
-
-    def encode_table(
-        self, frame: pd.DataFrame, source: str | None = None, keep_shown: bool = False
-    ) -> tuple[Encoded, np.ndarray]:
-        """Encode a table for scoring without raising on bad rows.
-
-        Returns
-        -------
-        encoded : Encoded
-            With ``problems`` and ``bad`` listing rows that cannot be scored (a model
-            fitted on a numeric matrix cannot score rows with gaps either).
-        rows : np.ndarray
-            The network rows of the good rows, for :meth:`score_rows`.
-        """
-        layout = self.table_layout()
-        encoded = layout.encode(frame, source=source, keep_shown=keep_shown)
-        if getattr(self, "layout_", None) is None:
-            observed = encoded.packed[:, layout.input_width + layout.n_blocks:]
-            gaps = (observed == 0) & ~encoded.bad[:, None]
-            for row in np.flatnonzero(gaps.any(axis=1)):
-                column = layout.names[int(np.argmax(gaps[row]))]
-                encoded.problems.append(Problem(int(row), column, None, "missing value (the "
-                                                "model was fitted on complete numeric data)"))
-            encoded.problems.sort(key=lambda p: p.position)
-            encoded.bad |= gaps.any(axis=1)
-            return encoded, encoded.packed[~encoded.bad, :layout.input_width]
-        if not encoded.bad.any():
-            return encoded, encoded.packed
-        return encoded, encoded.packed[~encoded.bad]
-
-    def score_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Anomaly scores ``(n,)`` and per-column contributions ``(n, n_columns)`` of
-        network rows from :meth:`encode_table`."""
-        check_is_fitted(self, "module_")
-        return self._scores_standardized(rows)
 
     def _scoring_network(self) -> nn.Module:
         """A float64 copy of the network: scores then do not depend, even in the last
@@ -539,87 +312,6 @@ class _BaseDetector(
             out, _, logits = self._decode_outputs(net, self._encode_mean(net, heads.inputs(xs)))
             values = as_numpy(heads.expected(out, logits))
         return self.layout_.to_frame(values)
-
-    def decode_rows(
-        self, z, *, sample: bool = False, random_state=None, with_missing: bool = False
-    ):
-        """Decode latent points into rows of the data's schema.
-
-        Parameters
-        ----------
-        z : array-like of shape (n_rows, latent_dim_)
-            Latent points (e.g. ``transform`` output, or draws from ``N(0, I)``).
-        sample : bool, default=False
-            ``False``: the most probable row (decoder mean, most probable category);
-            ``True``: draw each column from the decoder's distribution (the AE has no
-            variance: its numeric columns are then its output).
-        random_state : int, RandomState or None
-            Seeds the draws when ``sample``.
-        with_missing : bool, default=False
-            With ``sample``, also draw gaps in the columns whose gaps are modelled.
-
-        Returns
-        -------
-        np.ndarray of shape (n_rows, n_features_in_) for a model fitted on a matrix, or
-        pandas.DataFrame for a table, in the original units and labels (a datetime
-        column comes back as its derived features, e.g. ``ts.hour``).
-        """
-        check_is_fitted(self, "module_")
-        z = np.asarray(z, dtype=np.float64)
-        if z.ndim != 2 or z.shape[1] != self.latent_dim_:
-            raise ValueError(f"z must have shape (n_rows, {self.latent_dim_}), not {z.shape}")
-        heads = self._heads()
-        with torch.no_grad(), torch_threads(self.n_jobs):
-            net = self._scoring_network().cpu()
-            out, logvar, logits = self._decode_outputs(net, torch.from_numpy(z))
-            if sample:
-                seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-                gen = torch.Generator().manual_seed(seed)
-                values, missing = heads.sample(out, logvar, logits, gen, with_missing)
-            else:
-                values = heads.expected(out, logits)
-                missing = torch.zeros(values.shape, dtype=torch.bool)
-        if getattr(self, "layout_", None) is None:
-            return as_numpy(values) * self.scale_ + self.mean_
-        return self.layout_.to_frame(as_numpy(values), missing.numpy())
-
-    def _expectations(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Most probable values in model space at the posterior mean ``(n, n_columns)``,
-        and the probability of each observed category or boolean (NaN elsewhere)."""
-        heads = self._heads()
-        values, probabilities = [], []
-        with torch.no_grad(), torch_threads(self.n_jobs):
-            net = self._scoring_network()
-            for start in range(0, len(rows), 65536):
-                xs = torch.from_numpy(rows[start:start + 65536]).to(self.device_, torch.float64)
-                z = self._encode_mean(net, heads.inputs(xs))
-                out, _, logits = self._decode_outputs(net, z)
-                values.append(as_numpy(heads.expected(out, logits)))
-                probabilities.append(as_numpy(heads.observed_probability(xs, logits)))
-        if not values:
-            return np.empty((0, heads.n_blocks)), np.empty((0, heads.n_blocks))
-        return np.concatenate(values), np.concatenate(probabilities)
-
-    def explain(self, X, top_k: int = 3) -> list:
-        """The columns that contribute most to each row's score, with what was observed
-        and what the model expected.
-
-        Parameters
-        ----------
-        X : pandas.DataFrame or array-like
-            Rows to explain.
-        top_k : int, default=3
-            Columns per row.
-
-        Returns
-        -------
-        list of latentwatch.explain.RowExplanation
-            One per row, in order; ``str()`` of one reads e.g.
-            ``amount: 4,120.00 (expected about 38)``.
-        """
-        from latentwatch.explain import explain_rows
-
-        return explain_rows(self, X, top_k=top_k)
 
     @property
     def _n_features_out(self) -> int:
@@ -1032,37 +724,3 @@ default="reconstruction_probability"
 
     def _decode_latent(self, net, z):
         return net.decode(z)
-
-
-def _is_table(X, schema) -> bool:
-    """Whether ``fit`` takes the table path: a schema was given, or ``X`` is a DataFrame
-    with a column that is not plain numbers or with a missing value."""
-    if schema is not None:
-        return True
-    if not isinstance(X, pd.DataFrame):
-        return False
-    for dtype in X.dtypes:
-        if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-            return True
-    return bool(X.isna().to_numpy().any())
-
-
-def _as_frame(X) -> pd.DataFrame:
-    """A DataFrame with string column names (``x0``, ``x1``... for an array)."""
-    if isinstance(X, pd.DataFrame):
-        if all(isinstance(c, str) for c in X.columns):
-            return X
-        return X.set_axis([str(c) for c in X.columns], axis=1)
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2D table, got an array of shape {X.shape}")
-    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
-
-
-def _resolve_schema(schema: Any, frame: pd.DataFrame) -> TableSchema:
-    if isinstance(schema, TableSchema):
-        missing = [c for c in (*schema.names, *schema.id_columns) if c not in frame.columns]
-        if missing:
-            raise DataError(f"column {missing[0]!r} of the schema is not in the data")
-        return schema
-    return infer_schema(frame, overrides=schema if isinstance(schema, dict) else None)
