@@ -12,7 +12,7 @@ import heapq
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -251,14 +251,85 @@ def _load(path: str):
     return load(path, device="cpu")
 
 
+def _text_columns(model, ids: list[str]) -> list[str]:
+    """Columns to read as text: the id columns and the model's text-labelled columns."""
+    return [*ids, *(b.source for b in model.table_layout().blocks
+                    if b.label_type == "str" or b.derive is not None)]
+
+
 def _reading(model, data: str, fmt: str | None, chunk_rows: int, ids: list[str]):
     """Chunks of DATA with the columns the model reads and the id columns."""
-    layout = model.table_layout()
-    columns = list(dict.fromkeys([*ids, *layout.sources]))
-    text = [*ids, *(b.source for b in layout.blocks
-                    if b.label_type == "str" or b.derive is not None)]
+    columns = list(dict.fromkeys([*ids, *model.table_layout().sources]))
     return iter_tables(data, fmt=fmt, chunk_rows=chunk_rows, columns=columns,
-                       text_columns=text)
+                       text_columns=_text_columns(model, ids))
+
+
+def read_model_input(
+    model, data: str | Path, *, keep: Sequence[str] = (), fmt: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read all of DATA for a fitted model, as ``score`` reads it, and check every value.
+
+    Parameters
+    ----------
+    model : fitted detector
+    data : str or Path
+        CSV or Parquet file (by extension, or ``fmt``), or ``-`` for stdin.
+    keep : sequence of str
+        Other columns the caller needs (labels, ids, a colour), read as they look; they
+        must be present and are never model input.
+    fmt : {"csv", "parquet"} or None
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The table read (the model's columns and ``keep``).
+    X : pandas.DataFrame
+        The model's input columns: as read for a table model (the model encodes them),
+        as float64 for a model fitted on numbers (its ``feature_names_in_``, or for a
+        model fitted on an unnamed matrix the numeric columns not in ``keep``). Pass it
+        through :func:`model_input`.
+
+    Raises
+    ------
+    DataError
+        One line naming the file, and the column and first bad rows where they apply.
+    """
+    from latentwatch.encoding import to_numbers
+
+    source = name_of(data)
+    keep = list(dict.fromkeys(keep))
+    named = getattr(model, "feature_names_in_", None) is not None
+    layout = model.table_layout()
+    columns = list(dict.fromkeys([*keep, *layout.sources])) if named else None
+    frame = read_table(data, fmt=fmt, columns=columns,
+                       text_columns=_text_columns(model, []) if named else ())
+    if named:
+        inputs = list(layout.sources)
+    else:
+        inputs = [str(c) for c in frame.columns
+                  if c not in keep and pd.api.types.is_numeric_dtype(frame[c])]
+        if len(inputs) != model.n_features_in_:
+            shown = ", ".join(map(repr, inputs[:8])) + (", ..." if len(inputs) > 8 else "")
+            raise DataError(f"{source}: {len(inputs)} numeric input columns ({shown}), but "
+                            f"the model was fitted on {model.n_features_in_} unnamed features")
+    X = frame[inputs]
+    checked = X if named else X.set_axis(layout.sources, axis=1)
+    encoded, _ = model.encode_table(checked, source=source)
+    if encoded.problems:
+        if not named:  # name the file's columns, not the model's x0, x1, ...
+            real = dict(zip(layout.sources, inputs, strict=True))
+            for problem in encoded.problems:
+                problem.column = real.get(problem.column, problem.column)
+        encoded.raise_for_problems(source)
+    if getattr(model, "layout_", None) is None:
+        X = pd.DataFrame({c: to_numbers(X[c])[0] for c in inputs}, index=X.index)
+    return frame, X
+
+
+def model_input(model, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+    """``X`` from :func:`read_model_input` as the model takes it: a DataFrame when it was
+    fitted on named columns, else an array."""
+    return X if getattr(model, "feature_names_in_", None) is not None else X.to_numpy()
 
 
 def _model_ids(model, id_column: list[str]) -> list[str]:
