@@ -159,6 +159,9 @@ def fit(
     contamination: str = typer.Option("auto", "--contamination",
                                       help="Share of anomalies to flag in the training "
                                            "rows, or auto (1% of held-out rows)."),
+    threshold: str | None = typer.Option(
+        None, "--threshold", help="Threshold strategy instead of --contamination: "
+        "false_alarm_rate:0.01, contamination:0.05 or log_likelihood:-40 (VAE)."),
     latent_dim: int | None = typer.Option(None, "--latent-dim", help="Latent size."),
     hidden_dims: str | None = typer.Option(None, "--hidden-dims",
                                            help="Hidden widths, e.g. 128,64."),
@@ -182,6 +185,14 @@ def fit(
     }
     if hidden_dims:
         params["hidden_dims"] = _int_list(hidden_dims)
+    if threshold is not None:
+        params["threshold"] = threshold
+    detector_class = VAEDetector if model == "vae" else AutoEncoderDetector
+    try:  # a bad strategy fails here, before the data is read
+        detector_class(threshold=threshold, contamination=params["contamination"]
+                       )._threshold_strategy()
+    except ValueError as exc:
+        raise DataError(f"--threshold: {exc}") from None
     source = name_of(data)
     frame = _read_for_schema(data, fmt, id_column, schema_file)
     inferred = _infer(frame, source, id_column, exclude, schema_file, max_categories)
@@ -194,8 +205,7 @@ def fit(
             raise DataError(f"{source}: {text}; fix them or pass --skip-bad-rows")
         err.print(f"[yellow]skipped:[/yellow] {text}", markup=True)
         frame = frame.loc[~encoded.bad].reset_index(drop=True)
-    detector = (VAEDetector if model == "vae" else AutoEncoderDetector)(schema=inferred,
-                                                                         **params)
+    detector = detector_class(schema=inferred, **params)
     started = time.perf_counter()
     detector.fit(frame)
     seconds = time.perf_counter() - started
@@ -493,6 +503,7 @@ def info(
 ) -> None:
     """Describe a model file: schema, parameters, training history and threshold."""
     from latentwatch.persistence import read_metadata
+    from latentwatch.thresholds import describe_threshold
 
     meta = read_metadata(model_file)
     if as_json:
@@ -522,9 +533,8 @@ def info(
     out.print(f"training: {state['n_epochs_']} epochs; loss {train[0]:.4g} -> {train[-1]:.4g} "
               f"(train){f', {val[0]:.4g} -> {val[-1]:.4g} (validation)' if val else ''}; "
               f"best epoch {best[0]} ({best[1]:.4g}, weights kept)")
-    rule = ("1% of held-out rows above it" if meta["params"].get("contamination") == "auto"
-            else f"contamination {meta['params'].get('contamination')}")
-    out.print(f"threshold: score > {-detector.offset_:.6g} is an anomaly ({rule})")
+    out.print(f"threshold: score > {-detector.offset_:.6g} is an anomaly "
+              f"({describe_threshold(detector)})", soft_wrap=True)
 
 
 def _layout_table(detector) -> Table:
