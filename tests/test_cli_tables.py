@@ -143,6 +143,43 @@ def test_info_shows_schema_parameters_history_and_threshold(files):
     assert meta["state"]["layout_"]["blocks"][0]["name"] == "timestamp.hour"
 
 
+def test_fit_takes_a_threshold_strategy(files, tmp_path):
+    folder, test = files
+    model_path = tmp_path / "far.lwm"
+    result = invoke("fit", folder / "train.csv", "--out", model_path, *FIT,
+                    "--threshold", "false_alarm_rate:0.1")
+    assert result.exit_code == 0, result.output
+    model = latentwatch.load(model_path)
+    assert model.threshold_ == latentwatch.thresholds.FalseAlarmRate(0.1)
+    info = invoke("info", model_path)
+    assert info.exit_code == 0, info.output
+    assert "false_alarm_rate: flags at most 0.1 of normal rows" in info.stdout
+    scored = invoke("score", model_path, folder / "test.csv", "--quiet")
+    assert scored.exit_code == 0, scored.output
+    table = pd.read_csv(pd.io.common.StringIO(scored.stdout))
+    p_values = model.p_values(test)
+    np.testing.assert_array_equal(table["is_anomaly"].to_numpy(), p_values <= 0.1)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--threshold", "false_alarm_rate"], ["--threshold", "KIND:VALUE"]),
+        (["--threshold", "quantile:0.1"], ["--threshold", "'quantile:0.1'"]),
+        (["--threshold", "contamination:abc"], ["--threshold", "'abc' is not a number"]),
+        (["--threshold", "false_alarm_rate:2"], ["--threshold"]),
+        (["--threshold", "log_likelihood:-40", "--model", "ae"], ["--threshold", "VAEDetector"]),
+        (["--threshold", "contamination:0.05", "--contamination", "0.05"],
+         ["--threshold", "not both"]),
+    ],
+)
+def test_fit_refuses_a_bad_threshold_in_one_line(files, tmp_path, args, fragments):
+    folder, _ = files
+    result = invoke("fit", folder / "train.csv", "--out", tmp_path / "m.lwm", *FIT, *args)
+    one_line_error(result, *fragments)
+    assert not (tmp_path / "m.lwm").exists()
+
+
 def test_schema_json_can_be_edited_and_passed_back(files, tmp_path):
     folder, _ = files
     result = invoke("schema", folder / "train.csv", "--id-column", "transaction_id")

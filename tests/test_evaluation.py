@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 
 from latentwatch import AutoEncoderDetector, VAEDetector
 from latentwatch.cli import app
+from latentwatch.cli_tables import read_model_input
+from latentwatch.errors import DataError
 from latentwatch.evaluation import (
-    DataError,
     binary_labels,
     evaluate,
     evaluate_scores,
-    read_table,
 )
 
 COLUMNS = [f"f{i}" for i in range(12)]
@@ -111,55 +111,54 @@ def test_evaluate_uses_the_models_threshold_and_scores(labelled):
 
 
 @pytest.mark.parametrize("name", ["test.csv", "test.parquet"])
-def test_read_table_takes_the_models_columns_and_the_labels(labelled, name):
+def test_read_model_input_takes_the_models_columns_and_the_labels(labelled, name):
     model, _, folder, frame = labelled
-    X, y = read_table(folder / name, model, "is_anomaly")
+    table, X = read_model_input(model, folder / name, keep=["is_anomaly"])
     assert list(X.columns) == COLUMNS
     np.testing.assert_array_equal(X.to_numpy(), frame[COLUMNS].to_numpy())
-    np.testing.assert_array_equal(y, frame["is_anomaly"])
+    np.testing.assert_array_equal(table["is_anomaly"], frame["is_anomaly"])
 
 
-def test_read_table_without_feature_names_takes_the_numeric_columns(planted, tmp_path):
+def test_read_model_input_without_feature_names_takes_the_numeric_columns(planted, tmp_path):
     X_train, X_test, y_test = planted
     model = AutoEncoderDetector(max_epochs=2, random_state=0).fit(X_train)
     frame = pd.DataFrame(X_test, columns=COLUMNS).assign(label=y_test, city="x")
     frame.to_csv(tmp_path / "d.csv", index=False)
-    X, y = read_table(tmp_path / "d.csv", model, "label")
-    np.testing.assert_array_equal(y, y_test)
+    table, X = read_model_input(model, tmp_path / "d.csv", keep=["label"])
+    np.testing.assert_array_equal(table["label"], y_test)
     assert list(X.columns) == COLUMNS
-    with pytest.raises(DataError, match=r"d\.csv: 13 numeric feature column"):
-        read_table(tmp_path / "d.csv", model)  # the label counts as a feature: one too many
+    with pytest.raises(DataError, match=r"d\.csv: 13 numeric input columns"):
+        read_model_input(model, tmp_path / "d.csv")  # the label counts as a feature
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda f: f.drop(columns=["f3"]), r"missing feature column\(s\) 'f3'"),
-        (lambda f: f.assign(f3="text"), "column 'f3' is not numeric"),
+        (lambda f: f.drop(columns=["f3"]), "column 'f3' is missing"),
+        (lambda f: f.assign(f3="text"), "row 1, column 'f3': 'text' is not a number"),
         (lambda f: f.assign(f3=np.where(np.arange(len(f)) < 2, np.nan, 1.0)),
-         "column 'f3' has 2 missing values"),
-        (lambda f: f.drop(columns=["is_anomaly"]), "no label column 'is_anomaly'"),
-        (lambda f: f.assign(is_anomaly="maybe"), "label column 'is_anomaly' must hold 0/1"),
+         "2 rows cannot be used: row 1, column 'f3': missing value"),
+        (lambda f: f.drop(columns=["is_anomaly"]), "column 'is_anomaly' is missing"),
     ],
 )
-def test_read_table_names_the_file_and_column(labelled, tmp_path, edit, message):
+def test_read_model_input_names_the_file_and_column(labelled, tmp_path, edit, message):
     model, _, _, frame = labelled
     path = tmp_path / "bad.csv"
     edit(frame).to_csv(path, index=False)
     with pytest.raises(DataError, match=r"bad\.csv: .*" + message):
-        read_table(path, model, "is_anomaly")
+        read_model_input(model, path, keep=["is_anomaly"])
 
 
-def test_read_table_refuses_unknown_and_missing_files(labelled, tmp_path):
+def test_read_model_input_refuses_unknown_and_missing_files(labelled, tmp_path):
     model = labelled[0]
     (tmp_path / "data.xlsx").write_text("x")
     with pytest.raises(DataError, match="unknown file type"):
-        read_table(tmp_path / "data.xlsx", model)
-    with pytest.raises(DataError, match="no such data file"):
-        read_table(tmp_path / "absent.csv", model)
+        read_model_input(model, tmp_path / "data.xlsx")
+    with pytest.raises(DataError, match=r"absent\.csv: no such file"):
+        read_model_input(model, tmp_path / "absent.csv")
     (tmp_path / "broken.parquet").write_bytes(b"not parquet")
-    with pytest.raises(DataError, match="cannot read"):
-        read_table(tmp_path / "broken.parquet", model)
+    with pytest.raises(DataError, match="not a readable Parquet file"):
+        read_model_input(model, tmp_path / "broken.parquet")
 
 
 # -- the command ------------------------------------------------------------------------------
@@ -185,7 +184,7 @@ def test_evaluate_command_prints_a_table_and_json(labelled, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-l", "label"], "test.csv: no label column 'label'"),
+        (["-l", "label"], "test.csv: column 'label' is missing"),
         (["-l", "site"], "test.csv: label column 'site' must hold 0/1"),
         (["-l", "is_anomaly", "--k", "0"], "test.csv: k must be between 1"),
     ],

@@ -106,14 +106,13 @@ def test_plot_latent_projects_wider_latent_spaces(files):
 @pytest.mark.parametrize(
     ("make", "args", "message"),
     [
-        (lambda d: d.drop(columns="ratio"), ["encode"], "column 'ratio' used by the model is "
-                                                        "missing"),
+        (lambda d: d.drop(columns="ratio"), ["encode"], "column 'ratio' is missing"),
         (lambda d: d.assign(amount=d["amount"].astype(str).where(d.index != 4, "abc")),
-         ["encode"], "column 'amount' is not numeric (row 4: 'abc')"),
+         ["encode"], "row 5, column 'amount': 'abc' is not a number"),
         (lambda d: d.assign(count=d["count"].where(d.index != 9)), ["encode"],
-         "column 'count' has a missing value (row 9)"),
+         "row 10, column 'count': missing value"),
         (lambda d: d, ["interpolate", "--from", 0, "--to", 300], "--to 300"),
-        (lambda d: d, ["plot-latent", "--color-by", "colour"], "no column 'colour'"),
+        (lambda d: d, ["plot-latent", "--color-by", "colour"], "column 'colour' is missing"),
     ],
     ids=["missing-column", "not-numeric", "missing-value", "row-out-of-range", "colour"],
 )
@@ -132,8 +131,8 @@ def test_bad_files_give_one_line_errors(files):
     cases = [
         (["sample", files / "missing.lwm"], "missing.lwm: no such model file"),
         (["sample", files / "broken.lwm"], "broken.lwm: not a readable"),
-        (["sample", files / "vae.lwm", "--out", files / "x.json"], "unknown table format"),
-        (["encode", files / "vae.lwm", files / "empty.csv"], "empty.csv: the file is empty"),
+        (["sample", files / "vae.lwm", "--out", files / "x.json"], "x.json: unknown file type"),
+        (["encode", files / "vae.lwm", files / "empty.csv"], "empty.csv: empty file"),
         (["encode", files / "vae.lwm", files / "nothing.csv"], "nothing.csv: no such file"),
     ]
     for args, message in cases:

@@ -148,7 +148,7 @@ def test_report_command(vae, planted, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--label-column", "y"], "--label-column needs a DATA file"),
-     (["{data}", "-l", "label"], "d.csv: no label column 'label'")],
+     (["{data}", "-l", "label"], "d.csv: column 'label' is missing")],
 )
 def test_report_command_errors_are_one_line(vae, tmp_path, args, message):
     model_path = vae.save(tmp_path / "m.lwm")

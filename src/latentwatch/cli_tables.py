@@ -12,7 +12,7 @@ import heapq
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,9 @@ def fit(
     contamination: str = typer.Option("auto", "--contamination",
                                       help="Share of anomalies to flag in the training "
                                            "rows, or auto (1% of held-out rows)."),
+    threshold: str | None = typer.Option(
+        None, "--threshold", help="Threshold strategy instead of --contamination: "
+        "false_alarm_rate:0.01, contamination:0.05 or log_likelihood:-40 (VAE)."),
     latent_dim: int | None = typer.Option(None, "--latent-dim", help="Latent size."),
     hidden_dims: str | None = typer.Option(None, "--hidden-dims",
                                            help="Hidden widths, e.g. 128,64."),
@@ -182,6 +185,14 @@ def fit(
     }
     if hidden_dims:
         params["hidden_dims"] = _int_list(hidden_dims)
+    if threshold is not None:
+        params["threshold"] = threshold
+    detector_class = VAEDetector if model == "vae" else AutoEncoderDetector
+    try:  # a bad strategy fails here, before the data is read
+        detector_class(threshold=threshold, contamination=params["contamination"]
+                       )._threshold_strategy()
+    except ValueError as exc:
+        raise DataError(f"--threshold: {exc}") from None
     source = name_of(data)
     frame = _read_for_schema(data, fmt, id_column, schema_file)
     inferred = _infer(frame, source, id_column, exclude, schema_file, max_categories)
@@ -194,8 +205,7 @@ def fit(
             raise DataError(f"{source}: {text}; fix them or pass --skip-bad-rows")
         err.print(f"[yellow]skipped:[/yellow] {text}", markup=True)
         frame = frame.loc[~encoded.bad].reset_index(drop=True)
-    detector = (VAEDetector if model == "vae" else AutoEncoderDetector)(schema=inferred,
-                                                                         **params)
+    detector = detector_class(schema=inferred, **params)
     started = time.perf_counter()
     detector.fit(frame)
     seconds = time.perf_counter() - started
@@ -251,14 +261,85 @@ def _load(path: str):
     return load(path, device="cpu")
 
 
+def _text_columns(model, ids: list[str]) -> list[str]:
+    """Columns to read as text: the id columns and the model's text-labelled columns."""
+    return [*ids, *(b.source for b in model.table_layout().blocks
+                    if b.label_type == "str" or b.derive is not None)]
+
+
 def _reading(model, data: str, fmt: str | None, chunk_rows: int, ids: list[str]):
     """Chunks of DATA with the columns the model reads and the id columns."""
-    layout = model.table_layout()
-    columns = list(dict.fromkeys([*ids, *layout.sources]))
-    text = [*ids, *(b.source for b in layout.blocks
-                    if b.label_type == "str" or b.derive is not None)]
+    columns = list(dict.fromkeys([*ids, *model.table_layout().sources]))
     return iter_tables(data, fmt=fmt, chunk_rows=chunk_rows, columns=columns,
-                       text_columns=text)
+                       text_columns=_text_columns(model, ids))
+
+
+def read_model_input(
+    model, data: str | Path, *, keep: Sequence[str] = (), fmt: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read all of DATA for a fitted model, as ``score`` reads it, and check every value.
+
+    Parameters
+    ----------
+    model : fitted detector
+    data : str or Path
+        CSV or Parquet file (by extension, or ``fmt``), or ``-`` for stdin.
+    keep : sequence of str
+        Other columns the caller needs (labels, ids, a colour), read as they look; they
+        must be present and are never model input.
+    fmt : {"csv", "parquet"} or None
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The table read (the model's columns and ``keep``).
+    X : pandas.DataFrame
+        The model's input columns: as read for a table model (the model encodes them),
+        as float64 for a model fitted on numbers (its ``feature_names_in_``, or for a
+        model fitted on an unnamed matrix the numeric columns not in ``keep``). Pass it
+        through :func:`model_input`.
+
+    Raises
+    ------
+    DataError
+        One line naming the file, and the column and first bad rows where they apply.
+    """
+    from latentwatch.encoding import to_numbers
+
+    source = name_of(data)
+    keep = list(dict.fromkeys(keep))
+    named = getattr(model, "feature_names_in_", None) is not None
+    layout = model.table_layout()
+    columns = list(dict.fromkeys([*keep, *layout.sources])) if named else None
+    frame = read_table(data, fmt=fmt, columns=columns,
+                       text_columns=_text_columns(model, []) if named else ())
+    if named:
+        inputs = list(layout.sources)
+    else:
+        inputs = [str(c) for c in frame.columns
+                  if c not in keep and pd.api.types.is_numeric_dtype(frame[c])]
+        if len(inputs) != model.n_features_in_:
+            shown = ", ".join(map(repr, inputs[:8])) + (", ..." if len(inputs) > 8 else "")
+            raise DataError(f"{source}: {len(inputs)} numeric input columns ({shown}), but "
+                            f"the model was fitted on {model.n_features_in_} unnamed features")
+    X = frame[inputs]
+    checked = X if named else X.set_axis(layout.sources, axis=1)
+    encoded, _ = model.encode_table(checked, source=source)
+    if encoded.problems:
+        if not named:  # name the file's columns, not the model's x0, x1, ...
+            real = dict(zip(layout.sources, inputs, strict=True))
+            for problem in encoded.problems:
+                problem.column = real.get(problem.column, problem.column)
+        encoded.raise_for_problems(source)
+    if getattr(model, "layout_", None) is None:
+        X = pd.DataFrame({c: to_numbers(X[c])[0] for c in inputs}, index=X.index)
+    return frame, X
+
+
+def model_input(model, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+    """``X`` from :func:`read_model_input` as the model takes it: a DataFrame when it was
+    fitted on named columns, else an array."""
+    return X if getattr(model, "feature_names_in_", None) is not None else X.to_numpy()
 
 
 def _model_ids(model, id_column: list[str]) -> list[str]:
@@ -422,6 +503,7 @@ def info(
 ) -> None:
     """Describe a model file: schema, parameters, training history and threshold."""
     from latentwatch.persistence import read_metadata
+    from latentwatch.thresholds import describe_threshold
 
     meta = read_metadata(model_file)
     if as_json:
@@ -451,9 +533,8 @@ def info(
     out.print(f"training: {state['n_epochs_']} epochs; loss {train[0]:.4g} -> {train[-1]:.4g} "
               f"(train){f', {val[0]:.4g} -> {val[-1]:.4g} (validation)' if val else ''}; "
               f"best epoch {best[0]} ({best[1]:.4g}, weights kept)")
-    rule = ("1% of held-out rows above it" if meta["params"].get("contamination") == "auto"
-            else f"contamination {meta['params'].get('contamination')}")
-    out.print(f"threshold: score > {-detector.offset_:.6g} is an anomaly ({rule})")
+    out.print(f"threshold: score > {-detector.offset_:.6g} is an anomaly "
+              f"({describe_threshold(detector)})", soft_wrap=True)
 
 
 def _layout_table(detector) -> Table:

@@ -1,8 +1,9 @@
 """Command-line commands for the VAE as a generative model.
 
 ``sample``, ``interpolate``, ``encode`` and ``plot-latent``, registered on the main
-typer app by :func:`register`. Tables are read and written as CSV or Parquet by
-extension (``-`` writes CSV to standard output). Every expected failure (a missing
+typer app by :func:`register`. Tables are read and written by :mod:`latentwatch.io`,
+as CSV or Parquet by extension (``-`` writes CSV to standard output), and checked for
+the model as ``latentwatch score`` checks them. Every expected failure (a missing
 file, a missing or non-numeric column, a row out of range, a damaged model) ends with
 a one-line ``error: ...`` naming the file and column, and exit code 1.
 """
@@ -10,7 +11,6 @@ a one-line ``error: ...`` naming the file and column, and exit code 1.
 from __future__ import annotations
 
 import functools
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -19,11 +19,9 @@ import numpy as np
 import pandas as pd
 import typer
 
-TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-
-
-class CommandError(Exception):
-    """An expected failure, reported as one line without a traceback."""
+from latentwatch.cli_tables import model_input, read_model_input
+from latentwatch.errors import DataError
+from latentwatch.io import STDIO, TableWriter
 
 
 class Source(str, Enum):
@@ -50,7 +48,7 @@ def _one_line_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (CommandError, ModelFormatError) as exc:
+        except (DataError, ModelFormatError) as exc:
             message = str(exc)
         except ValueError as exc:  # refused by the model (e.g. wrong feature names)
             message = " ".join(str(exc).split())
@@ -61,82 +59,16 @@ def _one_line_errors(command):
 
 
 # -- tables ------------------------------------------------------------------------------
-def _format(path: Path) -> str:
-    kind = TABLE_SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise CommandError(f"{path}: unknown table format {path.suffix!r}; use .csv or .parquet")
-    return kind
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file (by extension) into a DataFrame."""
-    path = Path(path)
-    kind = _format(path)
-    if not path.is_file():
-        raise CommandError(f"{path}: no such file")
-    try:
-        frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
-    except pd.errors.EmptyDataError as exc:
-        raise CommandError(f"{path}: the file is empty") from exc
-    except Exception as exc:  # parser errors of either format: report, do not trace
-        raise CommandError(f"{path}: cannot read as {kind} ({type(exc).__name__}: "
-                           f"{' '.join(str(exc).split())})") from exc
-    if frame.shape[0] == 0:
-        raise CommandError(f"{path}: the table has no rows")
-    return frame
-
-
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a DataFrame as CSV or Parquet by extension; ``-`` is CSV on stdout."""
-    if str(path) == "-":
-        frame.to_csv(sys.stdout, index=False)
-        return
-    path = Path(path)
-    kind = _format(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if kind == "csv":
-            frame.to_csv(path, index=False)
-        else:
-            frame.to_parquet(path, index=False)
-    except OSError as exc:
-        raise CommandError(f"{path}: cannot write ({exc.strerror or exc})") from exc
-
-
-def model_input(model, frame: pd.DataFrame, path: Path, drop: tuple[str, ...] = ()):
-    """The model's input columns from ``frame``, checked: present, numeric, complete.
-
-    A model fitted on named columns takes those columns (others are ignored); one
-    fitted on an unnamed array takes all columns but ``drop``, which must then match
-    its number of features.
-    """
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None:
-        missing = [c for c in names if c not in frame.columns]
-        if missing:
-            raise CommandError(f"{path}: column {missing[0]!r} used by the model is missing"
-                               + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-        columns = [str(c) for c in names]
-    else:
-        columns = [c for c in frame.columns if c not in drop]
-        if len(columns) != model.n_features_in_:
-            raise CommandError(f"{path}: {len(columns)} input columns, but the model was "
-                               f"fitted on {model.n_features_in_} (unnamed) features")
-    values = np.empty((len(frame), len(columns)))
-    for j, column in enumerate(columns):
-        numeric = pd.to_numeric(frame[column], errors="coerce")
-        bad = numeric.isna() & frame[column].notna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise CommandError(f"{path}: column {column!r} is not numeric (row {row}: "
-                               f"{frame[column].iloc[row]!r})")
-        if numeric.isna().any():
-            row = int(np.flatnonzero(numeric.isna().to_numpy())[0])
-            raise CommandError(f"{path}: column {column!r} has a missing value (row {row})")
-        values[:, j] = numeric.to_numpy(dtype=np.float64)
-    if names is not None:
-        return pd.DataFrame(values, columns=columns)
-    return values
+    """Write a DataFrame as CSV or Parquet by extension (``-``: CSV on stdout), creating
+    the folder."""
+    if str(path) != STDIO:
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    with TableWriter(path) as writer:
+        writer.write(frame)
 
 
 def _rows_frame(model, rows) -> pd.DataFrame:
@@ -195,11 +127,11 @@ def interpolate(
 ) -> None:
     """Decode evenly spaced points on the latent path between two rows of DATA."""
     model = _load(model_path)
-    frame = read_table(data)
+    _, X = read_model_input(model, data)
     for option, row in (("--from", from_row), ("--to", to_row)):
-        if not 0 <= row < len(frame):
-            raise CommandError(f"{option} {row}: {data} has rows 0 to {len(frame) - 1}")
-    X = model_input(model, frame, data)
+        if not 0 <= row < len(X):
+            raise DataError(f"{option} {row}: {data} has rows 0 to {len(X) - 1}")
+    X = model_input(model, X)
     pick = (lambda i: X.iloc[[i]]) if isinstance(X, pd.DataFrame) else (lambda i: X[i])
     rows = _rows_frame(model, model.interpolate(pick(from_row), pick(to_row), steps=steps,
                                                 path=path.value))
@@ -219,11 +151,8 @@ def encode(
 ) -> None:
     """Write the latent means (columns z0, z1, ...) of the rows of DATA."""
     model = _load(model_path)
-    frame = read_table(data)
-    if id_column is not None and id_column not in frame.columns:
-        raise CommandError(f"{data}: no column {id_column!r} (--id-column)")
-    drop = (id_column,) if id_column is not None else ()
-    mean, var = model.encode(model_input(model, frame, data, drop), return_variance=True)
+    frame, X = read_model_input(model, data, keep=[id_column] if id_column else [])
+    mean, var = model.encode(model_input(model, X), return_variance=True)
     table = pd.DataFrame(mean, columns=[f"z{j}" for j in range(mean.shape[1])])
     if variance:
         for j in range(var.shape[1]):
@@ -245,11 +174,9 @@ def plot_latent(
         help="DATA column to colour by (default: the anomaly score).")] = None,
 ) -> None:
     """Draw the rows of DATA in the latent space (a PCA of it beyond two dimensions)."""
-    frame = read_table(data)
-    if color_by is not None and color_by not in frame.columns:
-        raise CommandError(f"{data}: no column {color_by!r} (--color-by)")
     model = _load(model_path)
-    X = model_input(model, frame, data, (color_by,) if color_by else ())
+    frame, X = read_model_input(model, data, keep=[color_by] if color_by else [])
+    X = model_input(model, X)
     if color_by is None:
         colour, label = model.anomaly_score(X), "anomaly score"
     else:
@@ -259,7 +186,7 @@ def plot_latent(
         out.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(out, dpi=120)
     except (OSError, ValueError) as exc:
-        raise CommandError(f"{out}: cannot write the image ({exc})") from exc
+        raise DataError(f"{out}: cannot write the image ({exc})") from exc
     typer.echo(f"wrote {out}", err=True)
 
 

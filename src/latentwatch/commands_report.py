@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from latentwatch.evaluation import DataError
+from latentwatch.errors import DataError
 
 
 def register(app: typer.Typer) -> None:
@@ -34,6 +34,24 @@ def _load_model(path: Path):
         _fail(str(exc))
 
 
+def _read(detector, data: Path, label_column: str | None):
+    """The model's input columns of DATA and its labels (``None`` without a label column)."""
+    from latentwatch.cli_tables import read_model_input
+    from latentwatch.evaluation import binary_labels
+    from latentwatch.io import name_of
+
+    keep = [label_column] if label_column is not None else []
+    frame, X = read_model_input(detector, data, keep=keep)
+    if label_column is None:
+        return X, None
+    try:
+        y = binary_labels(frame[label_column],
+                          f"{name_of(data)}: label column {label_column!r}")
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    return X, y
+
+
 def evaluate_command(
     model: Annotated[Path, typer.Argument(help="Model file written by save() (.lwm).")],
     data: Annotated[Path, typer.Argument(help="Labelled rows: a .csv or .parquet file.")],
@@ -51,11 +69,12 @@ def evaluate_command(
     Prints AUC-ROC, AUC-PR, precision/recall/F1 and the false-alarm rate at the model's
     threshold, precision at k and the confusion counts.
     """
-    from latentwatch.evaluation import evaluate, model_input, read_table
+    from latentwatch.cli_tables import model_input
+    from latentwatch.evaluation import evaluate
 
     detector = _load_model(model)
     try:
-        X, y = read_table(data, detector, label_column)
+        X, y = _read(detector, data, label_column)
         result = evaluate(detector, model_input(detector, X), y, k=k)
     except DataError as exc:
         _fail(str(exc))
@@ -87,14 +106,13 @@ def report_command(
     latent space, the most anomalous rows with their top columns and per-feature
     reconstruction quality. Images are embedded: the file opens offline.
     """
-    from latentwatch.evaluation import read_table
     from latentwatch.report import write_report
 
     detector = _load_model(model)
     X = y = None
     if data is not None:
         try:
-            X, y = read_table(data, detector, label_column)
+            X, y = _read(detector, data, label_column)
         except DataError as exc:
             _fail(str(exc))
     elif label_column is not None:
