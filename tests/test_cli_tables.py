@@ -36,7 +36,7 @@ def files(tmp_path_factory):
     return folder, test
 
 
-def one_line_error(result, *fragments):
+def assert_one_line_error(result, *fragments):
     assert result.exit_code == 1, result.output
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -129,7 +129,7 @@ def test_explain_rows_and_top_rows(files):
     scores = [float(line.split("score ")[1].split()[0]) for line in heads]
     assert len(heads) == 2 and scores[0] >= scores[1]
     past = invoke("explain", folder / "model.lwm", folder / "test.csv", "--rows", "500")
-    one_line_error(past, "test.csv", "row 500 is past the end (120 rows)")
+    assert_one_line_error(past, "test.csv", "row 500 is past the end (120 rows)")
 
 
 def test_info_shows_schema_parameters_history_and_threshold(files):
@@ -176,7 +176,7 @@ def test_fit_takes_a_threshold_strategy(files, tmp_path):
 def test_fit_refuses_a_bad_threshold_in_one_line(files, tmp_path, args, fragments):
     folder, _ = files
     result = invoke("fit", folder / "train.csv", "--out", tmp_path / "m.lwm", *FIT, *args)
-    one_line_error(result, *fragments)
+    assert_one_line_error(result, *fragments)
     assert not (tmp_path / "m.lwm").exists()
 
 
@@ -208,7 +208,7 @@ def test_rows_that_cannot_be_scored_fail_the_run_or_get_a_reason(files, tmp_path
     out = tmp_path / "out.csv"
     failed = invoke("score", folder / "model.lwm", tmp_path / "bad.csv", "-o", out,
                     "--chunk-rows", "5")
-    one_line_error(failed, "bad.csv", "2 rows cannot be used", "row 7, column 'amount': "
+    assert_one_line_error(failed, "bad.csv", "2 rows cannot be used", "row 7, column 'amount': "
                    "'twelve' is not a number", "row 10", "--keep-bad-rows")
     assert not out.exists(), "a failed run leaves no partial output"
     kept = invoke("score", folder / "model.lwm", tmp_path / "bad.csv", "-o", out,
@@ -244,28 +244,28 @@ def test_malformed_files_give_one_line(files, tmp_path, content, fragments):
     folder, _ = files
     path = tmp_path / "x.csv"
     path.write_text(content)
-    one_line_error(invoke("score", folder / "model.lwm", path), "x.csv", *fragments)
+    assert_one_line_error(invoke("score", folder / "model.lwm", path), "x.csv", *fragments)
 
 
 def test_missing_column_wrong_type_corrupt_model_and_bad_paths(files, tmp_path):
     folder, test = files
     model = folder / "model.lwm"
     test.drop(columns=["currency"]).to_parquet(tmp_path / "no_currency.parquet")
-    one_line_error(invoke("score", model, tmp_path / "no_currency.parquet"),
+    assert_one_line_error(invoke("score", model, tmp_path / "no_currency.parquet"),
                    "no_currency.parquet", "column 'currency' is missing")
     test.assign(is_online="sometimes").to_csv(tmp_path / "typed.csv", index=False)
-    one_line_error(invoke("score", model, tmp_path / "typed.csv"), "typed.csv",
+    assert_one_line_error(invoke("score", model, tmp_path / "typed.csv"), "typed.csv",
                    "row 1, column 'is_online': 'sometimes' is not a boolean")
     corrupt = tmp_path / "corrupt.lwm"
     corrupt.write_bytes(model.read_bytes()[:-50])
-    one_line_error(invoke("score", corrupt, folder / "test.csv"), "corrupt.lwm")
-    one_line_error(invoke("info", tmp_path / "nothing.lwm"), "nothing.lwm", "no such")
-    one_line_error(invoke("score", model, tmp_path / "nothing.csv"), "nothing.csv",
+    assert_one_line_error(invoke("score", corrupt, folder / "test.csv"), "corrupt.lwm")
+    assert_one_line_error(invoke("info", tmp_path / "nothing.lwm"), "nothing.lwm", "no such")
+    assert_one_line_error(invoke("score", model, tmp_path / "nothing.csv"), "nothing.csv",
                    "no such file")
-    one_line_error(invoke("score", model, tmp_path), "is a directory")
-    one_line_error(invoke("score", model, folder / "test.csv", "-o", tmp_path / "x.json"),
+    assert_one_line_error(invoke("score", model, tmp_path), "is a directory")
+    assert_one_line_error(invoke("score", model, folder / "test.csv", "-o", tmp_path / "x.json"),
                    "x.json", "unknown file type")
-    one_line_error(invoke("fit", folder / "train.csv", "--id-column", "ghost"),
+    assert_one_line_error(invoke("fit", folder / "train.csv", "--id-column", "ghost"),
                    "train.csv", "id column 'ghost' is not in the data")
     debug = invoke("score", model, tmp_path / "typed.csv", "--debug")
     assert debug.exit_code == 1 and debug.exception is not None
