@@ -10,7 +10,10 @@ Pure numpy / scikit-learn (no torch), so that the tests can check them quickly:
 * the baseline every generator must beat on correlations: each column resampled
   independently from the training rows (perfect marginals, no dependence);
 * ``mixed_table``: a synthetic table with skewed, integer, binary and coded
-  categorical columns that depend on each other.
+  categorical columns that depend on each other;
+* ``frame_realism``: the same distances for DataFrames with text categories, booleans
+  and gaps (categories compared as labels, missing as a category of its own; the
+  correlations and the classifier on a one-hot encoding).
 """
 
 from __future__ import annotations
@@ -59,8 +62,12 @@ def correlation_difference(A: np.ndarray, B: np.ndarray) -> float:
     return float(np.mean(np.abs(corr(A)[upper] - corr(B)[upper])))
 
 
-def independent_columns(X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` rows whose every column is resampled independently from ``X``'s column."""
+def independent_columns(X, n: int, rng: np.random.Generator):
+    """``n`` rows whose every column is resampled independently from ``X``'s column
+    (a DataFrame gives a DataFrame with the same columns and dtypes)."""
+    if isinstance(X, pd.DataFrame):
+        return pd.DataFrame({c: X[c].iloc[rng.integers(len(X), size=n)].reset_index(drop=True)
+                             for c in X.columns})
     X = np.asarray(X)
     return np.column_stack([X[rng.integers(len(X), size=n), j] for j in range(X.shape[1])])
 
@@ -100,6 +107,67 @@ def realism(real: np.ndarray, generated: np.ndarray, discrete: np.ndarray,
         "tv": float(np.mean(tv)) if tv else float("nan"),
         "corr": correlation_difference(real, generated),
         "auc": discriminator_auc(real, generated, seed),
+    }
+
+
+MISSING = "(missing)"
+
+
+def as_categories(values) -> pd.Series:
+    """Discrete values as text labels, missing entries as the label ``"(missing)"``
+    (so ``True`` and ``"True"``, ``3`` and ``Int64`` 3 compare equal; no numeric coercion)."""
+    values = pd.Series(values).reset_index(drop=True).astype(object)
+    return values.where(values.notna(), MISSING).map(str)
+
+
+def one_hot(real: pd.DataFrame, generated: pd.DataFrame, numeric: list[str]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Both tables as numbers with the same columns: numeric columns as they are (gaps
+    filled with the real median, plus a 0/1 "missing" column where either side has
+    gaps), every other column one-hot over the labels either side has (missing as a
+    label of its own)."""
+    parts_real, parts_gen = [], []
+    for c in real.columns:
+        if c in numeric:
+            a = pd.to_numeric(real[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+            b = pd.to_numeric(generated[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+            fill = np.nanmedian(a) if np.isfinite(a).any() else 0.0
+            parts_real.append(np.nan_to_num(a, nan=fill)[:, None])
+            parts_gen.append(np.nan_to_num(b, nan=fill)[:, None])
+            if np.isnan(a).any() or np.isnan(b).any():
+                parts_real.append(np.isnan(a)[:, None].astype(float))
+                parts_gen.append(np.isnan(b)[:, None].astype(float))
+        else:
+            a, b = as_categories(real[c]), as_categories(generated[c])
+            labels = sorted(set(a) | set(b))
+            parts_real.append((a.to_numpy()[:, None] == np.array(labels)).astype(float))
+            parts_gen.append((b.to_numpy()[:, None] == np.array(labels)).astype(float))
+    return np.hstack(parts_real), np.hstack(parts_gen)
+
+
+def frame_realism(real: pd.DataFrame, generated: pd.DataFrame, numeric: list[str],
+                  seed: int = 0) -> dict[str, float]:
+    """``realism`` for DataFrames with the same columns.
+
+    ``ks``: mean KS over the ``numeric`` columns (gaps dropped); ``tv``: mean total
+    variation over the other columns, compared as labels (``as_categories``); ``corr``
+    and ``auc`` on the ``one_hot`` encoding of both tables.
+    """
+    generated = generated[list(real.columns)]
+    ks, tv = [], []
+    for c in real.columns:
+        if c in numeric:
+            a = pd.to_numeric(real[c], errors="coerce").dropna().to_numpy(np.float64)
+            b = pd.to_numeric(generated[c], errors="coerce").dropna().to_numpy(np.float64)
+            ks.append(ks_distance(a, b) if len(a) and len(b) else 1.0)
+        else:
+            tv.append(total_variation(as_categories(real[c]), as_categories(generated[c])))
+    A, B = one_hot(real, generated, numeric)
+    return {
+        "ks": float(np.mean(ks)) if ks else float("nan"),
+        "tv": float(np.mean(tv)) if tv else float("nan"),
+        "corr": correlation_difference(A, B),
+        "auc": discriminator_auc(A, B, seed),
     }
 
 
