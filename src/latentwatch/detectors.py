@@ -136,8 +136,9 @@ class _BaseDetector(
             raise ValueError(f"Found array with {len(frame)} sample(s) (shape={frame.shape}) "
                              "while a minimum of 2 is required.")
         strategy, rng, fitting_rows, calibration_rows = self._start_fit(len(frame))
-        schema = _resolve_schema(self.schema, frame)
-        layout = fit_layout(frame.iloc[fitting_rows], schema)
+        fitting = frame.iloc[fitting_rows]
+        schema = _resolve_schema(self.schema, fitting)
+        layout = fit_layout(fitting, schema)
         encoded = layout.encode(frame)
         encoded.raise_for_problems()
         self.schema_, self.layout_ = schema, layout
@@ -149,6 +150,8 @@ class _BaseDetector(
         rows = encoded.packed[fitting_rows]
         self._fit_rows(rows, encoded.packed[calibration_rows], strategy, rng)
         self._fit_latent_mixture(rows)
+        for matrix_only in ("data_min_", "data_max_", "integer_columns_"):
+            self.__dict__.pop(matrix_only, None)  # a refit from a matrix must not keep them
         return self
 
     def _fit_rows(self, rows: np.ndarray, calibration: np.ndarray, strategy, rng) -> None:
