@@ -233,3 +233,12 @@ def test_per_seed_means_over_complete_datasets() -> None:
     assert table.loc["iforest", "seed 0"] == pytest.approx((0.80 + 0.60) / 2)
     assert table.loc["ecod", "seed 1"] == pytest.approx((0.80 + 0.70) / 2)
     assert table.loc["lw-vae", "sd over seeds"] == pytest.approx(np.std([0.7502, 0.80], ddof=1))
+
+
+def test_load_line_without_or_with_load_records() -> None:
+    from benchmarks.report import _load_line
+
+    rows = pd.DataFrame({"dataset": ["a", "b"]})
+    assert _load_line(rows).endswith("not recorded")
+    rows["load_avg_1min"] = [1.0, 3.0]
+    assert "2 rows with a record): median 2.0, max 3.0" in _load_line(rows)
