@@ -74,9 +74,8 @@ def _per_dataset_table(results: pd.DataFrame, means: pd.DataFrame, methods: list
 
 def _load_line(results: pd.DataFrame) -> str:
     """How busy the machine was while the rows were computed (timings depend on it)."""
-    if "load_avg_1min" not in results:
-        return "- 1-min load average while computing: not recorded"
-    load = pd.to_numeric(results["load_avg_1min"], errors="coerce").dropna()
+    load = pd.to_numeric(results.get("load_avg_1min", pd.Series(dtype=float)), errors="coerce")
+    load = load.dropna()
     if load.empty:
         return "- 1-min load average while computing: not recorded"
     return (

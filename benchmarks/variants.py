@@ -23,7 +23,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.protocol import evaluate, list_datasets, load_dataset, split_indices, training_rows
+from benchmarks.protocol import (
+    evaluate,
+    list_datasets,
+    load_dataset,
+    resolve_dataset_names,
+    split_indices,
+    training_rows,
+)
 from benchmarks.runner import configure_threads
 
 
@@ -109,7 +116,9 @@ def main() -> None:
     args = parser.parse_args()
     configure_threads(1)
     seeds = [int(s) for s in args.seeds.split(",")]
-    table = run_variant(args.variant, args.data, seeds, [n for n in args.datasets.split(",") if n])
+    requested = [n for n in args.datasets.split(",") if n]
+    names = resolve_dataset_names(requested, list_datasets(args.data)) if requested else None
+    table = run_variant(args.variant, args.data, seeds, names)
     out = Path(args.out)
     if out.exists():
         old = pd.read_csv(out)
