@@ -23,7 +23,7 @@ THREAD_ENV_VARS = (
 QUICK_DATASETS = ("wine", "glass", "vertebral", "WBC", "cardio")
 METHOD_ALIASES = {
     "peers": ("iforest", "ecod", "pyod-ae", "pyod-vae"),
-    "lw": ("lw-vae", "lw-vae-elbo", "lw-vae-recerr", "lw-ae"),
+    "lw": ("lw-vae", "lw-vae-capped", "lw-vae-elbo", "lw-vae-recerr", "lw-ae"),
 }
 
 

@@ -20,6 +20,7 @@ from benchmarks.memory import PeakMemory, peak_above
 PEERS = ("iforest", "ecod", "pyod-ae", "pyod-vae")
 LW_VAE_SCORES = {
     "lw-vae": None,  # the detector's default score ("reconstruction_probability")
+    "lw-vae-capped": "capped_reconstruction_probability",
     "lw-vae-elbo": "elbo",
     "lw-vae-recerr": "reconstruction_error",
 }

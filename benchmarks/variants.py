@@ -69,6 +69,8 @@ PARAMS: dict[str, dict] = {
     "lr1e-3": {"learning_rate": 1e-3},
     "wd1e-4": {"weight_decay": 1e-4},
     "samples64": {"n_samples": 64},
+    "trim0.02": {"trim_fraction": 0.02},
+    "trim0.05": {"trim_fraction": 0.05},
 }
 
 

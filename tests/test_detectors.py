@@ -9,7 +9,10 @@ from sklearn.metrics import roc_auc_score
 from latentwatch import AutoEncoderDetector, VAEDetector, maths
 from latentwatch.networks import default_hidden_dims, default_latent_dim
 
-SCORES = ["reconstruction_probability", "elbo", "reconstruction_error"]
+SCORES = [
+    "reconstruction_probability", "capped_reconstruction_probability", "elbo",
+    "reconstruction_error",
+]
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +224,25 @@ def test_wide_input_trains(planted):
     X = rng.normal(size=(200, 2000)).astype(np.float32)
     model = VAEDetector(max_epochs=2, random_state=0).fit(X)
     assert np.isfinite(model.anomaly_score(X[:10])).all()
+
+
+def test_capped_score_caps_each_feature_at_its_held_out_median(fitted, planted):
+    X_train, X_test, _ = planted
+    model = fitted["vae"]
+    medians = model.feature_nll_median_
+    assert medians.shape == (X_train.shape[1],) and np.isfinite(medians).all()
+    plain = model.anomaly_score(X_test)
+    model.set_params(score_method="capped_reconstruction_probability")
+    try:
+        capped, parts = model.anomaly_score(X_test), model.feature_scores(X_test)
+    finally:
+        model.set_params(score_method="reconstruction_probability")
+    assert (capped >= plain - 1e-12).all() and (capped > plain).any()
+    np.testing.assert_allclose(parts.sum(axis=1), capped, rtol=1e-10)
+    # on training rows, each feature's expected -log p(x_j | z) is above its median about half
+    # of the time (the medians come from the held-out validation rows)
+    xs = torch.from_numpy((X_train[:400] - model.mean_) / model.scale_)
+    with torch.no_grad():
+        nll = model._sample_nll(model._scoring_network(), xs)[0].mean(dim=0).numpy()
+    share_above = (nll > medians).mean(axis=0)
+    assert ((share_above > 0.3) & (share_above < 0.7)).all(), share_above

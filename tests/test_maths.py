@@ -90,3 +90,30 @@ def test_log_mean_exp_matches_naive():
     values = torch.tensor([[0.1, -2.0], [1.5, 0.3], [-0.7, 2.2]], dtype=torch.float64)
     expected = torch.log(torch.exp(values).mean(dim=0))
     torch.testing.assert_close(maths.log_mean_exp(values, dim=0), expected)
+
+
+def test_capped_reconstruction_probability_equals_brute_force_loop():
+    rng = np.random.default_rng(2)
+    nll = torch.from_numpy(rng.normal(0.5, 2.0, size=(8, 3, 4)))  # (L, rows, features)
+    floor = torch.tensor([0.0, 1.0, -1.0, 0.5], dtype=torch.float64)
+    active = torch.tensor([[1, 1, 1, 1], [1, 0, 1, 1], [0, 0, 0, 1]], dtype=torch.float64)
+    ours = maths.reconstruction_probability_score(maths.floor_nll(nll, floor, active).sum(-1))
+    for i in range(3):
+        probability = 0.0
+        for sample in range(8):
+            product = 1.0
+            for j in range(4):
+                density = math.exp(-float(nll[sample, i, j]))
+                if active[i, j]:
+                    density = min(density, math.exp(-float(floor[j])))
+                product *= density
+            probability += product / 8
+        assert float(ours[i]) == pytest.approx(-math.log(probability), rel=1e-12)
+
+
+def test_floor_nll_leaves_entries_without_a_likelihood_term_alone():
+    nll = torch.tensor([[-3.0, 0.0]], dtype=torch.float64)
+    floor = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    out = maths.floor_nll(nll, floor, torch.tensor([[1.0, 0.0]], dtype=torch.float64))
+    assert out.tolist() == [[1.0, 0.0]]
+    assert maths.floor_nll(nll, floor).tolist() == [[1.0, 1.0]]

@@ -136,3 +136,20 @@ def test_save_is_atomic_and_leaves_no_temporary_files(saved, tmp_path):
     model.save(target)
     assert latentwatch.load(target) is not None
     assert [p.name for p in tmp_path.iterdir()] == ["m.lwm"]
+
+
+def test_capped_score_survives_the_round_trip_and_older_files_say_to_refit(planted, tmp_path):
+    X_train, X_test, _ = planted
+    model = VAEDetector(max_epochs=5, random_state=0,
+                        score_method="capped_reconstruction_probability").fit(X_train)
+    loaded = latentwatch.load(model.save(tmp_path / "capped.lwm"))
+    np.testing.assert_array_equal(loaded.feature_nll_median_, model.feature_nll_median_)
+    np.testing.assert_array_equal(loaded.anomaly_score(X_test), model.anomaly_score(X_test))
+    # a file written before the capped score existed has no medians
+    del model.feature_nll_median_
+    older = latentwatch.load(model.save(tmp_path / "older.lwm"))
+    assert not hasattr(older, "feature_nll_median_")
+    with pytest.raises(ValueError, match="predates the capped score"):
+        older.anomaly_score(X_test)
+    older.set_params(score_method="reconstruction_probability")
+    assert np.isfinite(older.anomaly_score(X_test)).all()

@@ -104,14 +104,20 @@ def test_complete_rows_score_the_same_beside_rows_with_gaps(vae, tables):
     np.testing.assert_array_equal(vae.anomaly_score(complete), alone)
 
 
-def test_missing_entries_are_left_out_and_nothing_crashes(vae, tables):
+@pytest.mark.parametrize("score_method",
+                         ["reconstruction_probability", "capped_reconstruction_probability"])
+def test_missing_entries_are_left_out_and_nothing_crashes(vae, tables, score_method):
     _, test, _ = tables
     rows = test.head(5).astype({"is_online": object})
     rows.loc[0, "amount"] = np.nan  # no gaps in training: left out, contributes 0
     rows.loc[1, ["timestamp", "country", "currency"]] = np.nan
     rows.loc[2, vae.feature_names_in_] = np.nan  # nothing observed at all
-    parts = vae.feature_scores(rows)
-    scores = vae.anomaly_score(rows)
+    vae.set_params(score_method=score_method)
+    try:
+        parts, scores = vae.feature_scores(rows), vae.anomaly_score(rows)
+    finally:
+        vae.set_params(score_method="reconstruction_probability")
+    assert np.isfinite(vae.feature_nll_median_).all()
     names = vae.table_layout().names
     assert np.isfinite(parts).all() and np.isfinite(scores).all()
     np.testing.assert_allclose(parts.sum(axis=1), scores, rtol=1e-9, atol=1e-9)

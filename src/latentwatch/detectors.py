@@ -48,6 +48,18 @@ _SCORING_ELEMENTS = 2**22
 
 
 
+def _median_of_active(values: np.ndarray, active: np.ndarray | None) -> np.ndarray:
+    """Median of each column over its active entries (those with a likelihood term);
+    ``-inf``, i.e. no cap, for a column without any."""
+    if active is None:
+        return np.median(values, axis=0)
+    present = active > 0
+    medians = np.full(values.shape[1], -np.inf)
+    columns = present.any(axis=0)
+    medians[columns] = np.nanmedian(np.where(present, values, np.nan)[:, columns], axis=0)
+    return medians
+
+
 class _BaseDetector(
     ThresholdMixin,
     TableMixin,
@@ -177,6 +189,7 @@ class _BaseDetector(
         )
         self.n_epochs_ = len(self.history_["train_loss"])
         self.module_.eval()
+        self._fit_score_state(rows[val_rows] if len(val_rows) else rows[train_rows])
         self._set_threshold(strategy, rows, rows[val_rows], calibration)
 
     def _network_shape(self, n_features: int) -> tuple[int, int | None, int]:
@@ -215,12 +228,16 @@ class _BaseDetector(
         float32 bits, on how the rows are batched."""
         return copy.deepcopy(self.module_).double().eval()
 
-    def _scores_standardized(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Row scores and per-feature scores of encoded rows, in bounded-memory batches."""
-        widest = max(Xs.shape[1], *self.hidden_dims_)
+    def _scoring_batch_rows(self, n_columns: int, samples_per_row: int) -> int:
+        """Rows per scoring batch, so that its widest tensor stays within _SCORING_ELEMENTS."""
+        widest = max(n_columns, *self.hidden_dims_)
         if getattr(self, "layout_", None) is not None:
             widest = max(widest, self.layout_.n_logits + 2 * self.layout_.n_outputs)
-        rows = max(1, _SCORING_ELEMENTS // (self._samples_per_row() * widest))
+        return max(1, _SCORING_ELEMENTS // (samples_per_row * widest))
+
+    def _scores_standardized(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row scores and per-feature scores of encoded rows, in bounded-memory batches."""
+        rows = self._scoring_batch_rows(Xs.shape[1], self._samples_per_row())
         device = torch.device(self.device_)
         heads = self._heads()
         scores, features = [], []
@@ -237,6 +254,9 @@ class _BaseDetector(
 
     def _samples_per_row(self) -> int:
         return 1
+
+    def _fit_score_state(self, rows: np.ndarray) -> None:
+        """Learn what a score needs from held-out encoded rows (nothing by default)."""
 
     def anomaly_score(self, X) -> np.ndarray:
         """Anomaly score of each row: higher = more anomalous.
@@ -558,7 +578,13 @@ class AutoEncoderDetector(_BaseDetector):
         return self._decode_outputs(net, z)[0], None
 
 
-VAE_SCORES = ("reconstruction_probability", "elbo", "reconstruction_error")
+VAE_SCORES = (
+    "reconstruction_probability", "capped_reconstruction_probability", "elbo",
+    "reconstruction_error",
+)
+CAPPED_RP = "capped_reconstruction_probability"
+# At most this many held-out rows estimate the per-feature medians of the capped score.
+_MEDIAN_ROWS = 4096
 
 
 class VAEDetector(_BaseDetector):
@@ -572,10 +598,15 @@ class VAEDetector(_BaseDetector):
 
     Parameters
     ----------
-    score_method : {"reconstruction_probability", "elbo", "reconstruction_error"}, \
-default="reconstruction_probability"
+    score_method : {"reconstruction_probability", "capped_reconstruction_probability", \
+"elbo", "reconstruction_error"}, default="reconstruction_probability"
         ``"reconstruction_probability"`` (An & Cho, 2015):
-        ``-log((1/L) sum_l p(x | z_l))`` with ``z_l ~ q(z|x)``; ``"elbo"``: the negative
+        ``-log((1/L) sum_l p(x | z_l))`` with ``z_l ~ q(z|x)``;
+        ``"capped_reconstruction_probability"``: the same with each feature's likelihood
+        capped at its typical value, ``p(x_j | z_l) <= exp(-m_j)`` where ``m_j`` is the
+        median over held-out training rows of ``-log p(x_j | z)`` (``feature_nll_median_``),
+        so that a feature fitted better than typically (a row on a spike of repeated
+        values, say) cannot make up for another that is fitted badly; ``"elbo"``: the negative
         ELBO with ``beta = 1``, estimated with ``L`` samples; ``"reconstruction_error"``:
         squared error of the decoder mean at the posterior mean. Only used when scoring,
         so it can be changed on a fitted model with ``set_params``.
@@ -587,6 +618,12 @@ default="reconstruction_probability"
         Epochs over which the KL weight rises linearly from 0 to ``beta``."""
         + _COMMON_DOC
         + _COMMON_ATTRIBUTES
+        + """    feature_nll_median_ : np.ndarray of shape (n_features,)
+        Median over held-out training rows (the validation rows, at most 4,096; the
+        training rows without a validation split) of each feature's ``-log p(x_j | z)``,
+        averaged over the ``L`` samples: the caps of ``"capped_reconstruction_probability"``.
+        One entry per column of ``feature_scores``.
+"""
     )
 
     _is_variational = True
@@ -663,6 +700,34 @@ default="reconstruction_probability"
     def _samples_per_row(self) -> int:
         return self.n_samples if self.score_method != "reconstruction_error" else 1
 
+    def _fit_score_state(self, rows: np.ndarray) -> None:
+        if rows.shape[0] > _MEDIAN_ROWS:
+            pick = np.random.RandomState(self.seed_ + 4).choice(rows.shape[0], _MEDIAN_ROWS,
+                                                               replace=False)
+            rows = rows[np.sort(pick)]
+        heads = self._heads()
+        step = self._scoring_batch_rows(rows.shape[1], self.n_samples)
+        nll_parts, active_parts = [], []
+        with torch.no_grad():
+            net = self._scoring_network()
+            for start in range(0, rows.shape[0], step):
+                xb = torch.from_numpy(rows[start:start + step]).to(self.device_, torch.float64)
+                nll_parts.append(self._sample_nll(net, xb, heads)[0].mean(dim=0).cpu().numpy())
+                active = heads.active(xb)
+                active_parts.append(None if active is None else active.cpu().numpy())
+        self.feature_nll_median_ = _median_of_active(
+            np.concatenate(nll_parts),
+            None if active_parts[0] is None else np.concatenate(active_parts),
+        )
+
+    def _nll_floor(self, like: torch.Tensor) -> torch.Tensor:
+        if not hasattr(self, "feature_nll_median_"):
+            raise ValueError(
+                f"score_method={CAPPED_RP!r} needs feature_nll_median_, which this model "
+                "lacks (its file predates the capped score): refit the model"
+            )
+        return torch.from_numpy(self.feature_nll_median_).to(like.device, like.dtype)
+
     def _check_log_likelihood_threshold(self) -> None:
         if self.score_method != "reconstruction_probability":
             raise ValueError(
@@ -704,7 +769,9 @@ default="reconstruction_probability"
             return per_feature.sum(dim=1), per_feature
         nll, kl = self._sample_nll(net, xb, heads)
         active = heads.active(xb)
-        if self.score_method == "reconstruction_probability":
+        if self.score_method == CAPPED_RP:
+            nll = maths.floor_nll(nll, self._nll_floor(xb), active)
+        if self.score_method in ("reconstruction_probability", CAPPED_RP):
             return (
                 maths.reconstruction_probability_score(nll.sum(dim=-1)),
                 maths.reconstruction_probability_contributions(nll, active),

@@ -67,6 +67,29 @@ def reconstruction_probability_score(nll_per_sample: torch.Tensor) -> torch.Tens
     return -log_mean_exp(-nll_per_sample, dim=0)
 
 
+def floor_nll(
+    nll: torch.Tensor, floor: torch.Tensor, active: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Per-feature negative log-likelihoods raised to at least a per-feature floor.
+
+    ``max(-log p(x_j | z), m_j)``, i.e. each feature's likelihood capped at
+    ``exp(-m_j)``: a feature the model fits better than typically (a row on a spike of
+    repeated values, say) then earns no more than a typical fit, and only worse-than-typical
+    fits add to a score.
+
+    Parameters
+    ----------
+    nll : torch.Tensor of shape (..., n_features)
+    floor : torch.Tensor of shape (n_features,)
+        ``m_j``.
+    active : torch.Tensor of shape broadcastable to ``nll`` or None
+        0/1: entries without a likelihood term (see
+        :func:`reconstruction_probability_contributions`) keep their value, 0.
+    """
+    raised = torch.maximum(nll, floor)
+    return raised if active is None else torch.where(active.bool(), raised, nll)
+
+
 def reconstruction_probability_contributions(
     nll_per_feature: torch.Tensor, active: torch.Tensor | None = None
 ) -> torch.Tensor:

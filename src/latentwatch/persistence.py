@@ -46,6 +46,8 @@ _RANGE_TENSORS = {"data_min": "data_min_", "data_max": "data_max_"}
 # Fitted state added after the first files were written: absent from those, None on load.
 _OPTIONAL_STATE_ATTRIBUTES = ("calibration_source_",)
 _CALIBRATION_TENSOR = "calibration_scores"
+# The capped score's per-feature medians (VAE, added later): optional like the above.
+_NLL_MEDIAN_TENSOR = "feature_nll_median"
 
 
 class ModelFormatError(ValueError):
@@ -136,6 +138,9 @@ def save_model(model: Any, path: str | Path) -> Path:
     tensors["mean"] = torch.from_numpy(np.ascontiguousarray(model.mean_, dtype=np.float64))
     tensors["scale"] = torch.from_numpy(np.ascontiguousarray(model.scale_, dtype=np.float64))
     tensors.update(_generative_tensors(model))
+    if hasattr(model, "feature_nll_median_"):
+        tensors[_NLL_MEDIAN_TENSOR] = torch.from_numpy(
+            np.ascontiguousarray(model.feature_nll_median_, dtype=np.float64))
     calibration = getattr(model, "calibration_scores_", None)
     if calibration is not None:
         tensors[_CALIBRATION_TENSOR] = torch.from_numpy(
@@ -286,6 +291,8 @@ def load(path: str | Path, device: str | None = None):
         model.mean_ = tensors["mean"].numpy()
         model.scale_ = tensors["scale"].numpy()
         _set_generative_state(model, tensors)
+        if _NLL_MEDIAN_TENSOR in tensors:
+            model.feature_nll_median_ = tensors[_NLL_MEDIAN_TENSOR].numpy()
         model.module_ = model._build_module(model.n_features_in_)
         weights = {k[len(_MODULE_PREFIX):]: v for k, v in tensors.items()
                    if k.startswith(_MODULE_PREFIX)}
