@@ -235,22 +235,24 @@ class _BaseDetector(
             widest = max(widest, self.layout_.n_logits + 2 * self.layout_.n_outputs)
         return max(1, _SCORING_ELEMENTS // (samples_per_row * widest))
 
-    def _scores_standardized(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Row scores and per-feature scores of encoded rows, in bounded-memory batches."""
-        rows = self._scoring_batch_rows(Xs.shape[1], self._samples_per_row())
+    def _map_batches(self, Xs: np.ndarray, samples_per_row: int, fn) -> list:
+        """``fn(net, batch, heads)`` on bounded-memory float64 batches of encoded rows, with
+        the float64 scoring network; the list of its results, one per batch."""
+        step = self._scoring_batch_rows(Xs.shape[1], samples_per_row)
         device = torch.device(self.device_)
         heads = self._heads()
-        scores, features = [], []
         with torch.no_grad(), torch_threads(self.n_jobs):
             net = self._scoring_network()
-            for start in range(0, Xs.shape[0], rows):
-                xb = torch.from_numpy(Xs[start:start + rows]).to(device, torch.float64)
-                row, per_feature = self._score_batch(net, xb, heads)
-                scores.append(row.double().cpu().numpy())
-                features.append(per_feature.double().cpu().numpy())
-        if not scores:
-            return np.empty(0), np.empty((0, heads.n_blocks))
-        return np.concatenate(scores), np.concatenate(features)
+            return [fn(net, torch.from_numpy(Xs[start:start + step]).to(device, torch.float64),
+                       heads) for start in range(0, Xs.shape[0], step)]
+
+    def _scores_standardized(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row scores and per-feature scores of encoded rows, in bounded-memory batches."""
+        parts = self._map_batches(Xs, self._samples_per_row(), lambda net, xb, heads: [
+            t.double().cpu().numpy() for t in self._score_batch(net, xb, heads)])
+        if not parts:
+            return np.empty(0), np.empty((0, self._heads().n_blocks))
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def _samples_per_row(self) -> int:
         return 1
@@ -705,19 +707,16 @@ class VAEDetector(_BaseDetector):
             pick = np.random.RandomState(self.seed_ + 4).choice(rows.shape[0], _MEDIAN_ROWS,
                                                                replace=False)
             rows = rows[np.sort(pick)]
-        heads = self._heads()
-        step = self._scoring_batch_rows(rows.shape[1], self.n_samples)
-        nll_parts, active_parts = [], []
-        with torch.no_grad():
-            net = self._scoring_network()
-            for start in range(0, rows.shape[0], step):
-                xb = torch.from_numpy(rows[start:start + step]).to(self.device_, torch.float64)
-                nll_parts.append(self._sample_nll(net, xb, heads)[0].mean(dim=0).cpu().numpy())
-                active = heads.active(xb)
-                active_parts.append(None if active is None else active.cpu().numpy())
+
+        def expected_nll(net, xb, heads):
+            active = heads.active(xb)
+            return (self._sample_nll(net, xb, heads)[0].mean(dim=0).cpu().numpy(),
+                    None if active is None else active.cpu().numpy())
+
+        parts = self._map_batches(rows, self.n_samples, expected_nll)
         self.feature_nll_median_ = _median_of_active(
-            np.concatenate(nll_parts),
-            None if active_parts[0] is None else np.concatenate(active_parts),
+            np.concatenate([p[0] for p in parts]),
+            None if parts[0][1] is None else np.concatenate([p[1] for p in parts]),
         )
 
     def _nll_floor(self, like: torch.Tensor) -> torch.Tensor:
