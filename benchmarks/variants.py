@@ -15,7 +15,6 @@ rows to ``--out``; the summary covers every variant in that file::
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,50 +40,84 @@ def _half_width() -> None:
     detectors.default_hidden_dims = lambda d: [max(16, h // 2) for h in rule(d)]
 
 
+def _one_hidden_layer() -> None:
+    from latentwatch import detectors, networks
+
+    rule = networks.default_hidden_dims
+    detectors.default_hidden_dims = lambda d: rule(d)[:1]
+
+
+def _three_hidden_layers() -> None:
+    from latentwatch import detectors, networks
+
+    rule = networks.default_hidden_dims
+    detectors.default_hidden_dims = lambda d: [*rule(d), max(8, rule(d)[-1] // 2)]
+
+
 def _short_training() -> None:
     from latentwatch import training
 
     training.AUTO_EPOCH_RANGE, training.AUTO_ROW_BUDGET = (5, 15), 150_000
 
 
-def _bigger_batch() -> None:
-    from latentwatch import training
+def _batch_rule(steps_per_epoch: int, low: int, high: int) -> Callable[[], None]:
+    """A patch of the ``batch_size="auto"`` rule: about ``steps_per_epoch`` steps an epoch,
+    batches of ``low`` to ``high`` rows."""
 
-    def resolve(batch_size: int | str, n_rows: int) -> int:
-        if batch_size != "auto":
-            return int(batch_size)
-        return int(min(4096, max(128, 2 ** round(math.log2(max(n_rows, 1) / 16)))))
+    def patch() -> None:
+        from latentwatch import training
 
-    training.resolve_batch_size = resolve
+        training.AUTO_STEPS_PER_EPOCH, training.AUTO_BATCH_RANGE = steps_per_epoch, (low, high)
+
+    return patch
 
 
 PATCHES: dict[str, Callable[[], None]] = {
     "half-width": _half_width,
+    "one-hidden-layer": _one_hidden_layer,
+    "three-hidden-layers": _three_hidden_layers,
     "short-training": _short_training,
-    "bigger-batch": _bigger_batch,
+    # Absolute rules. The default since round four is 16 steps, 128-4096 rows; rounds one
+    # to three used 32 steps, 64-2048 rows ("previous-defaults").
+    "bigger-batch": _batch_rule(16, 128, 4096),
+    "quadruple-batch": _batch_rule(8, 256, 8192),
+    "previous-defaults": _batch_rule(32, 64, 2048),
 }
 PARAMS: dict[str, dict] = {
     "beta2": {"beta": 2.0},
     "beta0.5": {"beta": 0.5},
     "lr1e-3": {"learning_rate": 1e-3},
+    "lr4e-3": {"learning_rate": 4e-3},
+    "lr5e-3": {"learning_rate": 5e-3},
+    "lr6e-3": {"learning_rate": 6e-3},
     "wd1e-4": {"weight_decay": 1e-4},
     "samples64": {"n_samples": 64},
     "trim0.02": {"trim_fraction": 0.02},
     "trim0.05": {"trim_fraction": 0.05},
+    "previous-defaults": {"learning_rate": 3e-3, "patience": 10},
+    "warmup5": {"kl_warmup_epochs": 5},
+    "warmup10": {"kl_warmup_epochs": 10},
+    "patience10": {"patience": 10},
+    "patience5": {"patience": 5},
+    "patience4": {"patience": 4},
+    "patience3": {"patience": 3},
 }
+
+
+SCORES = ("reconstruction_probability", "capped_reconstruction_probability", "elbo")
 
 
 def run_variant(
     variant: str, data_dir: str, seeds: list[int], names: list[str] | None = None
 ) -> pd.DataFrame:
-    """AUC-ROC of RP and ELBO for one variant (``+``-joined parts) on every dataset."""
+    """AUC-ROC of RP, capped RP and ELBO for one variant (``+``-joined parts) on every dataset."""
     params: dict = {}
     for part in variant.split("+"):
         if part in PATCHES:
             PATCHES[part]()
-        elif part in PARAMS:
+        if part in PARAMS:
             params.update(PARAMS[part])
-        elif part != "defaults":
+        if part not in {**PATCHES, **PARAMS, "defaults": None}:
             raise SystemExit(f"unknown variant part {part!r}: use {sorted({**PATCHES, **PARAMS})}")
     from latentwatch import VAEDetector
 
@@ -101,7 +134,7 @@ def run_variant(
                     data.X[training_rows(train, data.y, setting)])
                 row = {"variant": variant, "dataset": name, "seed": seed, "setting": setting,
                        "fit_s": time.perf_counter() - start}
-                for score in ("reconstruction_probability", "elbo"):
+                for score in SCORES:
                     model.set_params(score_method=score)
                     row[score] = evaluate(data.y[test], model.anomaly_score(data.X[test]))[0]
                 rows.append(row)
@@ -129,7 +162,9 @@ def main() -> None:
     table.to_csv(out, index=False)
     per_dataset = table.groupby(["variant", "setting", "dataset"]).mean(numeric_only=True)
     summary = per_dataset.groupby(["variant", "setting"]).agg(
-        rp=("reconstruction_probability", "mean"), elbo=("elbo", "mean"), fit_s=("fit_s", "sum"),
+        rp=("reconstruction_probability", "mean"),
+        capped=("capped_reconstruction_probability", "mean"),
+        elbo=("elbo", "mean"), fit_s=("fit_s", "sum"),
         datasets=("fit_s", "size"))
     print(summary.round(4).to_string())
 

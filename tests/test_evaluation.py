@@ -32,7 +32,7 @@ COLUMNS = [f"f{i}" for i in range(12)]
 def labelled(planted, tmp_path_factory):
     """A fitted VAE (with feature names), its saved file and labelled CSV/Parquet files."""
     X_train, X_test, y_test = planted
-    model = VAEDetector(max_epochs=10, random_state=0, threshold="false_alarm_rate:0.05").fit(
+    model = VAEDetector(random_state=0, threshold="false_alarm_rate:0.05").fit(
         pd.DataFrame(X_train, columns=COLUMNS))
     folder = tmp_path_factory.mktemp("evaluation")
     frame = pd.DataFrame(X_test, columns=COLUMNS).assign(is_anomaly=y_test, site="north")

@@ -32,7 +32,7 @@ def test_trimmed_mean_without_trimming_is_the_mean():
 
 
 @pytest.mark.parametrize(
-    ("n_rows", "expected"), [(10, 64), (5_000, 128), (45_000, 1024), (10_000_000, 2048)]
+    ("n_rows", "expected"), [(10, 128), (5_000, 256), (45_000, 2048), (10_000_000, 4096)]
 )
 def test_auto_batch_size(n_rows, expected):
     assert resolve_batch_size("auto", n_rows) == expected

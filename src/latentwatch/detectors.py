@@ -408,12 +408,12 @@ _COMMON_DOC = """
         ADBench suite it beat the earlier ``clip(2e6 / n_rows, 20, 200)`` rule on both
         AUC-ROC and fit time (benchmarks/README.md).
     batch_size : int or "auto", default="auto"
-        Rows per mini-batch; ``"auto"`` gives about 32 steps per epoch (64 to 2048 rows).
-    learning_rate : float, default=3e-3
+        Rows per mini-batch; ``"auto"`` gives about 16 steps per epoch (128 to 4096 rows).
+    learning_rate : float, default=4e-3
         Adam's step size.
     weight_decay : float, default=0.0
         Adam's L2 penalty.
-    patience : int, default=10
+    patience : int, default=5
         Epochs without improvement of the validation loss before training stops; the
         best epoch's weights are restored.
     validation_fraction : float, default=0.1
@@ -516,9 +516,9 @@ class AutoEncoderDetector(_BaseDetector):
         latent_dim: int | None = None,
         max_epochs: int | str = "auto",
         batch_size: int | str = "auto",
-        learning_rate: float = 3e-3,
+        learning_rate: float = 4e-3,
         weight_decay: float = 0.0,
-        patience: int = 10,
+        patience: int = 5,
         validation_fraction: float = 0.1,
         trim_fraction: float = 0.0,
         contamination: str | float = "auto",
@@ -648,9 +648,9 @@ class VAEDetector(_BaseDetector):
         latent_dim: int | None = None,
         max_epochs: int | str = "auto",
         batch_size: int | str = "auto",
-        learning_rate: float = 3e-3,
+        learning_rate: float = 4e-3,
         weight_decay: float = 0.0,
-        patience: int = 10,
+        patience: int = 5,
         validation_fraction: float = 0.1,
         trim_fraction: float = 0.0,
         contamination: str | float = "auto",

@@ -28,6 +28,10 @@ MIN_ROWS_FOR_VALIDATION = 50
 AUTO_ROW_BUDGET = 300_000
 AUTO_EPOCH_RANGE = (10, 30)
 
+# With batch_size="auto", about this many steps an epoch, batches clipped to this range.
+AUTO_STEPS_PER_EPOCH = 16
+AUTO_BATCH_RANGE = (128, 4096)
+
 
 @dataclass(frozen=True)
 class TrainingConfig:
@@ -54,9 +58,12 @@ def trimmed_mean(row_losses: torch.Tensor, trim_fraction: float) -> torch.Tensor
 
 
 def resolve_batch_size(batch_size: int | str, n_rows: int) -> int:
-    """``"auto"``: about 32 steps an epoch, between 64 and 2048 rows a batch."""
+    """``"auto"``: ``n_rows / 16`` rounded to a power of two and clipped to [128, 4096],
+    i.e. about 16 steps an epoch."""
     if batch_size == "auto":
-        return int(min(2048, max(64, 2 ** round(math.log2(max(n_rows, 1) / 32)))))
+        low, high = AUTO_BATCH_RANGE
+        steps = AUTO_STEPS_PER_EPOCH
+        return int(min(high, max(low, 2 ** round(math.log2(max(n_rows, 1) / steps)))))
     return int(batch_size)
 
 
