@@ -1,15 +1,17 @@
-"""Second-round tuning experiments of issue 3: latentwatch variants on the ADBench suite.
+"""Tuning experiments of issue 3: latentwatch variants on the ADBench suite.
 
-One VAE fit per (dataset, seed, setting, variant); the reconstruction probability (RP) and
-the ELBO of the test rows are computed from it, and the mean AUC-ROC over the datasets is
-printed per setting with the summed fit seconds. Peers are not run: compare with the
-defaults (variant ``defaults``) fitted in the same way. Variants that change a rule rather
-than a parameter patch a module attribute, so each invocation runs one variant and adds its
-rows to ``--out``; the summary covers every variant in that file::
+One VAE fit per (dataset, seed, setting, variant); the reconstruction probability (RP), the
+capped RP and the ELBO of the test rows are computed from it, and the mean AUC-ROC over the
+datasets is printed per setting with the summed fit seconds. Peers are not run: compare with
+the defaults (variant ``defaults``) fitted in the same way. A variant is ``+``-joined parts,
+applied left to right; a part patches a module attribute (a rule), sets detector parameters,
+or both (``previous-defaults``: the training defaults of rounds one to three). Patches last
+for the process, so each invocation runs one variant and adds its rows to ``--out``; the
+summary covers every variant in that file::
 
     python -m benchmarks.variants --data ../shared/data --seeds 0,1,2 --variant defaults
     python -m benchmarks.variants --data ../shared/data --seeds 0,1,2 \\
-        --variant half-width+bigger-batch
+        --variant previous-defaults+half-width
 """
 
 from __future__ import annotations
