@@ -413,7 +413,7 @@ _COMMON_DOC = """
         Adam's step size.
     weight_decay : float, default=0.0
         Adam's L2 penalty.
-    patience : int, default=5
+    patience : int, default=10
         Epochs without improvement of the validation loss before training stops; the
         best epoch's weights are restored.
     validation_fraction : float, default=0.1
@@ -518,7 +518,7 @@ class AutoEncoderDetector(_BaseDetector):
         batch_size: int | str = "auto",
         learning_rate: float = 4e-3,
         weight_decay: float = 0.0,
-        patience: int = 5,
+        patience: int = 10,
         validation_fraction: float = 0.1,
         trim_fraction: float = 0.0,
         contamination: str | float = "auto",
@@ -650,7 +650,7 @@ class VAEDetector(_BaseDetector):
         batch_size: int | str = "auto",
         learning_rate: float = 4e-3,
         weight_decay: float = 0.0,
-        patience: int = 5,
+        patience: int = 10,
         validation_fraction: float = 0.1,
         trim_fraction: float = 0.0,
         contamination: str | float = "auto",
