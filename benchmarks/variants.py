@@ -99,7 +99,6 @@ PARAMS: dict[str, dict] = {
     "previous-defaults": {"learning_rate": 3e-3, "patience": 10},
     "warmup5": {"kl_warmup_epochs": 5},
     "warmup10": {"kl_warmup_epochs": 10},
-    "patience10": {"patience": 10},
     "patience5": {"patience": 5},
     "patience4": {"patience": 4},
     "patience3": {"patience": 3},

@@ -58,8 +58,8 @@ def trimmed_mean(row_losses: torch.Tensor, trim_fraction: float) -> torch.Tensor
 
 
 def resolve_batch_size(batch_size: int | str, n_rows: int) -> int:
-    """``"auto"``: ``n_rows / 16`` rounded to a power of two and clipped to [128, 4096],
-    i.e. about 16 steps an epoch."""
+    """``"auto"``: ``n_rows / AUTO_STEPS_PER_EPOCH`` rounded to a power of two and clipped
+    to ``AUTO_BATCH_RANGE``, i.e. about 16 steps an epoch of 128 to 4096 rows."""
     if batch_size == "auto":
         low, high = AUTO_BATCH_RANGE
         steps = AUTO_STEPS_PER_EPOCH
