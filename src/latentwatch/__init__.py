@@ -1,19 +1,37 @@
-"""latentwatch: anomaly detection with autoencoders and variational autoencoders."""
+"""latentwatch: anomaly detection with autoencoders and variational autoencoders.
 
-from latentwatch.detectors import AutoEncoderDetector, VAEDetector
-from latentwatch.errors import DataError
-from latentwatch.persistence import ModelFormatError, load
-from latentwatch.schema import TableSchema, infer_schema
+The public names are imported lazily, so that ``import latentwatch`` (and the command
+line's ``--help`` and ``--version``) do not pay for importing torch.
+"""
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-__all__ = [
-    "AutoEncoderDetector",
-    "DataError",
-    "ModelFormatError",
-    "TableSchema",
-    "VAEDetector",
-    "__version__",
-    "infer_schema",
-    "load",
-]
+import importlib
+from typing import Any
+
+__version__ = "0.2.0"
+
+_EXPORTS = {
+    "AutoEncoderDetector": "latentwatch.detector",
+    "VAEDetector": "latentwatch.detector",
+    "DataError": "latentwatch.errors",
+    "ModelFormatError": "latentwatch.errors",
+    "TableSchema": "latentwatch.data.schema",
+    "infer_schema": "latentwatch.data.schema",
+    "load": "latentwatch.persistence",
+    "score_table": "latentwatch.service",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'latentwatch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,4 +1,4 @@
-"""The exceptions the table and command-line code raise for bad input."""
+"""The exceptions latentwatch raises for bad input and bad model files."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ class DataError(ValueError):
     The message is one line that names the file (when known), the column and, where it
     applies, the first offending row.
     """
+
+
+class ModelFormatError(ValueError):
+    """A model file is missing, damaged, edited, foreign, or of a format this version
+    does not read."""
 
 
 def where(source: str | None, message: str) -> str:

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latentwatch.encoding import Encoded, Problem, TableLayout
+from latentwatch.data.codec import Encoded
+from latentwatch.engine import scoring
 
 
 @dataclass(frozen=True)
@@ -138,37 +139,49 @@ def format_probability(p: float) -> str:
 
 
 def explain_rows(model, X, top_k: int = 3) -> list[RowExplanation]:
-    """See :meth:`latentwatch.detectors._BaseDetector.explain`.
+    """The ``top_k`` largest contributions of each row of ``X``, in row order.
 
     Raises
     ------
     DataError
         If a row cannot be encoded (the message names the column and the row).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from latentwatch import VAEDetector
+    >>> frame = pd.DataFrame({"a": range(100), "b": ["x", "y"] * 50})
+    >>> model = VAEDetector(max_epochs=2, random_state=0).fit(frame)
+    >>> len(explain_rows(model, frame.iloc[:2], top_k=1)[0].contributions)
+    1
     """
-    layout = model.table_layout()
-    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X),
-                                                                columns=layout.sources)
-    encoded, rows = model.encode_table(frame, keep_shown=True)
+    encoded = model.codec_.encode(model._frame(X, reset=False), keep_shown=True)
     encoded.raise_for_problems()
-    return explain_encoded(model, encoded, rows, top_k)
+    return explain_encoded(model, encoded, top_k)
 
 
-def explain_encoded(model, encoded: Encoded, rows: np.ndarray, top_k: int = 3
+def explain_encoded(model, encoded: Encoded, top_k: int = 3,
+                    scores: tuple[np.ndarray, np.ndarray] | None = None
                     ) -> list[RowExplanation]:
-    """Explanations of the good rows of an ``encode_table`` result (in row order)."""
-    layout: TableLayout = model.table_layout()
-    scores, parts = model.score_rows(rows)
-    values, probabilities = model._expectations(rows)
-    expected = layout.to_frame(values)
+    """Explanations of the good rows of an encoded table (in row order).
+
+    ``scores`` are the good rows' scores and parts when already computed.
+    """
+    codec = model.codec_
+    rows = encoded.good
+    row_scores, parts = scores if scores is not None else model._scores(rows)
+    values, probabilities = scoring.expectations(model.module_, model.heads_, rows,
+                                                 model.device_)
+    expected = codec.block_frame(values)
     good = np.flatnonzero(~encoded.bad)
     shown = encoded.shown.iloc[good] if encoded.shown is not None else None
-    threshold = -model.offset_
+    offset = model.offset_
     out = []
     for i, position in enumerate(good):
         order = np.argsort(-parts[i], kind="stable")[:top_k]
         items = []
         for j in order:
-            block = layout.blocks[j]
+            block = codec.blocks[j]
             observed = shown.iat[i, j] if shown is not None else None
             p = probabilities[i, j]
             items.append(Contribution(
@@ -178,8 +191,8 @@ def explain_encoded(model, encoded: Encoded, rows: np.ndarray, top_k: int = 3
                 probability=None if math.isnan(p) else float(p),
                 unseen=bool(encoded.unseen[position, j]), integer=block.integer,
             ))
-        out.append(RowExplanation(int(position), float(scores[i]),
-                                  bool(scores[i] > threshold), items))
+        out.append(RowExplanation(int(position), float(row_scores[i]),
+                                  offset is not None and bool(row_scores[i] > -offset), items))
     return out
 
 
@@ -187,61 +200,3 @@ def _python(value: Any) -> Any:
     if value is pd.NA:
         return None
     return value.item() if isinstance(value, np.generic) else value
-
-
-def score_frame(
-    model,
-    frame: pd.DataFrame,
-    *,
-    top_k: int = 3,
-    id_columns: list[str] | tuple[str, ...] = (),
-    source: str | None = None,
-) -> tuple[pd.DataFrame, list[Problem]]:
-    """Score a table: one output row per input row, in order.
-
-    Parameters
-    ----------
-    model : fitted detector
-    frame : pandas.DataFrame
-    top_k : int, default=3
-        Largest contributing columns to name per row.
-    id_columns : sequence of str
-        Passed through, first.
-    source : str or None
-        Data name for error messages.
-
-    Returns
-    -------
-    table : pandas.DataFrame
-        The id columns, ``score``, ``is_anomaly`` (at the model's threshold), then
-        ``top1``, ``top1_nats``... Rows that cannot be scored have an empty score and
-        their reason in ``reason``.
-    problems : list of Problem
-        The rows that cannot be scored (positions in ``frame``).
-    """
-    encoded, rows = model.encode_table(frame, source=source)
-    scores, parts = model.score_rows(rows)
-    n = len(frame)
-    good = ~encoded.bad
-    table = pd.DataFrame({c: frame[c].to_numpy() for c in id_columns})
-    full = np.full(n, np.nan)
-    full[good] = scores
-    table["score"] = full
-    flags = pd.array([pd.NA] * n, dtype="boolean")
-    flags[good] = scores > -model.offset_
-    table["is_anomaly"] = flags
-    names = np.array(model.table_layout().names, dtype=object)
-    k = min(top_k, len(names))
-    order = np.argsort(-parts, axis=1, kind="stable")[:, :k]
-    for rank in range(k):
-        column = np.full(n, None, dtype=object)
-        nats = np.full(n, np.nan)
-        column[good] = names[order[:, rank]]
-        nats[good] = np.take_along_axis(parts, order[:, rank:rank + 1], axis=1)[:, 0]
-        table[f"top{rank + 1}"] = pd.array(column, dtype="string")
-        table[f"top{rank + 1}_nats"] = nats
-    reason = np.full(n, None, dtype=object)
-    for problem in encoded.problems:
-        reason[problem.position] = f"column {problem.column!r}: {problem.message}"
-    table["reason"] = pd.array(reason, dtype="string")
-    return table, encoded.problems

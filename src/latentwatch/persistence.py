@@ -1,18 +1,22 @@
-"""Saving and loading fitted detectors: one safetensors file, no pickle.
+"""The model file format: one safetensors file, no pickle.
 
-The file is a standard safetensors file. Its tensors are the network weights and the
-standardisation statistics; its header metadata holds one JSON document (key
-``"latentwatch"``) with the class, parameters, fitted state, versions and a SHA-256
-of the tensors, so that a truncated, edited or foreign file is refused on load.
+Its tensors are the network's ``state_dict`` (``module.*``), the calibration scores of
+every score method (``calibration.<method>``) and the aggregate posterior's mixture
+(``prior.*``). Its header metadata holds one JSON document (key ``"latentwatch"``) that
+each component writes itself: the estimator's class and parameters, the codec's
+``to_dict`` (schema, scales, categories, gaps), the model's name and config, the
+threshold's state and the fit's seed and history. A SHA-256 over the tensors AND the rest
+of the JSON document makes any edit, truncation or foreign file a
+:class:`~latentwatch.errors.ModelFormatError`.
 
-Format versions: 1 is a model of a numeric matrix; 2 adds, for a model of a table, its
-schema and layout (``state.schema_``, ``state.layout_``: categories, scales, gaps) in
-the JSON. A model of a numeric matrix is still written as version 1, so that older
-latentwatch releases keep reading it; they refuse version 2 with a clear message.
+Format 3 is the layout of latentwatch 0.2 (one data path). Files of formats 1 and 2
+(latentwatch 0.1) are refused with a message saying how to refit: their matrix models
+scored on a different path, so loading them "as is" could not give identical scores.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -25,42 +29,23 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from latentwatch.encoding import TableLayout
-from latentwatch.schema import TableSchema
+from latentwatch.errors import ModelFormatError
 
 FORMAT_NAME = "latentwatch-model"
-FORMAT_VERSION = 2
-_TABLE_FORMAT_VERSION = 2
-_MATRIX_FORMAT_VERSION = 1
-_SCHEMA_PARAM = "latentwatch.TableSchema"
+FORMAT_VERSION = 3
 _METADATA_KEY = "latentwatch"
-_MODULE_PREFIX = "module."
-_STATE_ATTRIBUTES = ("n_features_in_", "offset_", "seed_", "hidden_dims_", "latent_dim_",
-                     "history_", "n_epochs_")
-# Fitted state for generation (issue 6), optional so that older files still load; they are
-# plain extra tensors, which older readers ignore.
-_MIXTURE_TENSORS = ("weights", "means", "covariances")
-_MIXTURE_PREFIX = "latent_mixture."
-_INTEGER_COLUMNS = "integer_columns"
-_RANGE_TENSORS = {"data_min": "data_min_", "data_max": "data_max_"}
-# Fitted state added after the first files were written: absent from those, None on load.
-_OPTIONAL_STATE_ATTRIBUTES = ("calibration_source_",)
-_CALIBRATION_TENSOR = "calibration_scores"
-# The capped score's per-feature medians (VAE, added later): optional like the above.
-_NLL_MEDIAN_TENSOR = "feature_nll_median"
+_MODULE = "module."
+_CALIBRATION = "calibration."
+_PRIOR = "prior."
+_PRIOR_FIELDS = ("weights", "means", "covariances")
+_SCHEMA_PARAM = "latentwatch.TableSchema"
+
+__all__ = ["FORMAT_VERSION", "ModelFormatError", "load", "read_metadata", "save_model"]
 
 
-class ModelFormatError(ValueError):
-    """A model file is missing, damaged, foreign, or from a newer format version."""
-
-
-def _registry() -> dict[str, type]:
-    from latentwatch.detectors import AutoEncoderDetector, VAEDetector
-
-    return {cls.__name__: cls for cls in (AutoEncoderDetector, VAEDetector)}
-
-
-def _digest(tensors: dict[str, torch.Tensor]) -> str:
+def _digest(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
+    """SHA-256 of every tensor (name, dtype, shape, bytes) and the canonical JSON of the
+    metadata without its checksum."""
     sha = hashlib.sha256()
     for name in sorted(tensors):
         tensor = tensors[name].detach().cpu().contiguous()
@@ -68,115 +53,93 @@ def _digest(tensors: dict[str, torch.Tensor]) -> str:
         sha.update(str(tensor.dtype).encode())
         sha.update(str(tuple(tensor.shape)).encode())
         sha.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    body = {k: v for k, v in meta.items() if k != "sha256"}
+    sha.update(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
     return sha.hexdigest()
 
 
-def _generative_tensors(model: Any) -> dict[str, torch.Tensor]:
-    out = {}
-    if hasattr(model, "integer_columns_"):
-        flags = np.ascontiguousarray(model.integer_columns_, dtype=np.uint8)
-        out[_INTEGER_COLUMNS] = torch.from_numpy(flags)
-    for key, name in _RANGE_TENSORS.items():
-        if hasattr(model, name):
-            out[key] = torch.from_numpy(np.ascontiguousarray(getattr(model, name),
-                                                             dtype=np.float64))
-    mixture = getattr(model, "latent_mixture_", None)
-    if mixture is not None:
-        for name in _MIXTURE_TENSORS:
-            array = np.ascontiguousarray(getattr(mixture, name), dtype=np.float64)
-            out[_MIXTURE_PREFIX + name] = torch.from_numpy(array)
-    return out
-
-
-def _set_generative_state(model: Any, tensors: dict[str, torch.Tensor]) -> None:
-    from latentwatch.generative import LatentMixture
-
-    if _INTEGER_COLUMNS in tensors:
-        model.integer_columns_ = tensors[_INTEGER_COLUMNS].numpy().astype(bool)
-    for key, name in _RANGE_TENSORS.items():
-        if key in tensors:
-            setattr(model, name, tensors[key].numpy())
-    if all(_MIXTURE_PREFIX + name in tensors for name in _MIXTURE_TENSORS):
-        model.latent_mixture_ = LatentMixture(
-            *(tensors[_MIXTURE_PREFIX + name].numpy() for name in _MIXTURE_TENSORS)
-        )
-
-
 def _json_params(params: dict[str, Any]) -> dict[str, Any]:
+    from latentwatch.data.schema import TableSchema
     from latentwatch.thresholds import ThresholdStrategy, threshold_to_dict
 
     out = {}
     for key, value in params.items():
         if isinstance(value, ThresholdStrategy):
-            value = threshold_to_dict(value)
+            value = {"latentwatch.threshold": threshold_to_dict(value)}
         elif isinstance(value, TableSchema):
             value = {_SCHEMA_PARAM: value.to_dict()}
         elif isinstance(value, tuple | list | np.ndarray):
             value = [int(v) for v in value]
-        elif isinstance(value, np.random.RandomState):
-            value = None  # a generator object has no faithful JSON form; seed_ is kept instead
+        elif isinstance(value, np.random.RandomState | np.random.Generator):
+            value = None  # no faithful JSON form; seed_ is kept instead
         elif isinstance(value, np.integer | np.floating):
             value = value.item()
         out[key] = value
     return out
 
 
+def _params_from_json(params: dict[str, Any]) -> dict[str, Any]:
+    from latentwatch.data.schema import TableSchema
+    from latentwatch.thresholds import threshold_from_dict
+
+    out = dict(params)
+    for key, value in params.items():
+        if isinstance(value, dict) and "latentwatch.threshold" in value:
+            out[key] = threshold_from_dict(value["latentwatch.threshold"])
+        elif isinstance(value, dict) and _SCHEMA_PARAM in value:
+            out[key] = TableSchema.from_dict(value[_SCHEMA_PARAM])
+    return out
+
+
+def _array(tensor_or_array: Any) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(tensor_or_array, dtype=np.float64))
+
+
 def save_model(model: Any, path: str | Path) -> Path:
-    """Write a fitted detector to ``path`` atomically (temporary file, then rename).
+    """Write a fitted detector to ``path`` atomically (temporary file, then rename; the
+    file gets the user's umask).
 
     Returns
     -------
     pathlib.Path
-        The path written.
     """
     from sklearn.utils.validation import check_is_fitted
 
+    from latentwatch import __version__
+    from latentwatch.data.io import replace_atomically
+
     check_is_fitted(model, "module_")
     path = Path(path)
-    tensors = {_MODULE_PREFIX + k: v.detach().cpu().contiguous()
+    tensors = {_MODULE + k: v.detach().cpu().contiguous()
                for k, v in model.module_.state_dict().items()}
-    tensors["mean"] = torch.from_numpy(np.ascontiguousarray(model.mean_, dtype=np.float64))
-    tensors["scale"] = torch.from_numpy(np.ascontiguousarray(model.scale_, dtype=np.float64))
-    tensors.update(_generative_tensors(model))
-    if hasattr(model, "feature_nll_median_"):
-        tensors[_NLL_MEDIAN_TENSOR] = torch.from_numpy(
-            np.ascontiguousarray(model.feature_nll_median_, dtype=np.float64))
-    calibration = getattr(model, "calibration_scores_", None)
-    if calibration is not None:
-        tensors[_CALIBRATION_TENSOR] = torch.from_numpy(
-            np.ascontiguousarray(calibration, dtype=np.float64))
-    from latentwatch import __version__
-    from latentwatch.thresholds import ThresholdStrategy, threshold_to_dict
-
-    state = {name: getattr(model, name) for name in _STATE_ATTRIBUTES}
-    for name in _OPTIONAL_STATE_ATTRIBUTES:
-        state[name] = getattr(model, name, None)
-    strategy = getattr(model, "threshold_", None)
-    state["threshold_"] = None if strategy is None else threshold_to_dict(strategy)
-    if hasattr(model, "feature_names_in_"):
-        state["feature_names_in_"] = [str(c) for c in model.feature_names_in_]
-    table = getattr(model, "layout_", None) is not None
-    if table:
-        state["schema_"] = model.schema_.to_dict()
-        state["layout_"] = model.layout_.to_dict()
+    for method, scores in model.thresholds_.arrays().items():
+        tensors[_CALIBRATION + method] = _array(scores)
+    for name in _PRIOR_FIELDS:
+        tensors[_PRIOR + name] = _array(getattr(model.prior_, name))
     meta = {
         "format": FORMAT_NAME,
-        "format_version": _TABLE_FORMAT_VERSION if table else _MATRIX_FORMAT_VERSION,
+        "format_version": FORMAT_VERSION,
         "latentwatch_version": __version__,
         "class": type(model).__name__,
         "params": _json_params(model.get_params(deep=False)),
-        # parameters given as strategy objects (stored in their dict form): rebuilt on load
-        "strategy_params": [k for k, v in model.get_params(deep=False).items()
-                            if isinstance(v, ThresholdStrategy)],
-        "state": state,
-        "weights_sha256": _digest(tensors),
+        "codec": model.codec_.to_dict(),
+        "model": {"name": model.module_.name,
+                  "config": _json_params(dataclasses.asdict(model.module_.config))
+                  if hasattr(model.module_, "config") else {}},
+        "threshold": model.thresholds_.to_dict(),
+        "fit": {"seed": int(model.seed_), "history": model.history_,
+                "input_kind": model.input_kind_,
+                "feature_names": None if not hasattr(model, "feature_names_in_")
+                else [str(c) for c in model.feature_names_in_],
+                "n_features": int(model.n_features_in_)},
     }
+    meta["sha256"] = _digest(tensors, meta)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={_METADATA_KEY: json.dumps(meta)})
-        os.replace(tmp, path)
+        replace_atomically(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -193,48 +156,46 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelFormatError(
             f"{path}: not a readable safetensors model file ({exc}); it may be truncated or "
-            "not a latentwatch model"
-        ) from exc
+            "not a latentwatch model") from exc
     if _METADATA_KEY not in header:
         raise ModelFormatError(f"{path}: a safetensors file, but not a latentwatch model "
                                f"(no '{_METADATA_KEY}' metadata)")
     try:
         meta = json.loads(header[_METADATA_KEY])
-    except json.JSONDecodeError as exc:
-        raise ModelFormatError(f"{path}: the model metadata is not valid JSON ({exc})") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ModelFormatError(f"{path}: the model metadata is not valid JSON") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise ModelFormatError(f"{path}: not a latentwatch model (format is "
                                f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFormatError(f"{path}: invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{path}: written with model format {version} (latentwatch "
+            f"{meta.get('latentwatch_version')}), newer than the format {FORMAT_VERSION} this "
+            "latentwatch reads; upgrade latentwatch to load it")
+    if version < FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{path}: written by latentwatch {meta.get('latentwatch_version')} in model "
+            f"format {version}, which this latentwatch (format {FORMAT_VERSION}) no longer "
+            "reads; refit the model from its data, e.g. `latentwatch fit DATA --out "
+            f"{path.name}`")
+    if _digest(tensors, meta) != meta.get("sha256"):
+        raise ModelFormatError(f"{path}: the file does not match its checksum; it was "
+                               "modified or damaged")
     return meta, tensors
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The JSON metadata of a model file (class, params, state, versions), checked.
+    """The checked JSON metadata of a model file (class, params, codec, threshold...).
 
     Raises
     ------
     ModelFormatError
         As :func:`load`.
     """
-    path = Path(path)
-    meta, tensors = _read(path)
-    _check(path, meta, tensors)
-    return meta
-
-
-def _check(path: Path, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
-    version = meta.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise ModelFormatError(f"{path}: invalid format_version {version!r}")
-    if version > FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{path}: written with model format {version} (latentwatch "
-            f"{meta.get('latentwatch_version')}), newer than the format {FORMAT_VERSION} this "
-            "latentwatch reads; upgrade latentwatch to load it"
-        )
-    if _digest(tensors) != meta.get("weights_sha256"):
-        raise ModelFormatError(f"{path}: the weights do not match their checksum; the file was "
-                               "modified or damaged")
+    return _read(Path(path))[0]
 
 
 def load(path: str | Path, device: str | None = None):
@@ -256,48 +217,50 @@ def load(path: str | Path, device: str | None = None):
     Raises
     ------
     ModelFormatError
-        If the file is missing, truncated, edited, not a latentwatch model, or was
-        written by a newer format version.
+        If the file is missing, truncated, edited, not a latentwatch model, or of a
+        format this version does not read.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from latentwatch import VAEDetector, load
+    >>> X = np.random.default_rng(0).normal(size=(100, 3))
+    >>> model = VAEDetector(max_epochs=2, random_state=0).fit(X)
+    >>> path = model.save(os.path.join(tempfile.mkdtemp(), "m.lwm"))
+    >>> bool((load(path).anomaly_score(X) == model.anomaly_score(X)).all())
+    True
     """
-    from latentwatch.device import resolve_device
-    from latentwatch.thresholds import threshold_from_dict
+    from latentwatch import models
+    from latentwatch.data import codec_from_dict
+    from latentwatch.detector import DETECTORS
+    from latentwatch.engine.device import resolve_device
+    from latentwatch.models.priors import LatentMixture
+    from latentwatch.thresholds import ThresholdState
 
     path = Path(path)
     meta, tensors = _read(path)
-    _check(path, meta, tensors)
     try:
-        cls = _registry()[meta["class"]]
-        params = dict(meta["params"])
-        for name in meta.get("strategy_params", []):
-            params[name] = threshold_from_dict(params[name])
-        if isinstance(params.get("schema"), dict) and _SCHEMA_PARAM in params["schema"]:
-            params["schema"] = TableSchema.from_dict(params["schema"][_SCHEMA_PARAM])
-        model = cls(**params)
-        state = meta["state"]
-        for name in _STATE_ATTRIBUTES:
-            setattr(model, name, state[name])
-        for name in _OPTIONAL_STATE_ATTRIBUTES:
-            setattr(model, name, state.get(name))
-        strategy = state.get("threshold_")
-        model.threshold_ = None if strategy is None else threshold_from_dict(strategy)
-        calibration = tensors.get(_CALIBRATION_TENSOR)
-        model.calibration_scores_ = None if calibration is None else calibration.numpy()
-        if "feature_names_in_" in state:
-            model.feature_names_in_ = np.asarray(state["feature_names_in_"], dtype=object)
-        model.schema_, model.layout_ = None, None
-        if "layout_" in state:
-            model.schema_ = TableSchema.from_dict(state["schema_"])
-            model.layout_ = TableLayout.from_dict(state["layout_"])
-        model.mean_ = tensors["mean"].numpy()
-        model.scale_ = tensors["scale"].numpy()
-        _set_generative_state(model, tensors)
-        if _NLL_MEDIAN_TENSOR in tensors:
-            model.feature_nll_median_ = tensors[_NLL_MEDIAN_TENSOR].numpy()
-        model.module_ = model._build_module(model.n_features_in_)
-        weights = {k[len(_MODULE_PREFIX):]: v for k, v in tensors.items()
-                   if k.startswith(_MODULE_PREFIX)}
+        classes = {cls.__name__: cls for cls in DETECTORS.values()}
+        model = classes[meta["class"]](**_params_from_json(meta["params"]))
+        fit = meta["fit"]
+        model.seed_ = int(fit["seed"])
+        model.history_ = fit["history"]
+        model.input_kind_ = fit["input_kind"]
+        model.n_features_in_ = int(fit["n_features"])
+        if fit.get("feature_names") is not None:
+            model.feature_names_in_ = np.asarray(fit["feature_names"], dtype=object)
+        model.codec_ = codec_from_dict(meta["codec"])
+        name = meta["model"]["name"]
+        config_class = models.MODELS[name][1]
+        config = dict(meta["model"]["config"])
+        model.module_ = models.build(name, config_class(**config), model.codec_.shape)
+        weights = {k[len(_MODULE):]: v for k, v in tensors.items() if k.startswith(_MODULE)}
         model.module_.load_state_dict(weights, strict=True)
-    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+        calibration = {k[len(_CALIBRATION):]: v.numpy() for k, v in tensors.items()
+                       if k.startswith(_CALIBRATION)}
+        model.thresholds_ = ThresholdState.from_dict(meta["threshold"], calibration)
+        model.prior_ = LatentMixture(*(tensors[_PRIOR + f].numpy() for f in _PRIOR_FIELDS))
+    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as exc:
         if isinstance(exc, ModelFormatError):
             raise
         raise ModelFormatError(f"{path}: inconsistent model contents ({type(exc).__name__}: "

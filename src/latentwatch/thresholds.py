@@ -266,11 +266,199 @@ def conformal_threshold(calibration_scores: np.ndarray, rate: float) -> float:
 
 
 def describe_threshold(model: Any) -> str:
-    """What a fitted detector's threshold means, in one line (``threshold_`` in words)."""
-    strategy = getattr(model, "threshold_", None)
-    if strategy is not None:
-        return strategy.describe()
-    contamination = getattr(model, "contamination", "auto")
-    if contamination != "auto":  # a model file written before threshold_ existed
-        return Contamination(float(contamination)).describe()
-    return 'contamination="auto": flags 1% of the held-out validation rows'
+    """What a fitted detector's threshold means, in one line."""
+    return describe_state(getattr(model, "thresholds_", None))
+
+
+# -- a fitted threshold -------------------------------------------------------------------
+# With contamination="auto", the threshold flags this share of the held-out validation rows.
+AUTO_FALSE_ALARM_RATE = 0.01
+CALIBRATION_SOURCES = ("calibration_split", "calibrate", "validation")
+
+
+@dataclass(frozen=True)
+class MethodThreshold:
+    """The threshold of one score method.
+
+    Attributes
+    ----------
+    offset : float or None
+        ``decision_function = score_samples - offset``, i.e. rows scoring above
+        ``-offset`` are flagged; None until a ``FalseAlarmRate`` without a calibration
+        split is calibrated, or for a strategy that does not apply to the method.
+    calibration_scores : np.ndarray or None
+        Sorted scores of the calibration rows behind ``p_values``.
+    """
+
+    offset: float | None
+    calibration_scores: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class ThresholdState:
+    """A fitted threshold: the strategy, where its calibration scores come from, and the
+    offset and calibration scores of EVERY score method of the model, so that changing
+    ``score_method`` after ``fit`` keeps the threshold's meaning.
+
+    Attributes
+    ----------
+    strategy : ThresholdStrategy or None
+        None for ``contamination="auto"``.
+    source : {"calibration_split", "calibrate", "validation"} or None
+    methods : dict of str to MethodThreshold
+    """
+
+    strategy: ThresholdStrategy | None
+    source: str | None
+    methods: dict[str, MethodThreshold]
+
+    def for_method(self, method: str) -> MethodThreshold:
+        if method not in self.methods:
+            raise ValueError(f"the threshold was fitted for the score methods "
+                             f"{sorted(self.methods)}, not {method!r}; refit the model")
+        return self.methods[method]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON part (offsets); the calibration scores go with the tensors."""
+        return {"strategy": None if self.strategy is None else threshold_to_dict(self.strategy),
+                "source": self.source,
+                "offsets": {m: t.offset for m, t in self.methods.items()}}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The calibration scores per method (for the model file's tensors)."""
+        return {m: t.calibration_scores for m, t in self.methods.items()
+                if t.calibration_scores is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> ThresholdState:
+        strategy = data.get("strategy")
+        source = data.get("source")
+        if source is not None and source not in CALIBRATION_SOURCES:
+            raise ValueError(f"unknown calibration source {source!r}")
+        offsets = data["offsets"]
+        methods = {}
+        for method, offset in offsets.items():
+            if offset is not None and not (isinstance(offset, int | float)
+                                           and math.isfinite(offset)):
+                raise ValueError(f"threshold offset of {method!r} is {offset!r}")
+            methods[method] = MethodThreshold(None if offset is None else float(offset),
+                                              arrays.get(method))
+        return cls(None if strategy is None else threshold_from_dict(strategy), source,
+                   methods)
+
+
+def resolve_strategy(threshold: Any, contamination: Any,
+                     variational: bool = True) -> ThresholdStrategy | None:
+    """The strategy a detector's parameters ask for; None for ``contamination="auto"``.
+
+    Raises
+    ------
+    ValueError
+        Both ``threshold`` and a non-"auto" ``contamination`` set, an invalid strategy,
+        or a log-likelihood threshold on a model without a likelihood.
+    """
+    if threshold is None:
+        return None if contamination == "auto" else Contamination(float(contamination))
+    strategy = make_threshold(threshold)
+    if contamination != "auto":
+        raise ValueError(
+            f"set either contamination ({contamination!r}) or threshold ({threshold!r}), not "
+            f"both; Contamination({contamination!r}) as threshold is the same as that "
+            "contamination"
+        )
+    if isinstance(strategy, LogLikelihood) and not variational:
+        raise ValueError("the log_likelihood threshold needs a VAEDetector (an autoencoder has "
+                         "no likelihood); use false_alarm_rate or contamination")
+    return strategy
+
+
+def calibration_fraction(strategy: ThresholdStrategy | None) -> float:
+    """Share of the rows ``fit`` holds out for calibration."""
+    return strategy.calibration_fraction if isinstance(strategy, FalseAlarmRate) else 0.0
+
+
+def check_calibration_split(strategy: ThresholdStrategy | None, n_rows: int) -> None:
+    """Refuse, before any training, a calibration split too small for its rate."""
+    if not isinstance(strategy, FalseAlarmRate) or strategy.calibration_fraction == 0:
+        return
+    n_calibration = round(strategy.calibration_fraction * n_rows)
+    needed = strategy.min_calibration_rows()
+    if n_calibration < needed:
+        raise ValueError(
+            f"threshold false_alarm_rate {strategy.rate:g} needs at least {needed} calibration "
+            f"rows, but calibration_fraction {strategy.calibration_fraction:g} of {n_rows} rows "
+            f"gives {n_calibration}; raise calibration_fraction or the rate, or set it to 0 and "
+            "call calibrate(X_normal)"
+        )
+    if n_rows - n_calibration < 2:
+        raise ValueError(f"calibration_fraction {strategy.calibration_fraction:g} leaves fewer "
+                         f"than 2 of {n_rows} rows for training")
+
+
+def needs_training_scores(strategy: ThresholdStrategy | None) -> bool:
+    """Whether fitting the threshold needs the scores of the training rows."""
+    return isinstance(strategy, Contamination)
+
+
+def fit_threshold(
+    strategy: ThresholdStrategy | None,
+    training: dict[str, np.ndarray] | None,
+    validation: dict[str, np.ndarray] | None,
+    calibration: dict[str, np.ndarray] | None,
+    likelihood_method: str | None = "reconstruction_probability",
+) -> ThresholdState:
+    """Fit the threshold of every score method from its scores (``{method: scores}``).
+
+    ``None`` (``contamination="auto"``) flags ``AUTO_FALSE_ALARM_RATE`` of the held-out
+    validation rows (of the training rows without a validation split);
+    ``Contamination(share)`` takes that quantile of the training scores, as
+    IsolationForest does; ``FalseAlarmRate(rate)`` the conformal threshold of the
+    calibration split (none yet without one: ``calibrate`` must come first);
+    ``LogLikelihood(v)`` flags ``log p(x) < v`` for ``likelihood_method`` only. The
+    validation scores (or the calibration split's) serve as calibration scores for
+    ``p_values``.
+    """
+    reference = validation or training
+    methods_names = list((reference or calibration or {}).keys())
+    source = "calibration_split" if calibration else "validation" if validation else None
+    methods = {}
+    for method in methods_names:
+        cal = calibration.get(method) if calibration else (
+            validation.get(method) if validation else None)
+        cal = None if cal is None else np.sort(cal)
+        if strategy is None:
+            normal = validation[method] if validation else training[method]
+            offset = float(np.quantile(-normal, AUTO_FALSE_ALARM_RATE))
+        elif isinstance(strategy, Contamination):
+            offset = float(np.percentile(-training[method], 100.0 * strategy.share))
+        elif isinstance(strategy, LogLikelihood):
+            offset = float(strategy.min_log_likelihood) if method == likelihood_method else None
+        elif calibration:
+            offset = -conformal_threshold(cal, strategy.rate)
+        else:
+            offset = None
+        methods[method] = MethodThreshold(offset, cal)
+    return ThresholdState(strategy, source, methods)
+
+
+def recalibrate(state: ThresholdState, strategy: ThresholdStrategy | None,
+                scores: dict[str, np.ndarray]) -> ThresholdState:
+    """``state`` with new calibration scores from ``calibrate(X_normal)``.
+
+    A ``FalseAlarmRate`` strategy also takes its thresholds from them (all checked before
+    anything changes); with another strategy only the p-values change.
+    """
+    if isinstance(strategy, FalseAlarmRate):
+        offsets = {m: -conformal_threshold(s, strategy.rate) for m, s in scores.items()}
+    else:
+        strategy = state.strategy
+        offsets = {m: state.methods[m].offset if m in state.methods else None for m in scores}
+    return ThresholdState(strategy, "calibrate", {
+        m: MethodThreshold(offsets[m], np.sort(s)) for m, s in scores.items()})
+
+
+def describe_state(state: ThresholdState | None) -> str:
+    """What a fitted threshold means, in one line."""
+    if state is None or state.strategy is None:
+        return 'contamination="auto": flags 1% of the held-out validation rows'
+    return state.strategy.describe()

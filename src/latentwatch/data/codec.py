@@ -1,11 +1,13 @@
-"""Tables to float matrices for the networks, and decoded values back to tables.
+"""Tables to float rows for the networks, and model-space values back to valid rows.
 
-A :class:`TableLayout` is learned from a training table and a
-:class:`~latentwatch.schema.TableSchema`. It is a list of :class:`Block` s, one per
-modelled column (a datetime column gives one block per derived feature), and turns a
-table into one float64 matrix, the *packed rows*::
+A :class:`TableCodec` is the one object that knows how user data becomes tensors and
+back. It is fitted on training rows: their schema (inferred, or given) and, per modelled
+column, a :class:`Block` (a datetime column gives one block per derived feature) with
+what the column needs to be read and written again: scales, ranges, categories, the
+values pooled in the rare bucket, gaps. ``encode`` packs a table into one float64
+matrix, the *packed rows*::
 
-    [ encoder inputs (input_width) | targets (n_blocks) | observed (n_blocks) ]
+    [ encoder inputs (n_inputs) | targets (n_blocks) | observed (n_blocks) ]
 
 Encoder inputs are the standardised numeric values (0 when missing), a one-hot vector
 per categorical column (the rare bucket last; all zeros when missing), ``+1``/``-1``
@@ -13,9 +15,26 @@ per boolean (0 when missing) and, for every column that had gaps in training, a
 missingness indicator. Targets hold the standardised value, the category index or the
 0/1 of each column, and ``observed`` is 1 where the entry is present.
 
-The inverse, :meth:`TableLayout.to_frame`, turns *values in model space* (standardised
-numbers, category indices, 0/1) into a table in the original units and labels: it is
-how decoded or sampled network outputs become rows of the original schema.
+``decode`` is the inverse and the ONLY place where model-space values (standardised
+numbers, category indices, 0/1 flags, gaps) become data. Every row it returns is valid
+for the training schema:
+
+* numbers in the original units, clipped to the training range, integer columns as
+  integers, rounded to the decimals the training values were written with;
+* only categories seen in training: the rare bucket becomes one of the values pooled in
+  it (the most frequent, or one drawn by training frequency when decoding with a random
+  generator); a bucket that pooled nothing is never chosen by the heads;
+* booleans in their training spelling;
+* gaps only where asked (the heads draw them at the training rate);
+* datetime columns as timestamps again, by this rule: the time of day is the decoded
+  hour (minutes and seconds drawn uniformly when a generator is given, else ``:00``);
+  the date is a day of the training period with the decoded weekday (and month): drawn
+  uniformly among such days, or without a generator the one nearest the middle of the
+  period. A column with only dates decodes to midnight. ``score`` therefore reads what
+  ``sample`` writes.
+
+A numeric matrix (an array, or a table whose columns are all numbers) is a table of
+numeric columns: the same codec, with every column a Gaussian and gaps masked.
 """
 
 from __future__ import annotations
@@ -26,23 +45,48 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latentwatch.errors import DataError, where
-from latentwatch.scaling import fit_standardizer
-from latentwatch.schema import (
+from latentwatch.data.scaling import fit_standardizer
+from latentwatch.data.schema import (
     FALSE_WORDS,
     TRUE_WORDS,
     ColumnSpec,
     TableSchema,
+    infer_schema,
     parse_datetimes,
 )
+from latentwatch.errors import DataError, where
 
-# Label of the rare bucket in decoded text columns (numeric-label columns decode it as missing).
+# Label of the rare bucket where no pooled value is known (models without rare labels).
 RARE_LABEL = "(other)"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Decoded numbers are rounded to the decimals of the training values, if at most this many.
 MAX_DECIMALS = 6
 # At most this many offending rows are quoted in a message.
 QUOTED_PROBLEMS = 5
+# At most this many values pooled in a rare bucket are remembered (most frequent first).
+MAX_RARE_LABELS = 1000
+
+
+@dataclass(frozen=True)
+class CodecShape:
+    """What a network needs to know of the data: its widths.
+
+    Attributes
+    ----------
+    n_inputs : int
+        Encoder input width.
+    n_outputs : int
+        Real-valued decoder outputs (one per numeric block).
+    n_logits : int
+        Decoder logits (categories, booleans, missingness).
+    n_blocks : int
+        Modelled columns: the width of per-column scores.
+    """
+
+    n_inputs: int
+    n_outputs: int
+    n_logits: int
+    n_blocks: int
 
 
 @dataclass
@@ -65,6 +109,8 @@ class Block:
         value; decoded values are rounded to them (``None``: not rounded).
     mean, scale : float
         Numeric: standardisation of the (logged) value.
+    low, high : float or None
+        Numeric: the training range; decoded values are clipped to it.
     categories : list
         Categorical: the learned labels; index ``len(categories)`` is the rare bucket.
         Boolean: ``[false_label, true_label]`` as spelt in the training data.
@@ -72,10 +118,16 @@ class Block:
         Categorical: distinct training values pooled in the rare bucket. The bucket's
         probability is shared evenly by them and one more slot for any new value, so a
         value in it costs ``-log p(bucket) + log(rare_values + 1)`` nats.
+    rare_labels, rare_counts : list
+        Categorical: the pooled values (at most ``MAX_RARE_LABELS``, most frequent
+        first) and their training counts; a decoded rare bucket becomes one of them.
     label_type : {"str", "int", "float", "bool"}
         Type of the labels.
     derive : {"hour", "weekday", "month"} or None
         The datetime feature this block holds.
+    date_format : str or None
+        Datetime blocks: how the source column's text is parsed (see
+        :func:`~latentwatch.data.schema.parse_datetimes`).
     missing : bool
         The training data had gaps here: missingness is an input and is modelled.
     """
@@ -88,16 +140,40 @@ class Block:
     decimals: int | None = None
     mean: float = 0.0
     scale: float = 1.0
+    low: float | None = None
+    high: float | None = None
     categories: list[Any] = field(default_factory=list)
     rare_values: int = 0
+    rare_labels: list[Any] = field(default_factory=list)
+    rare_counts: list[int] = field(default_factory=list)
     label_type: str = "str"
     derive: str | None = None
+    date_format: str | None = None
     missing: bool = False
 
     @property
     def width(self) -> int:
         """Encoder inputs (and logits) taken by the block's value."""
         return len(self.categories) + 1 if self.kind == "categorical" else 1
+
+
+@dataclass
+class DateColumn:
+    """What a datetime column needs to be written again: its training period.
+
+    Attributes
+    ----------
+    name : str
+    first, last : str
+        The earliest and latest training timestamps (ISO 8601).
+    utc : bool
+        The timestamps carried a time zone (decoded as UTC).
+    """
+
+    name: str
+    first: str
+    last: str
+    utc: bool = False
 
 
 @dataclass
@@ -136,6 +212,11 @@ class Encoded:
     bad: np.ndarray
     shown: pd.DataFrame | None = None
 
+    @property
+    def good(self) -> np.ndarray:
+        """The packed rows that can be scored."""
+        return self.packed[~self.bad] if self.bad.any() else self.packed
+
     def raise_for_problems(self, source: str | None = None, first_row: int = 1) -> None:
         """Raise :class:`DataError` naming the count and the first few bad rows, if any."""
         if self.problems:
@@ -151,16 +232,90 @@ def describe_problems(problems: list[Problem], first_row: int = 1, total: int | 
     return f"{total} {noun} be used: {quoted}{more}"
 
 
-class TableLayout:
-    """The blocks of a fitted table model and the packing of tables into float rows.
+def numeric_schema(frame: pd.DataFrame) -> TableSchema:
+    """The schema of a numeric matrix: every column a Gaussian numeric column, no log."""
+    return TableSchema(columns=tuple(ColumnSpec(str(c), "numeric", note="numeric matrix")
+                                     for c in frame.columns))
+
+
+def is_numeric_matrix(frame: pd.DataFrame) -> bool:
+    """Whether every column holds plain numbers (booleans and text do not count)."""
+    return all(pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d)
+               and not pd.api.types.is_complex_dtype(d) for d in frame.dtypes)
+
+
+def resolve_schema(schema: Any, frame: pd.DataFrame, source: str | None = None) -> TableSchema:
+    """The schema to fit: the ONE rule that picks how a table is read.
+
+    ``None``: a table whose columns are all numbers is a numeric matrix
+    (:func:`numeric_schema`); any other table gets an inferred schema. ``"infer"``:
+    always infer (e.g. log scales and categorical integers on a numeric table). A dict
+    (the schema-file form) overrides the inference for the columns it names; a
+    :class:`TableSchema` is used as it is.
+    """
+    if isinstance(schema, TableSchema):
+        missing = [c for c in (*schema.names, *schema.id_columns) if c not in frame.columns]
+        if missing:
+            raise DataError(where(source, f"column {missing[0]!r} of the schema is not in the "
+                                          "data"))
+        return schema
+    if schema is None and is_numeric_matrix(frame):
+        return numeric_schema(frame)
+    return infer_schema(frame, overrides=schema if isinstance(schema, dict) else None,
+                        source=source)
+
+
+class TableCodec:
+    """Reads tables into packed float rows and writes model-space values back as rows.
 
     Parameters
     ----------
+    schema : TableSchema, dict, "infer" or None, default=None
+        How to read the table (see :func:`resolve_schema`); resolved in :meth:`fit`.
+
+    Attributes (after ``fit``)
+    --------------------------
+    schema_ : TableSchema
     blocks : list of Block
+    dates : list of DateColumn
     """
 
-    def __init__(self, blocks: list[Block]) -> None:
+    def __init__(self, schema: Any = None) -> None:
+        self.schema = schema
+
+    # -- fitting -------------------------------------------------------------------------
+    def fit(self, frame: pd.DataFrame, source: str | None = None) -> TableCodec:
+        """Learn the schema and the blocks from training rows.
+
+        Numeric columns get their standardisation (after the log where asked) and range,
+        categorical columns their ``max_categories`` most frequent labels seen at least
+        ``min_category_count`` times (others go to the rare bucket, remembered), booleans
+        their spelling, datetime columns their period, and every column that has gaps a
+        missingness flag.
+
+        Raises
+        ------
+        DataError
+            If a schema column is missing from ``frame`` or nothing is left to model.
+        """
+        schema = resolve_schema(self.schema, frame, source)
+        missing_columns = [c for c in schema.names if c not in frame.columns]
+        if missing_columns:
+            raise DataError(where(source, f"column {missing_columns[0]!r} is missing"))
+        blocks: list[Block] = []
+        dates: list[DateColumn] = []
+        for spec in schema.columns:
+            blocks.extend(_fit_blocks(frame[spec.name], spec, schema))
+            if spec.kind == "datetime":
+                dates.append(_fit_dates(frame[spec.name], spec))
+        _fit_numeric_scales(frame, blocks)
+        return self._set(schema, blocks, dates)
+
+    def _set(self, schema: TableSchema, blocks: list[Block], dates: list[DateColumn]
+             ) -> TableCodec:
+        self.schema_ = schema
         self.blocks = list(blocks)
+        self.dates = list(dates)
         self.names = [b.name for b in self.blocks]
         self.sources = list(dict.fromkeys(b.source for b in self.blocks))
         kinds = np.array([b.kind for b in self.blocks])
@@ -170,10 +325,9 @@ class TableLayout:
         self.with_missing = np.array([i for i, b in enumerate(self.blocks) if b.missing], int)
         starts = np.cumsum([0] + [b.width for b in self.blocks])
         self.input_start = starts[:-1]
-        n_values = int(starts[-1])
-        self.input_width = n_values + len(self.with_missing)
+        self.n_values = int(starts[-1])
+        self.input_width = self.n_values + len(self.with_missing)
         self.n_blocks = len(self.blocks)
-        self.n_outputs = len(self.numeric)
         # logits: every categorical block's categories, then booleans, then missingness
         widths = [self.blocks[i].width for i in self.categorical]
         self.logit_start = np.cumsum([0, *widths])[:-1].astype(int)
@@ -183,21 +337,36 @@ class TableLayout:
             len(self.with_missing))
         self.n_logits = n_category_logits + len(self.boolean) + len(self.with_missing)
         self.packed_width = self.input_width + 2 * self.n_blocks
+        return self
+
+    @property
+    def shape(self) -> CodecShape:
+        """The widths a network over this codec needs."""
+        return CodecShape(self.input_width, len(self.numeric), self.n_logits, self.n_blocks)
+
+    def is_fitted(self) -> bool:
+        return hasattr(self, "blocks")
 
     # -- persistence ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form; ``from_dict`` restores it exactly."""
-        return {"blocks": [asdict(b) for b in self.blocks]}
+        return {"kind": "table", "schema": self.schema_.to_dict(),
+                "blocks": [asdict(b) for b in self.blocks],
+                "dates": [asdict(d) for d in self.dates]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TableLayout:
-        return cls([Block(**b) for b in data["blocks"]])
+    def from_dict(cls, data: dict[str, Any]) -> TableCodec:
+        schema = TableSchema.from_dict(data["schema"])
+        return cls(schema)._set(schema, [Block(**b) for b in data["blocks"]],
+                                [DateColumn(**d) for d in data.get("dates", [])])
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, TableLayout) and self.to_dict() == other.to_dict()
+        return isinstance(other, TableCodec) and self.to_dict() == other.to_dict()
 
     def __repr__(self) -> str:
-        return f"TableLayout({', '.join(f'{b.name}:{b.kind}' for b in self.blocks)})"
+        if not self.is_fitted():
+            return f"TableCodec(schema={self.schema!r})"
+        return f"TableCodec({', '.join(f'{b.name}:{b.kind}' for b in self.blocks)})"
 
     # -- tables to rows ------------------------------------------------------------------
     def encode(
@@ -235,18 +404,17 @@ class TableLayout:
         messages: dict[tuple[int, int], tuple[Any, str]] = {}
         shown: dict[str, Any] = {}
         target0, observed0 = self.input_width, self.input_width + self.n_blocks
-        n_values = self.input_width - len(self.with_missing)
         parsed_dates: dict[str, tuple[pd.Series, np.ndarray]] = {}
         for j, block in enumerate(self.blocks):
             raw = frame[block.source]
             bad_dates = None
             if block.derive is not None:
                 if block.source not in parsed_dates:
-                    parsed_dates[block.source] = _dates(raw)
+                    parsed_dates[block.source] = _dates(raw, block.date_format)
                 dates, bad_dates = parsed_dates[block.source]
                 _note(messages, bad_dates, j, raw, "is not a date/time")
                 raw = derive_feature(dates, block.derive)
-            values, bad, shown_values = self._block_values(block, raw, j, messages)
+            values, bad, shown_values = _block_values(block, raw, j, messages)
             if bad_dates is not None:
                 bad = bad | bad_dates
             bad_cells[:, j] = bad
@@ -271,7 +439,7 @@ class TableLayout:
             if keep_shown:
                 shown[block.name] = shown_values
         for k, j in enumerate(self.with_missing):
-            packed[:, n_values + k] = 1.0 - packed[:, observed0 + j]
+            packed[:, self.n_values + k] = 1.0 - packed[:, observed0 + j]
         bad_rows = bad_cells.any(axis=1)
         problems = []
         for row in np.flatnonzero(bad_rows):
@@ -282,32 +450,10 @@ class TableLayout:
         return Encoded(packed, unseen, problems, bad_rows,
                        pd.DataFrame(shown, index=frame.index) if keep_shown else None)
 
-    def _block_values(
-        self, block: Block, raw: pd.Series, j: int, messages: dict
-    ) -> tuple[np.ndarray, np.ndarray, Any]:
-        """Model-space values (NaN when missing), bad-value mask and shown values of a block."""
-        if block.kind == "numeric":
-            numbers, bad = to_numbers(raw, messages, j)
-            if block.log:
-                below = numbers <= -1
-                _note(messages, below & ~bad, j, raw, "is not above -1 (the column is on a log "
-                                                     "scale)")
-                bad = bad | below
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    transformed = np.log1p(np.where(below, np.nan, numbers))
-            else:
-                transformed = numbers
-            return np.where(bad, np.nan, transformed), bad, numbers
-        if block.kind == "boolean":
-            flags, bad = to_booleans(raw, messages, j)
-            return flags, bad, raw
-        codes, missing = category_codes(raw, block)
-        values = np.where(missing, np.nan, codes).astype(np.float64)
-        return values, np.zeros(len(raw), dtype=bool), raw
-
     # -- rows to tables ------------------------------------------------------------------
-    def to_frame(self, values: np.ndarray, missing: np.ndarray | None = None) -> pd.DataFrame:
-        """Model-space values to a table in the original units and labels.
+    def block_frame(self, values: np.ndarray, missing: np.ndarray | None = None,
+                    rng: np.random.Generator | None = None) -> pd.DataFrame:
+        """Model-space values to one column per block, in the original units and labels.
 
         Parameters
         ----------
@@ -316,30 +462,84 @@ class TableLayout:
             ``len(categories)``) and 0/1 flags, in block order.
         missing : np.ndarray of bool, shape (n_rows, n_blocks), or None
             Entries to leave missing.
+        rng : numpy.random.Generator or None
+            Draws the pooled value of a rare bucket by training frequency; without it,
+            the most frequent pooled value.
 
         Returns
         -------
         pandas.DataFrame
-            One column per block (a datetime column gives its derived features, e.g.
-            ``ts.hour``): numbers in the original units (rounded for integer columns),
-            categories as labels (the rare bucket as ``"(other)"`` for text, missing
-            otherwise), booleans with their training spelling.
+            One column per block (``ts.hour`` for a datetime feature), valid values only.
         """
         values = np.asarray(values, dtype=np.float64).reshape(-1, self.n_blocks)
         missing = (np.zeros(values.shape, dtype=bool) if missing is None
-                   else np.asarray(missing, dtype=bool))
+                   else np.asarray(missing, dtype=bool).reshape(values.shape))
         return pd.DataFrame({
-            block.name: decode_column(block, values[:, j], missing[:, j])
+            block.name: decode_column(block, values[:, j], missing[:, j], rng)
             for j, block in enumerate(self.blocks)
         })
 
+    def decode(self, values: np.ndarray, missing: np.ndarray | None = None,
+               rng: np.random.Generator | None = None) -> pd.DataFrame:
+        """Model-space values to rows of the training table (see the module docstring).
 
-def decode_column(block: Block, values: np.ndarray, missing: np.ndarray) -> pd.Series:
-    """One block's model-space values in the original units and labels."""
+        Parameters
+        ----------
+        values, missing, rng
+            As for :meth:`block_frame`; ``rng`` also draws the date and the minutes of a
+            datetime column.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per modelled data column (``self.sources``), in the training
+            order; datetime columns as timestamps.
+        """
+        blocks = self.block_frame(values, missing, rng)
+        out = {}
+        dates = {d.name: d for d in self.dates}
+        for name in self.sources:
+            if name in dates:
+                parts = {b.derive: blocks[b.name] for b in self.blocks
+                         if b.source == name}
+                out[name] = assemble_datetimes(dates[name], parts, rng)
+            else:
+                out[name] = blocks[name]
+        return pd.DataFrame(out)
+
+
+def _block_values(block: Block, raw: pd.Series, j: int, messages: dict
+                  ) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Model-space values (NaN when missing), bad-value mask and shown values of a block."""
+    if block.kind == "numeric":
+        numbers, bad = to_numbers(raw, messages, j)
+        if block.log:
+            below = numbers <= -1
+            _note(messages, below & ~bad, j, raw, "is not above -1 (the column is on a log "
+                                                 "scale)")
+            bad = bad | below
+            with np.errstate(invalid="ignore", divide="ignore"):
+                transformed = np.log1p(np.where(below, np.nan, numbers))
+        else:
+            transformed = numbers
+        return np.where(bad, np.nan, transformed), bad, numbers
+    if block.kind == "boolean":
+        flags, bad = to_booleans(raw, messages, j)
+        return flags, bad, raw
+    codes, missing = category_codes(raw, block)
+    values = np.where(missing, np.nan, codes).astype(np.float64)
+    return values, np.zeros(len(raw), dtype=bool), raw
+
+
+def decode_column(block: Block, values: np.ndarray, missing: np.ndarray,
+                  rng: np.random.Generator | None = None) -> pd.Series:
+    """One block's model-space values as valid data in the original units and labels."""
     if block.kind == "numeric":
         numbers = values * block.scale + block.mean
         if block.log:
             numbers = np.expm1(numbers)
+        if block.low is not None and block.high is not None:
+            numbers = np.clip(numbers, block.low, block.high)
         if block.integer:
             rounded = pd.array(np.round(numbers).astype(np.int64), dtype="Int64")
             rounded[missing] = pd.NA
@@ -356,14 +556,89 @@ def decode_column(block: Block, values: np.ndarray, missing: np.ndarray) -> pd.S
         if block.label_type == "bool":
             return pd.Series(out, dtype="boolean")
         return pd.Series(out)
-    rare = RARE_LABEL if block.label_type == "str" else None
-    out = np.array([*labels, rare], dtype=object)[codes]
+    out = np.empty(len(codes), dtype=object)
+    known = codes < len(labels)
+    out[known] = np.array(labels, dtype=object)[codes[known]] if labels else None
+    out[~known] = _rare_draws(block, int((~known).sum()), rng)
     out[missing] = None
     if block.label_type == "int":
         return pd.Series(pd.array(out, dtype="Int64"))
     if block.label_type == "float":
         return pd.Series(pd.array(out, dtype="Float64"))
     return pd.Series(out, dtype=object)
+
+
+def _rare_draws(block: Block, n: int, rng: np.random.Generator | None) -> np.ndarray:
+    """``n`` values for a decoded rare bucket: pooled training values, by frequency."""
+    out = np.empty(n, dtype=object)
+    if n == 0:
+        return out
+    if not block.rare_labels:  # a bucket that pooled nothing: fall back to the top label
+        out[:] = block.categories[0] if block.categories else None
+        return out
+    if rng is None:
+        out[:] = block.rare_labels[0]
+        return out
+    counts = np.asarray(block.rare_counts, dtype=np.float64)
+    picks = rng.choice(len(block.rare_labels), size=n, p=counts / counts.sum())
+    out[:] = np.array(block.rare_labels, dtype=object)[picks]
+    return out
+
+
+def assemble_datetimes(column: DateColumn, parts: dict[str, pd.Series],
+                       rng: np.random.Generator | None = None) -> pd.Series:
+    """Timestamps with the decoded ``hour``/``weekday``/``month`` of a datetime column.
+
+    The date is a day of the training period ``[first, last]`` with the decoded weekday
+    and month: drawn uniformly among those days with ``rng``, else the one nearest the
+    middle of the period. When no day of the period matches (a short period), the search
+    widens by a year on each side. The time is the decoded hour (midnight without an
+    hour feature) plus, with ``rng``, uniformly drawn minutes and seconds. A row whose
+    features are missing is missing (``NaT``).
+    """
+    first = pd.Timestamp(column.first).tz_localize(None).normalize()
+    last = pd.Timestamp(column.last).tz_localize(None).normalize()
+    n = len(next(iter(parts.values())))
+    missing = np.zeros(n, dtype=bool)
+    for series in parts.values():
+        missing |= series.isna().to_numpy()
+    weekday = parts.get("weekday")
+    month = parts.get("month")
+    hour = parts.get("hour")
+    wanted_wd = (np.full(n, -1) if weekday is None else
+                 weekday.map(lambda v: WEEKDAYS.index(v) if v in WEEKDAYS else -1).to_numpy())
+    wanted_m = (np.full(n, -1) if month is None else
+                month.astype("Float64").fillna(-1).to_numpy(dtype=np.float64).astype(int))
+    days = np.empty(n, dtype="datetime64[D]")
+    middle = first + (last - first) / 2
+    for wd, m in set(zip(wanted_wd.tolist(), wanted_m.tolist(), strict=True)):
+        rows = np.flatnonzero((wanted_wd == wd) & (wanted_m == m))
+        for widen in (0, 366, 3 * 366):
+            span = pd.date_range(first - pd.Timedelta(days=widen),
+                                 last + pd.Timedelta(days=widen), freq="D")
+            ok = np.ones(len(span), dtype=bool)
+            if wd >= 0:
+                ok &= span.dayofweek.to_numpy() == wd
+            if m >= 1:
+                ok &= span.month.to_numpy() == m
+            if ok.any():
+                candidates = span[ok]
+                break
+        else:
+            candidates = pd.DatetimeIndex([middle.normalize()])
+        if rng is None:
+            nearest = int(np.argmin(np.abs((candidates - middle).total_seconds())))
+            days[rows] = candidates[nearest].to_datetime64()
+        else:
+            days[rows] = candidates[rng.integers(len(candidates), size=len(rows))].to_numpy()
+    seconds = np.zeros(n)
+    if hour is not None:
+        seconds += 3600.0 * hour.astype("Float64").fillna(0).to_numpy(dtype=np.float64)
+    if rng is not None and hour is not None:
+        seconds += rng.integers(0, 3600, size=n)
+    stamps = pd.Series(days.astype("datetime64[ns]")) + pd.to_timedelta(seconds, unit="s")
+    stamps[missing] = pd.NaT
+    return stamps.dt.tz_localize("UTC") if column.utc else stamps
 
 
 def _note(messages: dict, bad: np.ndarray, j: int, raw: pd.Series, message: str) -> None:
@@ -430,8 +705,8 @@ def _word(value: Any) -> str:
     return str(value).strip().lower()
 
 
-def _dates(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    parsed = parse_datetimes(raw)
+def _dates(raw: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.ndarray]:
+    parsed = parse_datetimes(raw, fmt)
     return parsed, (raw.notna() & parsed.isna()).to_numpy()
 
 
@@ -479,58 +754,49 @@ def category_codes(raw: pd.Series, block: Block) -> tuple[np.ndarray, np.ndarray
     return np.where(codes < 0, len(block.categories), codes), missing
 
 
+
 # -- fitting ---------------------------------------------------------------------------
-def fit_layout(frame: pd.DataFrame, schema: TableSchema, source: str | None = None) -> TableLayout:
-    """Learn the blocks of ``schema`` from a training table.
-
-    Numeric columns get their standardisation (after the log where asked), categorical
-    columns their ``max_categories`` most frequent labels seen at least
-    ``min_category_count`` times (others go to the rare bucket), booleans their spelling,
-    and every column that has gaps a missingness flag.
-
-    Raises
-    ------
-    DataError
-        If a schema column is missing from ``frame``.
-    """
-    missing_columns = [c for c in schema.names if c not in frame.columns]
-    if missing_columns:
-        raise DataError(where(source, f"column {missing_columns[0]!r} is missing"))
-    blocks: list[Block] = []
-    for spec in schema.columns:
-        blocks.extend(_fit_blocks(frame[spec.name], spec, schema))
-    _fit_numeric_scales(frame, blocks)
-    return TableLayout(blocks)
-
-
 def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema) -> list[Block]:
     gaps = bool(raw.isna().any())
     if spec.kind == "numeric":
         numbers, _ = to_numbers(raw)
         finite = numbers[np.isfinite(numbers)]
         integer = bool(finite.size and np.all(np.mod(finite, 1) == 0))
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (None, None)
         return [Block(spec.name, spec.name, "numeric", log=spec.log, integer=integer,
-                      decimals=_decimals(finite), missing=gaps, label_type="float")]
+                      decimals=_decimals(finite), low=low, high=high, missing=gaps,
+                      label_type="float")]
     if spec.kind == "boolean":
         return [Block(spec.name, spec.name, "boolean", categories=_boolean_labels(raw),
                       label_type=_boolean_label_type(raw), missing=gaps)]
     if spec.kind == "datetime":
-        dates, _ = _dates(raw)
+        dates, _ = _dates(raw, spec.format)
         out = []
         for feature in spec.features:
             derived = derive_feature(dates, feature)
             label_type = "str" if feature == "weekday" else "int"
-            categories, pooled = _learn_categories(derived, label_type, schema)
+            learned = _learn_categories(derived, label_type, schema)
             if feature == "weekday":
-                categories = sorted(categories, key=WEEKDAYS.index)
+                learned["categories"] = sorted(learned["categories"], key=WEEKDAYS.index)
             out.append(Block(f"{spec.name}.{feature}", spec.name, "categorical",
-                             categories=categories, rare_values=pooled, label_type=label_type,
-                             derive=feature, missing=bool(dates.isna().any())))
+                             label_type=label_type, derive=feature, date_format=spec.format,
+                             missing=bool(dates.isna().any()), **learned))
         return out
     label_type = _category_label_type(raw)
-    categories, pooled = _learn_categories(raw, label_type, schema)
     return [Block(spec.name, spec.name, "categorical", label_type=label_type, missing=gaps,
-                  categories=categories, rare_values=pooled)]
+                  **_learn_categories(raw, label_type, schema))]
+
+
+def _fit_dates(raw: pd.Series, spec: ColumnSpec) -> DateColumn:
+    dates, _ = _dates(raw, spec.format)
+    present = dates.dropna()
+    utc = getattr(dates.dt, "tz", None) is not None
+    if present.empty:
+        return DateColumn(spec.name, "1970-01-01T00:00:00", "1970-01-01T00:00:00", utc)
+    first, last = present.min(), present.max()
+    if utc:
+        first, last = first.tz_convert("UTC"), last.tz_convert("UTC")
+    return DateColumn(spec.name, first.isoformat(), last.isoformat(), utc)
 
 
 def _decimals(values: np.ndarray) -> int | None:
@@ -551,20 +817,18 @@ def _category_label_type(raw: pd.Series) -> str:
     return "str"
 
 
-def _learn_categories(raw: pd.Series, label_type: str, schema: TableSchema
-                      ) -> tuple[list[Any], int]:
-    """The kept labels (sorted) and how many distinct values go to the rare bucket."""
+def _learn_categories(raw: pd.Series, label_type: str, schema: TableSchema) -> dict[str, Any]:
+    """The kept labels (sorted), how many distinct values go to the rare bucket, and the
+    most frequent of those with their counts (the Block fields of a categorical column)."""
     labels, missing = labels_of(raw, label_type)
     counts = labels[~missing].value_counts(dropna=True)
-    frequent = counts[counts >= schema.min_category_count]
-    kept = sorted(frequent.index, key=lambda label: (-frequent[label], str(label)))
-    kept = kept[:schema.max_categories]
-    pooled = len(counts) - len(kept)
-    if label_type == "int":
-        return sorted(int(v) for v in kept), pooled
-    if label_type == "float":
-        return sorted(float(v) for v in kept), pooled
-    return sorted(str(v) for v in kept), pooled
+    order = sorted(counts.index, key=lambda label: (-counts[label], str(label)))
+    frequent = [v for v in order if counts[v] >= schema.min_category_count]
+    kept = set(frequent[:schema.max_categories])
+    rare = [v for v in order if v not in kept][:MAX_RARE_LABELS]
+    cast = {"int": int, "float": float}.get(label_type, str)
+    return {"categories": sorted(cast(v) for v in kept), "rare_values": len(counts) - len(kept),
+            "rare_labels": [cast(v) for v in rare], "rare_counts": [int(counts[v]) for v in rare]}
 
 
 def _boolean_label_type(raw: pd.Series) -> str:
@@ -613,8 +877,8 @@ def _fit_numeric_scales(frame: pd.DataFrame, blocks: list[Block]) -> None:
         block.mean, block.scale = float(mean), float(scale)
 
 
-def numeric_layout(names: list[str], mean: np.ndarray, scale: np.ndarray) -> TableLayout:
-    """The all-Gaussian layout of a model fitted on a plain numeric matrix."""
-    return TableLayout([Block(str(name), str(name), "numeric", mean=float(m), scale=float(s),
-                              label_type="float")
-                        for name, m, s in zip(names, mean, scale, strict=True)])
+
+
+def fit_codec(frame: pd.DataFrame, schema: Any = None, source: str | None = None) -> TableCodec:
+    """``TableCodec(schema).fit(frame, source)``."""
+    return TableCodec(schema).fit(frame, source)

@@ -16,10 +16,30 @@ Kinds
     ``bool`` columns, 0/1 columns and text columns of true/false, yes/no, t/f or y/n.
     Modelled by a Bernoulli.
 ``datetime``
-    Timestamps (``datetime64`` or ISO 8601 text). Not modelled as an instant, which
-    would make every future row look new: each one gives categorical features, by
+    Timestamps, read by the column's ``format`` (see below). Not modelled as an instant,
+    which would make every future row look new: each one gives categorical features, by
     default the hour of the day (unless all times are midnight) and the day of the week,
     named ``COLUMN.hour`` and ``COLUMN.weekday`` (``COLUMN.month`` on request).
+
+Timestamps
+----------
+A datetime column's ``format`` says how its values are read: none for ``datetime64``
+values or ISO 8601 text, ``"epoch_s"``/``"epoch_ms"`` for seconds/milliseconds since
+1970-01-01 UTC (read as UTC without a time zone), or a ``strftime`` format such as
+``"%d/%m/%Y %H:%M"``. Values the format does not read are missing for inference and bad
+values ("is not a date/time") for the model. Inference takes a column as datetime by
+this rule, and says why in the column's note:
+
+* ``datetime64`` values; text of which at least ``MOSTLY_DATES`` (95%) reads as ISO 8601;
+* text shaped ``D/M/Y`` or ``M/D/Y`` (separator ``/``, ``.`` or ``-``; year of 2 or 4
+  digits; optional time ``H:M`` or ``H:M:S``; the first value of that shape sets the
+  format): day-first if that reads more of the values (some first field is above 12),
+  month-first if that does (some second field is above 12), day-first when both read
+  every value alike (the international default; the note says how to change it); neither
+  reading ``MOSTLY_DATES`` of the values means it is not a datetime;
+* integer columns named like a time (``time``, ``date`` or ``timestamp`` in the name, or
+  ending in ``_at``) whose values all lie in [1e9, 4e9] (``epoch_s``, 2001-2096) or in
+  [1e12, 4e12] (``epoch_ms``).
 
 Identifier columns (``id_columns``) are passed through to the output and excluded
 columns ignored. Inference excludes columns it cannot model (all missing, durations,
@@ -32,7 +52,8 @@ A JSON object; every key is optional::
     {
       "columns": {"amount": {"kind": "numeric", "log": true},
                   "hour": "categorical",
-                  "ts": {"kind": "datetime", "features": ["hour", "weekday"]}},
+                  "ts": {"kind": "datetime", "features": ["hour", "weekday"]},
+                  "paid": {"kind": "datetime", "format": "%d/%m/%Y %H:%M"}},
       "id_columns": ["transaction_id"],
       "exclude": ["comment"],
       "max_categories": 50,
@@ -47,6 +68,7 @@ inferred schema can be saved, edited and passed back with ``--schema``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,12 +94,21 @@ ID_LIKE_SHARE = 0.5
 # Text columns where at least this share (but not all) of the values are numbers are taken
 # as numeric columns with typos: fitting then names the offending rows.
 MOSTLY_NUMERIC = 0.95
+# Text columns where at least this share of the values read as timestamps are datetime
+# columns (fitting then names the other rows).
+MOSTLY_DATES = 0.95
+# Datetime formats other than strftime ones: numbers since 1970-01-01 UTC, with their unit
+# and the range an integer column must lie in to be inferred as one.
+EPOCH_FORMATS = {"epoch_s": ("s", 1e9, 4e9), "epoch_ms": ("ms", 1e12, 4e12)}
+_TIME_NAME = re.compile(r"time|date|_at$", re.IGNORECASE)
+# Day and month (either order), year, optional time: "31/12/2024 10:00", "1.2.24".
+_DAY_MONTH = re.compile(r"\d{1,2}([/.-])\d{1,2}\1(\d{4}|\d{2})(?:([ T])\d{1,2}:\d{2}(:\d{2})?)?")
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
 BOOLEAN_WORD_PAIRS = tuple(frozenset(p) for p in (("true", "false"), ("t", "f"), ("yes", "no"),
                                                   ("y", "n")))
 _FILE_KEYS = ("columns", "id_columns", "exclude", "max_categories", "min_category_count")
-_COLUMN_KEYS = ("kind", "log", "features", "note")
+_COLUMN_KEYS = ("kind", "log", "features", "format", "note")
 
 
 @dataclass(frozen=True)
@@ -93,6 +124,8 @@ class ColumnSpec:
         Numeric only: model ``log(1 + x)``.
     features : tuple of str, default=()
         Datetime only: which of ``"hour"``, ``"weekday"``, ``"month"`` to derive.
+    format : str or None, default=None
+        Datetime only: how values are read (see :func:`parse_datetimes`).
     note : str, default=""
         Why inference chose this kind (shown to the user; no effect on the model).
     """
@@ -101,6 +134,7 @@ class ColumnSpec:
     kind: str
     log: bool = False
     features: tuple[str, ...] = ()
+    format: str | None = None
     note: str = ""
 
 
@@ -132,6 +166,8 @@ class TableSchema:
                 entry["log"] = c.log
             if c.kind == "datetime":
                 entry["features"] = list(c.features)
+            if c.format is not None:
+                entry["format"] = c.format
             if c.note:
                 entry["note"] = c.note
             columns[c.name] = entry
@@ -170,6 +206,8 @@ class TableSchema:
                 details.append("log scale")
             if c.features:
                 details.append("features: " + ", ".join(f"{c.name}.{f}" for f in c.features))
+            if c.format is not None:
+                details.append(f"format: {c.format}")
             if c.note:
                 details.append(c.note)
             rows.append((c.name, c.kind, "; ".join(details)))
@@ -251,7 +289,14 @@ def _parse_column(name: str, entry: Any, source: str | None) -> ColumnSpec:
         if bad or not features:
             raise DataError(where(source, f"column {name!r}: datetime features must be some of "
                                           f"{', '.join(DATETIME_FEATURES)}, not {list(features)}"))
-    return ColumnSpec(name, kind, log=log, features=tuple(features or ()),
+    fmt = entry.get("format")
+    if fmt is not None and kind != "datetime":
+        raise DataError(where(source, f"column {name!r}: only datetime columns take 'format'"))
+    if fmt is not None and not (isinstance(fmt, str) and (fmt in EPOCH_FORMATS or "%" in fmt)):
+        raise DataError(where(source, f"column {name!r}: 'format' must be \"epoch_s\", "
+                                      "\"epoch_ms\" or a strftime format such as "
+                                      f"\"%d/%m/%Y %H:%M\", not {fmt!r}"))
+    return ColumnSpec(name, kind, log=log, features=tuple(features or ()), format=fmt,
                       note=str(entry.get("note", "")))
 
 
@@ -368,8 +413,24 @@ def infer_column(series: pd.Series, max_categories: int = MAX_CATEGORIES) -> Col
     if pd.api.types.is_numeric_dtype(dtype):
         if pd.api.types.is_complex_dtype(dtype):
             return "complex numbers are not modelled"
-        return _numeric_spec(name, values.to_numpy(dtype=np.float64))
+        numbers = values.to_numpy(dtype=np.float64)
+        epoch = _epoch_format(name, numbers)
+        if epoch is not None:
+            return _datetime_spec(name, parse_datetimes(values, epoch), epoch, note=(
+                f"integers read as {'milli' if epoch == 'epoch_ms' else ''}seconds since "
+                "1970 UTC (to change it, set \"format\" or \"kind\": \"numeric\" in the schema)"))
+        return _numeric_spec(name, numbers)
     return _text_spec(name, values, max_categories)
+
+
+def _epoch_format(name: str, values: np.ndarray) -> str | None:
+    """``"epoch_s"``/``"epoch_ms"`` for integers named like a time, in that unit's range."""
+    if not _TIME_NAME.search(name) or not np.isfinite(values).all() or np.mod(values, 1).any():
+        return None
+    for fmt, (_, low, high) in EPOCH_FORMATS.items():
+        if np.all((values >= low) & (values <= high)):
+            return fmt
+    return None
 
 
 def _numeric_spec(name: str, values: np.ndarray, note: str = "") -> ColumnSpec:
@@ -399,25 +460,46 @@ def _skewness(values: np.ndarray) -> float:
     return float(np.mean(centred**3) / sd**3) if sd > 0 else 0.0
 
 
-def _datetime_spec(name: str, parsed: pd.Series, note: str = "") -> ColumnSpec:
-    parsed = pd.to_datetime(parsed)
+def _datetime_spec(name: str, parsed: pd.Series, fmt: str | None = None, note: str = ""
+                   ) -> ColumnSpec:
+    parsed = pd.to_datetime(parsed).dropna()
     at_midnight = bool((parsed.dt.hour == 0).all() and (parsed.dt.minute == 0).all())
     features = ("weekday",) if at_midnight else ("hour", "weekday")
     extra = "dates only" if at_midnight else ""
-    return ColumnSpec(name, "datetime", features=features,
+    return ColumnSpec(name, "datetime", features=features, format=fmt,
                       note="; ".join(p for p in (note, extra) if p))
 
 
-def parse_datetimes(values: pd.Series) -> pd.Series:
-    """Timestamps from ``datetime64`` or ISO 8601 text; unparseable entries become NaT."""
+def parse_datetimes(values: pd.Series, fmt: str | None = None) -> pd.Series:
+    """Timestamps read by a datetime column's format; entries it does not read become NaT.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        ``datetime64`` values are returned as they are, whatever ``fmt``.
+    fmt : str or None
+        ``None``: ISO 8601 text. ``"epoch_s"``/``"epoch_ms"``: numbers (or number text) of
+        seconds/milliseconds since 1970-01-01 UTC, as timestamps without a time zone.
+        Otherwise a ``strftime`` format, e.g. ``"%d/%m/%Y %H:%M"``.
+
+    Returns
+    -------
+    pandas.Series
+        ``datetime64`` values (time-zone aware when the text has mixed UTC offsets).
+    """
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values
-    if not isinstance(values.dtype, pd.StringDtype):
-        values = values.map(str, na_action="ignore").astype(object)
+    if fmt in EPOCH_FORMATS:
+        if pd.api.types.is_bool_dtype(values.dtype) or not pd.api.types.is_numeric_dtype(
+                values.dtype):
+            values = pd.to_numeric(values.map(str, na_action="ignore"), errors="coerce")
+        return pd.to_datetime(values.astype("float64"), unit=EPOCH_FORMATS[fmt][0],
+                              errors="coerce")
+    text = values.map(str, na_action="ignore").astype(object).str.strip()
     try:
-        return pd.to_datetime(values, format="ISO8601", errors="coerce")
+        return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
     except (ValueError, TypeError):
-        return pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+        return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce", utc=True)
 
 
 def _text_spec(name: str, values: pd.Series, max_categories: int) -> ColumnSpec | str:
@@ -434,13 +516,50 @@ def _text_spec(name: str, values: pd.Series, max_categories: int) -> ColumnSpec 
         return _numeric_spec(name, numbers.dropna().to_numpy(dtype=np.float64),
                              note=f"{len(bad)} values are not numbers, e.g. {bad.iloc[0]!r}")
     sample = text.iloc[:1000]
-    if share == 0.0 and sample.str.contains(r"\d[-/:T ]?\d", regex=True).all():
-        parsed = parse_datetimes(text)
-        if parsed.notna().all():
-            return _datetime_spec(name, parsed, note="ISO 8601 text")
+    if (share <= 1 - MOSTLY_DATES
+            and sample.str.contains(r"\d[-/:T ]?\d", regex=True).mean() >= MOSTLY_DATES):
+        spec = _text_datetime_spec(name, text)
+        if spec is not None:
+            return spec
     distinct = text.nunique()
     if distinct > max(max_categories, ID_LIKE_SHARE * len(text)):
         return (f"{distinct} distinct values in {len(text)} rows: looks like an identifier or "
                 "free text (declare it categorical to model it, or an id to pass it through)")
     return ColumnSpec(name, "categorical", note=f"{distinct} distinct values")
 
+
+
+def _text_datetime_spec(name: str, text: pd.Series) -> ColumnSpec | None:
+    """The datetime spec of text that reads as ISO 8601 or day/month dates (see the module
+    docstring), or ``None``."""
+    parsed = parse_datetimes(text)
+    if parsed.notna().mean() >= MOSTLY_DATES:
+        return _datetime_spec(name, parsed, note=_unread("ISO 8601 text", text, parsed))
+    shape = next(filter(None, map(_DAY_MONTH.fullmatch, text.iloc[:1000])), None)
+    if shape is None:
+        return None
+    separator, year, at, seconds = shape.groups()
+    rest = ("%Y" if len(year) == 4 else "%y") + (f"{at}%H:%M{':%S' if seconds else ''}"
+                                                 if at else "")
+    day_first, month_first = (f"%d{separator}%m{separator}{rest}",
+                              f"%m{separator}%d{separator}{rest}")
+    by_day, by_month = parse_datetimes(text, day_first), parse_datetimes(text, month_first)
+    day_share, month_share = by_day.notna().mean(), by_month.notna().mean()
+    if max(day_share, month_share) < MOSTLY_DATES:
+        return None
+    if month_share > day_share:
+        return _datetime_spec(name, by_month, month_first,
+                              note=_unread("month-first text", text, by_month))
+    note = "day-first text"
+    if (by_day.notna() == by_month.notna()).all():
+        note = (f"day-first text assumed (every value reads either way; set \"format\": "
+                f"\"{month_first}\" in the schema for month-first)")
+    return _datetime_spec(name, by_day, day_first, note=_unread(note, text, by_day))
+
+
+def _unread(note: str, text: pd.Series, parsed: pd.Series) -> str:
+    """``note``, plus in how many rows the value is not a date/time, and the first."""
+    bad = text[parsed.isna().to_numpy()]
+    if bad.empty:
+        return note
+    return f"{note}; not a date/time in {len(bad)} of {len(text)} rows, e.g. {bad.iloc[0]!r}"

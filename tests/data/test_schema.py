@@ -8,9 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from latentwatch.encoding import RARE_LABEL, fit_layout
+from latentwatch.data.codec import RARE_LABEL, fit_codec
+from latentwatch.data.schema import (
+    ColumnSpec,
+    TableSchema,
+    infer_column,
+    infer_schema,
+    parse_datetimes,
+    read_schema_file,
+)
 from latentwatch.errors import DataError
-from latentwatch.schema import TableSchema, infer_schema, read_schema_file
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +90,11 @@ def test_schema_file_overrides_and_round_trips(mixed, tmp_path):
         ('{"columns": {"when": {"kind": "datetime", "features": ["second"]}}}', "datetime"),
         ('{"max_categories": 0}', "positive integer"),
         ('{"exclude": "shop"}', "list of column names"),
+        ('{"columns": {"shop": {"kind": "categorical", "format": "epoch_s"}}}',
+         "only datetime columns take 'format'"),
+        ('{"columns": {"when": {"kind": "datetime", "format": ["%d"]}}}', "strftime format"),
+        ('{"columns": {"when": {"kind": "datetime", "format": "dd/mm/yyyy"}}}',
+         "strftime format"),
         ("[1, 2]", "JSON object"),
     ],
 )
@@ -107,7 +119,7 @@ def test_unknown_columns_in_options_are_named(mixed):
 @pytest.fixture(scope="module")
 def layout(mixed):
     schema = infer_schema(mixed, id_columns=["id"], exclude=["typo"])
-    return fit_layout(mixed, schema)
+    return fit_codec(mixed, schema)
 
 
 def test_encode_then_to_frame_gives_back_the_table(mixed, layout):
@@ -130,7 +142,7 @@ def test_rare_and_unseen_categories_share_the_rare_bucket(mixed):
     frame = mixed[["shop"]].copy()
     frame.loc[:2, "shop"] = "rare"
     schema = infer_schema(frame, min_category_count=5)
-    layout = fit_layout(frame, schema)
+    layout = fit_codec(frame, schema)
     assert layout.blocks[0].categories == ["a", "b", "c", "d"]
     new = pd.DataFrame({"shop": ["a", "zzz", None, "rare"]})
     encoded = layout.encode(new)
@@ -203,3 +215,102 @@ def test_layout_json_round_trip_is_exact(layout):
     again = type(layout).from_dict(json.loads(json.dumps(layout.to_dict())))
     assert again == layout
     assert [b.mean for b in again.blocks] == [b.mean for b in layout.blocks]
+
+
+# -- timestamps -----------------------------------------------------------------------------
+def test_parse_datetimes_reads_by_the_stated_format():
+    day_first = parse_datetimes(pd.Series([" 31/12/2024 10:00", "1/2/2024 3:05", "soon", None]),
+                                "%d/%m/%Y %H:%M")
+    assert list(day_first[:2]) == [pd.Timestamp("2024-12-31 10:00"),
+                                   pd.Timestamp("2024-02-01 03:05")]
+    assert day_first[2:].isna().all()
+    seconds = parse_datetimes(pd.Series([1_700_000_000, None], dtype="Int64"), "epoch_s")
+    assert seconds[0] == pd.Timestamp("2023-11-14 22:13:20") and seconds[0].tz is None
+    assert pd.isna(seconds[1])
+    millis = parse_datetimes(pd.Series(["1700000000000", "x", True]), "epoch_ms")
+    assert millis[0] == pd.Timestamp("2023-11-14 22:13:20") and millis[1:].isna().all()
+    iso = parse_datetimes(pd.Series(["2024-05-01T03:00:00", "31/12/2024"]))
+    assert iso[0] == pd.Timestamp("2024-05-01 03:00") and pd.isna(iso[1])
+    already = pd.Series(pd.to_datetime(["2024-01-01"]))
+    assert parse_datetimes(already, "epoch_s") is already
+
+
+@pytest.mark.parametrize(
+    ("values", "fmt", "note"),
+    [
+        (["31/12/2024 10:00", "01/02/2024 11:30"], "%d/%m/%Y %H:%M", "day-first text"),
+        (["12/31/2024 10:00", "01/02/2024 11:30"], "%m/%d/%Y %H:%M", "month-first text"),
+        (["01.02.2024", "03.04.2024"], "%d.%m.%Y", '"format": "%m.%d.%Y"'),
+        (["1-2-24 10:00:05", "3-4-24 11:00:00"], "%d-%m-%y %H:%M:%S", "assumed"),
+    ],
+)
+def test_day_month_text_is_a_datetime_by_the_stated_rule(values, fmt, note):
+    spec = infer_column(pd.Series(values * 10, name="paid"))
+    assert isinstance(spec, ColumnSpec) and spec.kind == "datetime"
+    assert spec.format == fmt and note in spec.note
+    assert parse_datetimes(pd.Series(values), spec.format).notna().all()
+
+
+def test_ambiguous_day_month_text_is_read_day_first_and_says_so():
+    spec = infer_column(pd.Series(["01/02/2024", "03/04/2024"] * 5, name="d"))
+    assert spec.format == "%d/%m/%Y"
+    assert "assumed" in spec.note and '"format": "%m/%d/%Y"' in spec.note
+    assert parse_datetimes(pd.Series(["01/02/2024"]), spec.format)[0].month == 2
+
+
+def test_text_no_day_month_order_reads_is_not_a_datetime():
+    spec = infer_column(pd.Series(["31/12/2024", "12/31/2024"] * 5, name="d"))
+    assert spec.kind == "categorical" and spec.format is None
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "fmt"),
+    [
+        ("created_at", [1_700_000_000, 1_700_003_600, 1_700_090_000], "epoch_s"),
+        ("TimeStamp", [1_700_000_000_000, 1_700_003_600_000, 1_700_090_000_000], "epoch_ms"),
+        ("update_date", [1.7e9, np.nan, 1.8e9], "epoch_s"),
+    ],
+)
+def test_epoch_integers_named_like_times_are_datetimes(name, values, fmt):
+    spec = infer_column(pd.Series(values * 10, name=name))
+    assert spec.kind == "datetime" and spec.format == fmt
+    assert "since 1970" in spec.note and '"format"' in spec.note
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("amount", [1_700_000_000, 1_700_003_600, 1_700_090_000]),  # not named like a time
+        ("created_at", [1_700_000_000, 17, 1_700_090_000]),  # not all in range
+        ("created_at", [1.7e9, 1.7e9 + 0.5, 1.8e9]),  # not integers
+    ],
+)
+def test_other_numbers_stay_numbers(name, values):
+    spec = infer_column(pd.Series(values * 10, name=name))
+    assert spec.kind != "datetime" and spec.format is None
+
+
+def test_mostly_dates_text_is_a_datetime_naming_the_bad_rows():
+    values = [f"2024-01-{d % 28 + 1:02d} 10:00" for d in range(99)] + ["yesterday"]
+    spec = infer_column(pd.Series(values, name="when"))
+    assert spec.kind == "datetime" and spec.format is None
+    assert spec.features == ("hour", "weekday")
+    assert "not a date/time in 1 of 100 rows, e.g. 'yesterday'" in spec.note
+    fewer = infer_column(pd.Series(values[:90] + ["?"] * 10, name="when"))
+    assert fewer.kind != "datetime"
+
+
+def test_format_round_trips_through_the_schema_file(tmp_path):
+    frame = pd.DataFrame({"paid": ["31/12/2024 10:00", "01/02/2024 11:30"] * 10,
+                          "created_at": [1_700_000_000, 1_700_090_000] * 10,
+                          "iso": ["2024-01-01 10:00", "2024-01-02 11:00"] * 10})
+    schema = infer_schema(frame)
+    as_dict = schema.to_dict()
+    assert as_dict["columns"]["paid"]["format"] == "%d/%m/%Y %H:%M"
+    assert as_dict["columns"]["created_at"]["format"] == "epoch_s"
+    assert "format" not in as_dict["columns"]["iso"]
+    path = tmp_path / "schema.json"
+    path.write_text(schema.to_json())
+    assert TableSchema.from_dict(read_schema_file(path)) == schema
+    override = {"columns": {"paid": {"kind": "datetime", "format": "%m/%d/%Y %H:%M"}}}
+    assert infer_schema(frame, overrides=override).columns[0].format == "%m/%d/%Y %H:%M"

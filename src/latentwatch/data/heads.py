@@ -1,8 +1,7 @@
-"""The decoder's output heads read along a layout: per-column negative log-likelihoods.
+"""The decoder's output heads read along a codec: per-column negative log-likelihoods.
 
-Two readers with the same interface. :class:`GaussianHeads` is the plain numeric matrix
-(the rows are the standardised values, every feature Gaussian, nothing missing);
-:class:`TableHeads` follows a :class:`~latentwatch.encoding.TableLayout`. For a row
+:class:`TableHeads` follows a :class:`~latentwatch.data.codec.TableCodec` (a numeric
+matrix is a table of numeric columns, so there is one reader). For a row
 ``x`` with observed mask ``o`` and a decoder output given ``z``, the negative
 log-likelihood of column ``j`` is, in nats,
 
@@ -21,46 +20,14 @@ import math
 import numpy as np
 import torch
 
+from latentwatch.data.codec import TableCodec
 from latentwatch import maths
-from latentwatch.encoding import TableLayout
-
-
-class GaussianHeads:
-    """Reader of a plain numeric model: rows are standardised values, all observed."""
-
-    def __init__(self, n_features: int) -> None:
-        self.n_blocks = n_features
-
-    def inputs(self, rows: torch.Tensor) -> torch.Tensor:
-        return rows
-
-    def active(self, rows: torch.Tensor) -> None:
-        return None
-
-    def nll(self, rows, mean, logvar, logits) -> torch.Tensor:
-        """``-log N(x; mean, exp(logvar))`` per feature."""
-        return maths.gaussian_nll(rows, mean, logvar)
-
-    def point_errors(self, rows, out, logits) -> torch.Tensor:
-        """Squared error per feature (the AE's loss and score)."""
-        return (out - rows).square()
-
-    def expected(self, out, logits) -> torch.Tensor:
-        return out
-
-    def observed_probability(self, rows, logits) -> torch.Tensor:
-        return torch.full_like(rows, float("nan"))
-
-    def sample(self, mean, logvar, logits, gen, with_missing=False):
-        values = mean if logvar is None else maths.reparameterize(
-            mean, logvar, torch.randn(mean.shape, generator=gen, dtype=mean.dtype))
-        return values, torch.zeros(values.shape, dtype=torch.bool)
 
 
 class TableHeads:
-    """Reader of a table model: packed rows and decoder outputs split along ``layout``."""
+    """Reader of packed rows and decoder outputs split along a codec's blocks."""
 
-    def __init__(self, layout: TableLayout) -> None:
+    def __init__(self, layout: TableCodec) -> None:
         self.layout = layout
         self.n_blocks = layout.n_blocks
         self._targets = layout.input_width
@@ -76,6 +43,17 @@ class TableHeads:
         ]
         self._rare_share = {int(j): math.log(layout.blocks[j].rare_values + 1)
                             for j in layout.categorical if layout.blocks[j].rare_values}
+        # decoding never picks a rare bucket that pooled no training value
+        self._closed_bucket = {int(j) for j in layout.categorical
+                               if not layout.blocks[j].rare_values}
+
+    def _decodable(self, j: int, logits: torch.Tensor) -> torch.Tensor:
+        """Category logits of block ``j`` with a closed rare bucket masked out."""
+        if j not in self._closed_bucket:
+            return logits
+        masked = logits.clone()
+        masked[..., -1] = float("-inf")
+        return masked
 
     def inputs(self, rows: torch.Tensor) -> torch.Tensor:
         return rows[..., :self._targets]
@@ -139,7 +117,8 @@ class TableHeads:
         values = out.new_zeros((*out.shape[:-1], self.n_blocks))
         values[..., self._numeric.to(out.device)] = out
         for j, start, width in self._categories:
-            values[..., j] = logits[..., start:start + width].argmax(dim=-1).to(out.dtype)
+            values[..., j] = self._decodable(j, logits[..., start:start + width]).argmax(
+                dim=-1).to(out.dtype)
         if len(self._boolean):
             flags = (logits[..., self._boolean_logits.to(out.device)] > 0).to(out.dtype)
             values[..., self._boolean.to(out.device)] = flags
@@ -178,7 +157,7 @@ class TableHeads:
                 mean, logvar, torch.randn(mean.shape, generator=gen, dtype=mean.dtype))
             values[:, self._numeric] = numeric
         for j, start, width in self._categories:
-            probs = torch.softmax(logits[:, start:start + width], dim=-1)
+            probs = torch.softmax(self._decodable(j, logits[:, start:start + width]), dim=-1)
             values[:, j] = torch.multinomial(probs, 1, generator=gen)[:, 0].to(values.dtype)
         if len(self._boolean):
             p = torch.sigmoid(logits[:, self._boolean_logits])
@@ -188,11 +167,6 @@ class TableHeads:
             p = torch.sigmoid(logits[:, self._missing_logits])
             missing[:, self._missing] = torch.bernoulli(p, generator=gen).bool()
         return values, missing
-
-
-def heads_for(layout: TableLayout | None, n_features: int) -> GaussianHeads | TableHeads:
-    """The reader of a model: table heads when it has a layout, plain Gaussian otherwise."""
-    return GaussianHeads(n_features) if layout is None else TableHeads(layout)
 
 
 def as_numpy(tensor: torch.Tensor) -> np.ndarray:

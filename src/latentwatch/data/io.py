@@ -2,19 +2,28 @@
 chunked reading so that scoring a file takes memory that does not grow with it.
 
 CSV files may be compressed (``.csv.gz``, ``.csv.bz2``, ``.csv.zip``, ``.csv.xz``,
-``.csv.zst``); ``.tsv`` is tab-separated. Parquet is ``.parquet`` or ``.pq``. Errors are
+``.csv.zst``). Their separator is read from the header and the lines after it (see
+:func:`sniff_delimiter`): ``,`` by default, tab for ``.tsv``, and ``;``, tab or ``|`` when
+that is what the file uses. Parquet is ``.parquet`` or ``.pq``. Errors are
 :class:`~latentwatch.errors.DataError` with one line naming the file.
 """
 
 from __future__ import annotations
 
+import bz2
+import csv
+import gzip
 import io
+import lzma
 import os
 import shutil
 import sys
 import tempfile
+import zipfile
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 import pandas as pd
 import pyarrow as pa
@@ -29,6 +38,11 @@ CHUNK_ROWS = 100_000
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 _COMPRESSIONS = (".gz", ".bz2", ".zip", ".xz", ".zst")
+# Separators a CSV file may use, and how much of it is read to tell which.
+DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_LINES = 20
+_SNIFF_BYTES = 1 << 20
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 # Parquet columns read into pandas' nullable types, so that gaps do not turn ints into floats.
 _NULLABLE = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
              pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(),
@@ -68,6 +82,127 @@ def table_format(path: str | Path, fmt: str | None = None) -> str:
 
 def _separator(path: str | Path) -> str:
     return "\t" if ".tsv" in Path(str(path)).name.lower() else ","
+
+
+def sniff_delimiter(first_lines: list[str], *, default: str = ",") -> str:
+    """The separator of a CSV file, from its header line and a few lines after it.
+
+    Each of :data:`DELIMITERS` splits the lines (quotes respected; blank lines and a last
+    record left open by a quote are skipped). The first that applies wins:
+
+    1. ``default``, if it gives every line the same number of fields, more than one;
+    2. another candidate that does, the one giving the most fields;
+    3. ``default``, if it splits the header at all (the reader then names the bad lines);
+    4. the candidate splitting the header the most, if some line after it has that many
+       fields too;
+    5. ``default`` (a one-column file).
+
+    Parameters
+    ----------
+    first_lines : list of str
+        The header line and the lines after it, line endings kept or not.
+    default : str, default=","
+        The separator the file name implies (tab for ``.tsv``).
+
+    Returns
+    -------
+    str
+        One of :data:`DELIMITERS`, or ``default``.
+    """
+    records = {d: _records(first_lines, d) for d in dict.fromkeys((default, *DELIMITERS))}
+    widths = {d: [len(r) for r in rows] for d, rows in records.items() if rows}
+    if not widths:
+        return default
+    even = {d: w[0] for d, w in widths.items() if w[0] > 1 and len(set(w)) == 1}
+    if default in even:
+        return default
+    if even:
+        return max(even, key=even.get)
+    if widths.get(default, [1])[0] > 1:
+        return default
+    split = {d: w[0] for d, w in widths.items() if w[0] > 1 and max(w[1:], default=0) >= w[0]}
+    return max(split, key=split.get) if split else default
+
+
+def _records(lines: list[str], delimiter: str) -> list[list[str]]:
+    """The non-blank CSV records of ``lines``, up to any that a quote leaves open."""
+    records = []
+    try:
+        for record in csv.reader(lines, delimiter=delimiter, strict=True):
+            if record:
+                records.append(record)
+    except csv.Error:
+        pass
+    return records
+
+
+def _delimiter(name: str, head: bytes, default: str) -> str:
+    """:func:`sniff_delimiter` on the first bytes of a file, refusing a header it leaves
+    whole although another separator is in it."""
+    text = head.decode("utf-8-sig", errors="replace")
+    lines = io.StringIO(text, newline="").readlines()
+    delimiter = sniff_delimiter(lines, default=default)
+    header = next(iter(_records(lines, delimiter)), [])
+    others = [d for d in DELIMITERS if d != delimiter and d in "".join(header)]
+    if len(header) == 1 and others:
+        raise DataError(f"{name}: 1 column found; the header contains {others[0]!r} but the "
+                        f"lines do not split evenly on it — pass a file with {delimiter!r} "
+                        f"separators, or with the same number of {others[0]!r} on every line")
+    return delimiter
+
+
+def _head(stream: BinaryIO) -> bytes:
+    """The first :data:`_SNIFF_LINES` lines of a binary stream (at most about 1 MiB)."""
+    lines: list[bytes] = []
+    size = 0
+    while len(lines) < _SNIFF_LINES and size < _SNIFF_BYTES:
+        line = stream.readline(_SNIFF_BYTES - size)
+        if not line:
+            break
+        lines.append(line)
+        size += len(line)
+    return b"".join(lines)
+
+
+def _file_head(path: str | Path) -> bytes:
+    """The first lines of a CSV file, decompressed; empty when it cannot be opened here
+    (pandas then reports why)."""
+    suffix = Path(path).suffix.lower()
+    try:
+        if suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+                if len(names) != 1:
+                    return b""
+                with archive.open(names[0]) as stream:
+                    return _head(stream)
+        if suffix == ".zst":
+            return b""
+        with _OPENERS.get(suffix, open)(path, "rb") as stream:
+            return _head(stream)
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zipfile.BadZipFile):
+        return b""
+
+
+class _Rejoined(io.RawIOBase):
+    """A binary stream that gives ``head`` and then what is left of ``rest``: stdin read
+    again from its start without holding all of it."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        super().__init__()
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._head:
+            data, self._head = self._head[:len(buffer)], self._head[len(buffer):]
+        else:
+            data = self._rest.read1(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
 
 def _check_readable(path: str | Path) -> None:
@@ -122,9 +257,14 @@ def iter_tables(
     if table_format(path, fmt) == "parquet":
         yield from _parquet_chunks(path, name, chunk_rows, columns)
         return
-    stdin = str(path) == STDIO
+    if str(path) == STDIO:
+        head = _head(sys.stdin.buffer)
+        source = io.BufferedReader(_Rejoined(head, sys.stdin.buffer))
+    else:
+        head, source = _file_head(path), path
+    sep = _delimiter(name, head, _separator(path))
     try:
-        reader = pd.read_csv(sys.stdin.buffer if stdin else path, sep=_separator(path),
+        reader = pd.read_csv(source, sep=sep,
                              chunksize=chunk_rows, dtype=dict.fromkeys(text_columns, "str"),
                              low_memory=False)
         with reader:
@@ -201,11 +341,47 @@ def read_table(
     return frame
 
 
+def replace_atomically(tmp: str | Path, path: str | Path) -> None:
+    """Move the finished file ``tmp`` onto ``path`` in one step, with the mode a new file
+    gets (``0o666`` less the umask) rather than the ``0o600`` of a ``mkstemp`` file.
+
+    Parameters
+    ----------
+    tmp : str or Path
+        A file in the directory of ``path`` (a rename across file systems fails).
+    path : str or Path
+        Where it goes; a file there is replaced.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
+def _open_csv(tmp: str, path: str, stack: ExitStack) -> TextIO:
+    """A UTF-8 text handle on ``tmp``, compressed as the name ``path`` says (closed by
+    ``stack``)."""
+    suffix, inner = Path(path).suffix.lower(), Path(path).stem
+    raw: BinaryIO = stack.enter_context(open(tmp, "wb"))  # noqa: SIM115 (stack closes it)
+    if suffix == ".gz":
+        raw = stack.enter_context(gzip.GzipFile(inner, "wb", fileobj=raw))
+    elif suffix == ".bz2":
+        raw = stack.enter_context(bz2.BZ2File(raw, "wb"))
+    elif suffix == ".xz":
+        raw = stack.enter_context(lzma.LZMAFile(raw, "wb"))  # noqa: SIM115
+    elif suffix == ".zip":
+        archive = stack.enter_context(zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED))
+        raw = stack.enter_context(archive.open(inner, "w", force_zip64=True))
+    return stack.enter_context(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+
+
 class TableWriter:
     """Write a table chunk by chunk to CSV or Parquet (by extension), or ``-`` for stdout.
 
     A file is written to a temporary name beside it and renamed when the writer closes
     without error, so a failed run leaves no partial output (stdout cannot be taken back).
+    CSV files are compressed as their name says (``.gz``, ``.bz2``, ``.xz``, ``.zip``; not
+    ``.zst``) and ``.tsv`` ones are tab-separated.
 
     Parameters
     ----------
@@ -220,6 +396,12 @@ class TableWriter:
         self._schema: pa.Schema | None = None
         self._parquet: pq.ParquetWriter | None = None
         self._csv_started = False
+        self._csv: TextIO | None = None
+        self._stack = ExitStack()
+        self._sep = _separator(self.path)
+        if self.format == "csv" and self.path.lower().endswith(".zst"):
+            raise DataError(f"{self.path}: cannot write .zst files; use .csv.gz, .csv.bz2, "
+                            ".csv.xz or .csv.zip")
         if self.path == STDIO and self.format == "csv":
             self._tmp = None
         else:
@@ -236,13 +418,14 @@ class TableWriter:
     def write(self, frame: pd.DataFrame) -> None:
         """Append rows (the first call fixes the columns)."""
         if self.format == "csv":
-            target = sys.stdout if self._tmp is None else self._tmp
-            mode = "a" if self._csv_started else "w"
             if self._tmp is None:
-                frame.to_csv(target, index=False, header=not self._csv_started)
+                frame.to_csv(sys.stdout, index=False, header=not self._csv_started)
                 sys.stdout.flush()
             else:
-                frame.to_csv(target, index=False, header=not self._csv_started, mode=mode)
+                if self._csv is None:
+                    self._csv = _open_csv(self._tmp, self.path, self._stack)
+                frame.to_csv(self._csv, index=False, header=not self._csv_started,
+                             sep=self._sep)
             self._csv_started = True
         else:
             table = pa.Table.from_pandas(frame, preserve_index=False, schema=self._schema)
@@ -256,6 +439,7 @@ class TableWriter:
         """Finish the file and move it into place."""
         if self._parquet is not None:
             self._parquet.close()
+        self._stack.close()
         if self._tmp is None:
             return
         if self.path == STDIO:
@@ -264,13 +448,14 @@ class TableWriter:
             sys.stdout.buffer.flush()
             os.unlink(self._tmp)
         else:
-            os.replace(self._tmp, self.path)
+            replace_atomically(self._tmp, self.path)
         self._tmp = None
 
     def abort(self) -> None:
         """Drop what was written (the file keeps its previous contents, if any)."""
         if self._parquet is not None:
             self._parquet.close()
+        self._stack.close()
         if self._tmp is not None and os.path.exists(self._tmp):
             os.unlink(self._tmp)
         self._tmp = None
