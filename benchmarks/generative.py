@@ -15,7 +15,11 @@ Three tables, printed as markdown (and written to ``--out`` when given):
    References: a random subset of the training rows (what real data scores) and the
    independent-columns baseline. Also the mixed-type ``make_transactions`` table
    (normal rows, ids dropped), compared in the columns the models generate with
-   ``benchmarks.realism.frame_realism``; ``--only transactions`` runs just that.
+   ``benchmarks.realism.frame_realism``; ``--only transactions`` runs just that. The
+   models generate rows of the training table (``timestamp`` as a timestamp, only
+   training values); real and generated rows alike are compared through the model's
+   codec, one column per block (``timestamp.hour``, ``timestamp.weekday``), and the share
+   of generated rows the codec reads back is reported.
 3. **Digits**: a classifier (SVC) trained on real digits labels the decoded end points
    of interpolations between 200 random pairs of held-out digits of different classes.
 
@@ -58,21 +62,31 @@ def _split(n: int, seed: int, train_share: float = 0.7):
     return np.sort(order[:cut]), np.sort(order[cut:])
 
 
+def standardised(model, rows):
+    """Rows of a numeric matrix in the model's standardised units (its codec's blocks)."""
+    import numpy as np
+
+    blocks = model.codec_.blocks
+    values = np.asarray(rows, dtype=np.float64)
+    logged = np.array([b.log for b in blocks])
+    values = np.where(logged, np.log1p(np.where(logged, values, 0.0)), values)
+    return (values - np.array([b.mean for b in blocks])) / np.array([b.scale for b in blocks])
+
+
 def continuity(model, X_train, X_test, seed: int) -> dict[str, float]:
     """Median/90th percentile ``jump`` and median ``detour`` over random pairs."""
     import numpy as np
     from sklearn.neighbors import NearestNeighbors
 
-    from latentwatch.generative import step_sizes
+    from latentwatch.generate import step_sizes
 
     rng = np.random.default_rng(seed)
-    train_s = (X_train - model.mean_) / model.scale_
+    train_s = standardised(model, X_train)
     neighbours = NearestNeighbors(n_neighbors=1).fit(train_s)
     jumps, detours = [], []
     for _ in range(PAIRS):
         i, j = rng.choice(len(X_test), size=2, replace=False)
-        rows = np.asarray(model.interpolate(X_test[i], X_test[j], steps=STEPS), dtype=float)
-        path = (rows - model.mean_) / model.scale_
+        path = standardised(model, model.interpolate(X_test[i], X_test[j], steps=STEPS))
         steps = step_sizes(path)
         jumps.append(steps.max() / max(steps.mean(), 1e-12))
         distance = neighbours.kneighbors(path)[0][:, 0]
@@ -95,6 +109,19 @@ def _fit(cls, X, quick: bool, seed: int, **kwargs):
     return model, time.perf_counter() - start
 
 
+def read_back(model, rows) -> float:
+    """Share of the rows of a numeric matrix that ``model``'s codec reads as valid data."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame(np.asarray(rows, dtype=np.float64), columns=model.codec_.sources)
+    return float(np.mean(~model.codec_.encode(frame).bad)) if len(frame) else 1.0
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def realism_section(name: str, X, quick: bool, seed: int) -> tuple[str, list[list[str]]]:
     """Fit a VAE and an AE on 70% of ``X`` and compare generators with the other 30%."""
     import numpy as np
@@ -114,6 +141,8 @@ def realism_section(name: str, X, quick: bool, seed: int) -> tuple[str, list[lis
     rng = np.random.default_rng(seed + 1)
 
     def arr(rows):
+        if isinstance(rows, pd.DataFrame):  # a model fitted on a DataFrame gives one
+            return rows.to_numpy(dtype=np.float64, na_value=np.nan)
         return np.asarray(rows, dtype=np.float64)
 
     generators = {
@@ -128,10 +157,11 @@ def realism_section(name: str, X, quick: bool, seed: int) -> tuple[str, list[lis
         "AE, aggregate posterior (mixture)": arr(ae.sample(n, random_state=seed)),
     }
     rows = []
-    for label, generated in generators.items():
+    for k, (label, generated) in enumerate(generators.items()):
         r = realism(real, generated, discrete, seed)
+        readable = read_back(vae, generated) if k >= 2 else None  # generated rows only
         rows.append([name, label, f"{r['ks']:.3f}", f"{r['tv']:.3f}", f"{r['corr']:.3f}",
-                     f"{r['auc']:.3f}"])
+                     f"{r['auc']:.3f}", _share(readable)])
     note = (f"{name}: {len(train)} training rows, {n} held out, {values.shape[1]} columns "
             f"({discrete.sum()} discrete); VAE fit {vae_s:.0f} s ({vae.n_epochs_} epochs), "
             f"AE fit {ae_s:.0f} s ({ae.n_epochs_} epochs)")
@@ -141,16 +171,27 @@ def realism_section(name: str, X, quick: bool, seed: int) -> tuple[str, list[lis
 TRANSACTION_IDS = ["transaction_id", "customer_id"]
 
 
-def model_view(layout, frame):
-    """Real rows as the model sees and generates them: one column per block (datetime
-    columns as their derived features, e.g. ``timestamp.hour``), rare labels as
-    ``"(other)"``, numbers rounded like the decoder rounds them. Rows the layout cannot
-    encode are dropped."""
-    encoded = layout.encode(frame)
-    start, n = layout.input_width, layout.n_blocks
+def model_view(codec, frame):
+    """Rows as the model sees them, through its codec: one column per block (a datetime
+    column as its derived features, e.g. ``timestamp.hour``), a value pooled in a rare
+    bucket as the bucket's most frequent value, numbers rounded and clipped like decoded
+    ones. The same view is taken of real and of generated rows.
+
+    Returns
+    -------
+    view : pandas.DataFrame
+        The rows the codec reads, one column per block.
+    readable : float
+        Share of the rows of ``frame`` the codec reads (the others are dropped).
+    """
+    import numpy as np
+
+    encoded = codec.encode(frame)
+    start, n = codec.input_width, codec.n_blocks
     values = encoded.packed[:, start:start + n]
     missing = encoded.packed[:, start + n:start + 2 * n] == 0
-    return layout.to_frame(values, missing)[~encoded.bad].reset_index(drop=True)
+    view = codec.block_frame(values, missing)[~encoded.bad].reset_index(drop=True)
+    return view, float(np.mean(~encoded.bad)) if len(frame) else 1.0
 
 
 def transactions_section(quick: bool, seed: int) -> tuple[str, list[list[str]]]:
@@ -160,7 +201,7 @@ def transactions_section(quick: bool, seed: int) -> tuple[str, list[list[str]]]:
 
     from benchmarks.realism import frame_realism, independent_columns
     from latentwatch import AutoEncoderDetector, VAEDetector
-    from latentwatch.datasets import make_transactions
+    from latentwatch.demos.datasets import make_transactions
 
     frame, labels = make_transactions(4400, seed=seed)
     frame = frame[(labels == "normal").to_numpy()].drop(columns=TRANSACTION_IDS)
@@ -168,16 +209,19 @@ def transactions_section(quick: bool, seed: int) -> tuple[str, list[list[str]]]:
     train, test = _split(len(frame), seed)
     vae, vae_s = _fit(VAEDetector, frame.iloc[train], quick, seed)
     ae, ae_s = _fit(AutoEncoderDetector, frame.iloc[train], quick, seed)
-    layout = vae.table_layout()
-    numeric = [b.name for b in layout.blocks if b.kind == "numeric"]
-    train_view = model_view(layout, frame.iloc[train])
-    real = model_view(layout, frame.iloc[test])
+    codec = vae.codec_
+    numeric = [b.name for b in codec.blocks if b.kind == "numeric"]
+    train_view, _ = model_view(codec, frame.iloc[train])
+    real, _ = model_view(codec, frame.iloc[test])
     n = len(real)
     rng = np.random.default_rng(seed + 1)
-    generators = {
+    views = {
         "real training rows (reference)":
-            train_view.iloc[rng.choice(len(train_view), n, replace=False)].reset_index(drop=True),
-        "independent columns (baseline)": independent_columns(train_view, n, rng),
+            (train_view.iloc[rng.choice(len(train_view), n, replace=False)]
+             .reset_index(drop=True), None),
+        "independent columns (baseline)": (independent_columns(train_view, n, rng), None),
+    }
+    generated = {
         "VAE, prior, decoder mean": vae.sample(n, random_state=seed),
         "VAE, prior, decoder sample": vae.sample(n, random_state=seed, decode="sample"),
         "VAE, aggregate posterior, mean": vae.sample(n, random_state=seed,
@@ -186,16 +230,24 @@ def transactions_section(quick: bool, seed: int) -> tuple[str, list[list[str]]]:
             n, random_state=seed, source="aggregate_posterior", decode="sample"),
         "AE, aggregate posterior (mixture)": ae.sample(n, random_state=seed),
     }
+    for label, rows in generated.items():
+        # the generated rows are rows of the training table: read them as data
+        views[label] = model_view(codec, rows)
     rows = []
-    for label, generated in generators.items():
-        r = frame_realism(real, generated.reset_index(drop=True), numeric, seed)
+    for label, (view, readable) in views.items():
+        r = frame_realism(real, view, numeric, seed)
         rows.append(["transactions", label, f"{r['ks']:.3f}", f"{r['tv']:.3f}",
-                     f"{r['corr']:.3f}", f"{r['auc']:.3f}"])
+                     f"{r['corr']:.3f}", f"{r['auc']:.3f}", _share(readable)])
     note = (f"transactions: normal rows of make_transactions(4400, seed={seed}), ids dropped; "
-            f"{len(train)} training rows, {n} held out, {real.shape[1]} model columns "
-            f"({len(numeric)} numeric: {', '.join(numeric)}; the others compared as labels, "
-            f"missing and \"(other)\" as labels of their own); VAE fit {vae_s:.0f} s "
-            f"({vae.n_epochs_} epochs), AE fit {ae_s:.0f} s ({ae.n_epochs_} epochs)")
+            f"{len(train)} training rows, {n} held out; generated rows are rows of the "
+            f"training table ({', '.join(codec.sources)}), read back through the VAE's codec "
+            f"like the real rows and compared in its {real.shape[1]} columns "
+            f"({', '.join(codec.names)}; {len(numeric)} numeric: {', '.join(numeric)}; the "
+            f"others compared as labels, missing as a label of its own; a datetime column "
+            f"through its derived features, as the decoder draws the date itself); "
+            f"'read back' is the share of generated rows the codec reads; VAE fit "
+            f"{vae_s:.0f} s ({vae.n_epochs_} epochs), AE fit {ae_s:.0f} s "
+            f"({ae.n_epochs_} epochs)")
     return note, rows
 
 
@@ -203,7 +255,8 @@ REALISM_LEGEND = (
     "KS: mean Kolmogorov-Smirnov distance over numeric columns; TV: mean total "
     "variation over discrete columns; corr: mean |difference| of the correlation "
     "matrices (on a one-hot encoding for transactions); AUC: real-vs-generated "
-    "classifier (0.5 = indistinguishable). Lower is better everywhere.\n")
+    "classifier (0.5 = indistinguishable). Lower is better everywhere. Read back: share of "
+    "the generated rows that the model's codec reads as valid data (1 = all).\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks.realism import mixed_table
     from latentwatch import AutoEncoderDetector, VAEDetector
-    from latentwatch.demo_digits import DIGITS_VAE, dequantized_digits
+    from latentwatch.demos.digits import DIGITS_VAE, dequantized_digits
 
     started = time.perf_counter()
     seed = args.seed
@@ -233,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         note, rows = transactions_section(args.quick, seed)
         emit("## Realism of generated transactions against held-out real rows\n")
         emit(REALISM_LEGEND)
-        emit(_table(["data", "generator", "KS", "TV", "corr", "AUC"], rows))
+        emit(_table(["data", "generator", "KS", "TV", "corr", "AUC", "read back"], rows))
         emit(f"\n{note}; total time {time.perf_counter() - started:.0f} s on 1 thread.")
         write_out()
         return 0
@@ -273,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
                 transactions_section(args.quick, seed)]
     emit("## Realism of generated rows against held-out real rows\n")
     emit(REALISM_LEGEND)
-    emit(_table(["data", "generator", "KS", "TV", "corr", "AUC"],
+    emit(_table(["data", "generator", "KS", "TV", "corr", "AUC", "read back"],
                 [row for _, rows_ in sections for row in rows_]))
     for note, _ in sections:
         emit(f"\n{note}")

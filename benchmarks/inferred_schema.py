@@ -17,8 +17,7 @@ import pandas as pd
 
 from benchmarks.protocol import evaluate, load_dataset, split_indices
 from benchmarks.report import md_table
-from latentwatch import VAEDetector
-from latentwatch.schema import infer_schema
+from latentwatch import VAEDetector, infer_schema
 
 DATASETS = ("Hepatitis", "Lymphography", "breastw", "WBC", "Cardiotocography", "glass",
             "thyroid", "Wilt", "PageBlocks")

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from latentwatch import VAEDetector
-from latentwatch.datasets import make_transactions
+from latentwatch.demos.datasets import make_transactions
 
 CHUNK = 500_000
 

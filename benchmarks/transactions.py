@@ -1,4 +1,4 @@
-"""Per-kind detection on the synthetic transactions table (latentwatch.datasets).
+"""Per-kind detection on the synthetic transactions table (latentwatch.demos.datasets).
 
 Fits each detector on a training table (anomalies included, labels unused) and reports
 AUC-ROC of each planted kind against the normal rows of a separate test table::
@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 
 from benchmarks.report import md_table
 from latentwatch import AutoEncoderDetector, VAEDetector
-from latentwatch.datasets import ANOMALY_KINDS, make_transactions
+from latentwatch.demos.datasets import ANOMALY_KINDS, make_transactions
 
 SCHEMA = {"exclude": ["customer_id"], "id_columns": ["transaction_id"]}
 

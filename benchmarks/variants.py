@@ -4,10 +4,13 @@ One VAE fit per (dataset, seed, setting, variant); the reconstruction probabilit
 capped RP and the ELBO of the test rows are computed from it, and the mean AUC-ROC over the
 datasets is printed per setting with the summed fit seconds. Peers are not run: compare with
 the defaults (variant ``defaults``) fitted in the same way. A variant is ``+``-joined parts,
-applied left to right; a part patches a module attribute (a rule), sets detector parameters,
-or both (``previous-defaults``: the training defaults of rounds one to three). Patches last
-for the process, so each invocation runs one variant and adds its rows to ``--out``; the
-summary covers every variant in that file::
+applied left to right. A part sets detector parameters: estimator parameters (``beta``,
+``learning_rate``...), tuning constants of :class:`latentwatch.engine.TrainingConfig` through
+the estimators' ``training=`` parameter (merged across parts), and/or a change of the hidden
+layer widths (applied to the widths so far, starting from the package's default rule for the
+dataset's input width, and passed as ``hidden_dims``). Nothing is patched, so one process can
+run several variants; each invocation adds its variant's rows to ``--out`` and the summary
+covers every variant in that file::
 
     python -m benchmarks.variants --data ../shared/data --seeds 0,1,2 --variant defaults
     python -m benchmarks.variants --data ../shared/data --seeds 0,1,2 \\
@@ -19,7 +22,9 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,91 +40,110 @@ from benchmarks.protocol import (
 from benchmarks.runner import configure_threads
 
 
-def _half_width() -> None:
-    from latentwatch import detectors, networks
+@dataclass(frozen=True)
+class Part:
+    """One part of a variant.
 
-    rule = networks.default_hidden_dims
-    detectors.default_hidden_dims = lambda d: [max(16, h // 2) for h in rule(d)]
+    Attributes
+    ----------
+    params : dict
+        Estimator parameters.
+    training : dict
+        Fields of ``TrainingConfig`` (passed as ``training=``; later parts override
+        earlier ones key by key).
+    hidden : callable or None
+        Maps the hidden widths so far to new ones.
+    """
 
-
-def _one_hidden_layer() -> None:
-    from latentwatch import detectors, networks
-
-    rule = networks.default_hidden_dims
-    detectors.default_hidden_dims = lambda d: rule(d)[:1]
-
-
-def _three_hidden_layers() -> None:
-    from latentwatch import detectors, networks
-
-    rule = networks.default_hidden_dims
-    detectors.default_hidden_dims = lambda d: [*rule(d), max(8, rule(d)[-1] // 2)]
-
-
-def _short_training() -> None:
-    from latentwatch import training
-
-    training.AUTO_EPOCH_RANGE, training.AUTO_ROW_BUDGET = (5, 15), 150_000
+    params: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    hidden: Callable[[list[int]], list[int]] | None = None
 
 
-def _batch_rule(steps_per_epoch: int, low: int, high: int) -> Callable[[], None]:
-    """A patch of the ``batch_size="auto"`` rule: about ``steps_per_epoch`` steps an epoch,
-    batches of ``low`` to ``high`` rows."""
-
-    def patch() -> None:
-        from latentwatch import training
-
-        training.AUTO_STEPS_PER_EPOCH, training.AUTO_BATCH_RANGE = steps_per_epoch, (low, high)
-
-    return patch
+def _batch_rule(steps_per_epoch: int, low: int, high: int) -> dict[str, Any]:
+    """The ``batch_size="auto"`` rule: about ``steps_per_epoch`` steps an epoch, batches of
+    ``low`` to ``high`` rows."""
+    return {"auto_steps_per_epoch": steps_per_epoch, "auto_batch_range": (low, high)}
 
 
-PATCHES: dict[str, Callable[[], None]] = {
-    "half-width": _half_width,
-    "one-hidden-layer": _one_hidden_layer,
-    "three-hidden-layers": _three_hidden_layers,
-    "short-training": _short_training,
-    # Absolute rules. The default since round four is 16 steps, 128-4096 rows; rounds one
-    # to three used 32 steps, 64-2048 rows ("previous-defaults").
-    "bigger-batch": _batch_rule(16, 128, 4096),
-    "quadruple-batch": _batch_rule(8, 256, 8192),
-    "previous-defaults": _batch_rule(32, 64, 2048),
+PARTS: dict[str, Part] = {
+    "defaults": Part(),
+    # architecture (the default rule: two layers, see latentwatch.models.layers)
+    "half-width": Part(hidden=lambda dims: [max(16, h // 2) for h in dims]),
+    "one-hidden-layer": Part(hidden=lambda dims: dims[:1]),
+    "three-hidden-layers": Part(hidden=lambda dims: [*dims, max(8, dims[-1] // 2)]),
+    # training budget and batch rules (TrainingConfig fields). The default since round four
+    # is 16 steps, 128-4096 rows; rounds one to three used 32 steps, 64-2048 rows, learning
+    # rate 3e-3 and patience 10 ("previous-defaults").
+    "short-training": Part(training={"auto_epoch_range": (5, 15), "auto_row_budget": 150_000}),
+    "bigger-batch": Part(training=_batch_rule(16, 128, 4096)),
+    "quadruple-batch": Part(training=_batch_rule(8, 256, 8192)),
+    "previous-defaults": Part(params={"learning_rate": 3e-3, "patience": 10},
+                              training=_batch_rule(32, 64, 2048)),
+    # estimator parameters
+    "beta2": Part({"beta": 2.0}),
+    "beta0.5": Part({"beta": 0.5}),
+    "lr1e-3": Part({"learning_rate": 1e-3}),
+    "lr4e-3": Part({"learning_rate": 4e-3}),
+    "lr5e-3": Part({"learning_rate": 5e-3}),
+    "lr6e-3": Part({"learning_rate": 6e-3}),
+    "wd1e-4": Part({"weight_decay": 1e-4}),
+    "samples64": Part({"n_samples": 64}),
+    "trim0.02": Part({"trim_fraction": 0.02}),
+    "trim0.05": Part({"trim_fraction": 0.05}),
+    "warmup5": Part({"kl_warmup_epochs": 5}),
+    "warmup10": Part({"kl_warmup_epochs": 10}),
+    "patience5": Part({"patience": 5}),
+    "patience4": Part({"patience": 4}),
+    "patience3": Part({"patience": 3}),
 }
-PARAMS: dict[str, dict] = {
-    "beta2": {"beta": 2.0},
-    "beta0.5": {"beta": 0.5},
-    "lr1e-3": {"learning_rate": 1e-3},
-    "lr4e-3": {"learning_rate": 4e-3},
-    "lr5e-3": {"learning_rate": 5e-3},
-    "lr6e-3": {"learning_rate": 6e-3},
-    "wd1e-4": {"weight_decay": 1e-4},
-    "samples64": {"n_samples": 64},
-    "trim0.02": {"trim_fraction": 0.02},
-    "trim0.05": {"trim_fraction": 0.05},
-    "previous-defaults": {"learning_rate": 3e-3, "patience": 10},
-    "warmup5": {"kl_warmup_epochs": 5},
-    "warmup10": {"kl_warmup_epochs": 10},
-    "patience5": {"patience": 5},
-    "patience4": {"patience": 4},
-    "patience3": {"patience": 3},
-}
-
 
 SCORES = ("reconstruction_probability", "capped_reconstruction_probability", "elbo")
+
+
+def parse_variant(variant: str) -> list[Part]:
+    """The parts of ``variant`` (``+``-joined names of :data:`PARTS`), in order.
+
+    Raises
+    ------
+    SystemExit
+        If a part is unknown (the message lists the known parts).
+    """
+    names = variant.split("+")
+    unknown = [name for name in names if name not in PARTS]
+    if unknown:
+        raise SystemExit(f"unknown variant part {unknown[0]!r}: use {sorted(PARTS)}")
+    return [PARTS[name] for name in names]
+
+
+def variant_params(variant: str, n_inputs: int) -> dict[str, Any]:
+    """``VAEDetector`` keyword arguments of ``variant`` for data of ``n_inputs`` network
+    inputs (columns, plus one per column with gaps)."""
+    from latentwatch.models.layers import default_hidden_dims
+
+    params: dict[str, Any] = {}
+    training: dict[str, Any] = {}
+    dims: list[int] | None = None
+    for part in parse_variant(variant):
+        params.update(part.params)
+        training.update(part.training)
+        if part.hidden is not None:
+            dims = part.hidden(list(dims if dims is not None else default_hidden_dims(n_inputs)))
+    if training:
+        params["training"] = training
+    if dims is not None:
+        params["hidden_dims"] = dims
+    return params
 
 
 def run_variant(
     variant: str, data_dir: str, seeds: list[int], names: list[str] | None = None
 ) -> pd.DataFrame:
-    """AUC-ROC of RP, capped RP and ELBO for one variant (``+``-joined parts) on every dataset."""
-    params: dict = {}
-    for part in variant.split("+"):
-        if part in PATCHES:
-            PATCHES[part]()
-        if part in PARAMS:
-            params.update(PARAMS[part])
-        if part not in {**PATCHES, **PARAMS, "defaults": None}:
-            raise SystemExit(f"unknown variant part {part!r}: use {sorted({**PATCHES, **PARAMS})}")
+    """AUC-ROC of RP, capped RP and ELBO for one variant (``+``-joined parts) on every dataset.
+
+    Each row also records the fit seconds, the epochs trained and the hidden widths used.
+    """
+    parse_variant(variant)  # refuse an unknown part before loading anything
     from latentwatch import VAEDetector
 
     # The first fit in a process pays for torch's lazy imports: keep it out of the timings.
@@ -127,6 +151,8 @@ def run_variant(
     rows = []
     for name in names or list_datasets(data_dir):
         data = load_dataset(data_dir, name)
+        n_inputs = data.X.shape[1] + int(np.isnan(data.X).any(axis=0).sum())
+        params = variant_params(variant, n_inputs)
         for seed in seeds:
             train, test = split_indices(data.y, seed)
             for setting in ("unsupervised", "novelty"):
@@ -134,7 +160,8 @@ def run_variant(
                 model = VAEDetector(random_state=seed, **params).fit(
                     data.X[training_rows(train, data.y, setting)])
                 row = {"variant": variant, "dataset": name, "seed": seed, "setting": setting,
-                       "fit_s": time.perf_counter() - start}
+                       "fit_s": time.perf_counter() - start, "epochs": model.n_epochs_,
+                       "hidden_dims": "-".join(map(str, model.hidden_dims_))}
                 for score in SCORES:
                     model.set_params(score_method=score)
                     row[score] = evaluate(data.y[test], model.anomaly_score(data.X[test]))[0]

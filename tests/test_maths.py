@@ -1,4 +1,4 @@
-"""The maths checked against brute force and scipy."""
+"""The maths of :mod:`latentwatch.maths` checked against brute force and scipy."""
 
 import math
 
@@ -14,6 +14,7 @@ from latentwatch import maths
 finite = st.floats(-50, 50, allow_nan=False)
 
 
+@settings(derandomize=True)
 @given(x=finite, mean=finite, logvar=st.floats(-8, 8))
 def test_gaussian_nll_equals_scipy(x, mean, logvar):
     ours = maths.gaussian_nll(
@@ -58,7 +59,7 @@ def test_reconstruction_probability_is_stable_far_in_the_tail():
     assert score[0].item() == pytest.approx(1e5)
 
 
-@settings(deadline=None, max_examples=50)
+@settings(derandomize=True, deadline=None, max_examples=50)
 @given(
     n_samples=st.integers(1, 12),
     n_features=st.integers(1, 6),
@@ -117,3 +118,67 @@ def test_floor_nll_leaves_entries_without_a_likelihood_term_alone():
     out = maths.floor_nll(nll, floor, torch.tensor([[1.0, 0.0]], dtype=torch.float64))
     assert out.tolist() == [[1.0, 0.0]]
     assert maths.floor_nll(nll, floor).tolist() == [[1.0, 1.0]]
+
+
+# -- categorical and Bernoulli terms, and sharing over the active features ---------------
+@settings(derandomize=True)
+@given(logits=st.lists(st.floats(-30, 30), min_size=1, max_size=8), data=st.data())
+def test_categorical_nll_equals_scipy_multinomial(logits, data):
+    k = data.draw(st.integers(0, len(logits) - 1))
+    ours = maths.categorical_nll(torch.tensor(logits, dtype=torch.float64), torch.tensor(k))
+    p = np.exp(np.array(logits) - max(logits))
+    p /= p.sum()
+    one_hot = np.eye(len(logits))[k]
+    expected = -stats.multinomial.logpmf(one_hot, n=1, p=p)
+    assert float(ours) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_categorical_nll_is_stable_and_batched():
+    logits = torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]], dtype=torch.float64)
+    nll = maths.categorical_nll(logits, torch.tensor([2, 1]))
+    assert torch.isfinite(nll).all()
+    assert float(nll[0]) == pytest.approx(2000.0)
+    assert float(nll[1]) == pytest.approx(math.log(3))
+    samples = logits.expand(4, 2, 3)  # (L, n, K) with targets (n,)
+    torch.testing.assert_close(maths.categorical_nll(samples, torch.tensor([2, 1])),
+                               nll.expand(4, 2))
+
+
+@settings(derandomize=True)
+@given(logit=st.floats(-40, 40), y=st.sampled_from([0.0, 1.0]))
+def test_bernoulli_nll_equals_scipy(logit, y):
+    ours = maths.bernoulli_nll(torch.tensor(logit, dtype=torch.float64),
+                               torch.tensor(y, dtype=torch.float64))
+    log_p = -math.log1p(math.exp(-logit)) if logit > 0 else logit - math.log1p(math.exp(logit))
+    log_q = -math.log1p(math.exp(logit)) if logit < 0 else -logit - math.log1p(math.exp(-logit))
+    expected = -(log_p if y else log_q)
+    assert float(ours) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    p = 1.0 / (1.0 + math.exp(-logit))
+    if 1e-6 < p < 1 - 1e-6:
+        assert float(ours) == pytest.approx(-stats.bernoulli.logpmf(int(y), p), rel=1e-7)
+
+
+def test_bernoulli_nll_is_finite_far_out():
+    out = maths.bernoulli_nll(torch.tensor([1e4, -1e4]), torch.tensor([0.0, 1.0]))
+    torch.testing.assert_close(out, torch.tensor([1e4, 1e4]))
+
+
+@settings(derandomize=True, deadline=None, max_examples=40)
+@given(n_samples=st.integers(1, 8), n_features=st.integers(1, 5), seed=st.integers(0, 999))
+def test_contributions_with_inactive_features_sum_to_the_score_and_skip_them(
+    n_samples, n_features, seed
+):
+    rng = np.random.default_rng(seed)
+    active = torch.from_numpy((rng.random((3, n_features)) < 0.6).astype(float))
+    nll = torch.from_numpy(rng.normal(0, 5, size=(n_samples, 3, n_features))) * active
+    parts = maths.reconstruction_probability_contributions(nll, active)
+    total = maths.reconstruction_probability_score(nll.sum(dim=-1))
+    torch.testing.assert_close(parts.sum(dim=1), total, rtol=1e-10, atol=1e-8)
+    assert (parts[active == 0] == 0).all()
+
+
+def test_spread_over_all_features_is_the_plain_division():
+    total = torch.tensor([3.0, 6.0], dtype=torch.float64)
+    torch.testing.assert_close(maths.spread_over(total, 3, None), total.unsqueeze(-1) / 3)
+    assert torch.equal(maths.spread_over(total, 3, torch.ones(2, 3, dtype=torch.float64)),
+                       (total.unsqueeze(-1) / 3).expand(2, 3))

@@ -4,21 +4,28 @@ import math
 
 import numpy as np
 import pytest
-from conftest import planted_anomalies
+from planted import planted_anomalies
 from sklearn.exceptions import NotFittedError
 
 import latentwatch
 from latentwatch import AutoEncoderDetector, VAEDetector
+from latentwatch.models.vae import SCORE_METHODS
 from latentwatch.thresholds import (
     Contamination,
     FalseAlarmRate,
     LogLikelihood,
+    MethodThreshold,
+    ThresholdState,
     conformal_p_values,
     conformal_threshold,
+    describe_threshold,
+    fit_threshold,
     make_threshold,
     threshold_from_dict,
     threshold_to_dict,
 )
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 # -- the conformal maths on synthetic scores -----------------------------------------------
 
@@ -138,7 +145,7 @@ def test_calibration_fraction_is_validated():
 
 # -- strategies on fitted detectors ----------------------------------------------------------
 
-FAST = {"max_epochs": 8}
+FAST = {"max_epochs": 4}
 
 
 def _normal_rows(seed, n):
@@ -146,7 +153,7 @@ def _normal_rows(seed, n):
     return X
 
 
-@pytest.mark.parametrize(("cls", "n_seeds"), [(AutoEncoderDetector, 24), (VAEDetector, 12)])
+@pytest.mark.parametrize(("cls", "n_seeds"), [(AutoEncoderDetector, 16), (VAEDetector, 8)])
 def test_observed_false_alarm_rate_on_fresh_normal_data_over_seeds(cls, n_seeds):
     """Real fits, each with its own data, seed and calibration split of 120 rows:
     the mean share of 2000 fresh normal rows flagged is k / (n + 1) <= 0.1 within
@@ -183,8 +190,9 @@ def test_calibration_rows_are_kept_out_of_training_and_early_stopping():
     model = AutoEncoderDetector(threshold=FalseAlarmRate(0.1, calibration_fraction=0.25),
                                 max_epochs=2, random_state=0).fit(X)
     assert len(model.calibration_scores_) == 250
-    # the standardiser saw only the 750 fitting rows: their mean differs from all rows'
-    assert not np.allclose(model.mean_, X.mean(axis=0))
+    # the codec saw only the 750 fitting rows: their means differ from all rows'
+    means = np.array([block.mean for block in model.codec_.blocks])
+    assert not np.allclose(means, X.mean(axis=0))
 
 
 def test_calibrate_sets_the_threshold_and_p_values():
@@ -298,3 +306,58 @@ def test_uncalibrated_model_round_trips(tmp_path):
         loaded.predict(X)
     loaded.calibrate(X[:100])
     assert loaded.offset_ is not None
+
+
+# -- a fitted threshold holds every score method -------------------------------------------
+
+
+def test_threshold_state_is_fitted_for_every_method_and_round_trips():
+    rng = np.random.default_rng(0)
+    scores = {m: rng.gamma(2.0 + i, size=300) for i, m in enumerate(("a", "b"))}
+    validation = {m: v[:100] for m, v in scores.items()}
+    calibration = {m: v[100:] for m, v in scores.items()}
+    state = fit_threshold(FalseAlarmRate(0.1), None, validation, calibration)
+    assert state.source == "calibration_split" and set(state.methods) == {"a", "b"}
+    for m in ("a", "b"):
+        assert state.for_method(m).offset == -conformal_threshold(calibration[m], 0.1)
+        np.testing.assert_array_equal(state.for_method(m).calibration_scores,
+                                      np.sort(calibration[m]))
+    again = ThresholdState.from_dict(state.to_dict(), state.arrays())
+    assert again.strategy == state.strategy and again.source == state.source
+    for m in ("a", "b"):
+        assert again.for_method(m).offset == state.for_method(m).offset
+        np.testing.assert_array_equal(again.for_method(m).calibration_scores,
+                                      state.for_method(m).calibration_scores)
+    with pytest.raises(ValueError, match="refit"):
+        state.for_method("c")
+    with pytest.raises(ValueError, match="offset"):
+        ThresholdState.from_dict({"strategy": None, "source": None,
+                                  "offsets": {"a": float("nan")}}, {})
+    assert isinstance(state.for_method("a"), MethodThreshold)
+
+
+def test_contamination_keeps_its_share_for_every_score_method():
+    X = _normal_rows(15, 600)
+    model = VAEDetector(contamination=0.1, random_state=0, max_epochs=3).fit(X)
+    offsets = set()
+    for method in SCORE_METHODS:
+        model.set_params(score_method=method)
+        offsets.add(model.offset_)
+        assert np.mean(model.predict(X) == -1) == pytest.approx(0.1, abs=0.002), method
+    assert len(offsets) == len(SCORE_METHODS)
+
+
+def test_auto_threshold_keeps_its_meaning_for_every_score_method():
+    X = _normal_rows(16, 800)
+    model = VAEDetector(random_state=0, max_epochs=3).fit(X)
+    for method in SCORE_METHODS:
+        model.set_params(score_method=method)
+        assert model.offset_ == float(np.quantile(-model.calibration_scores_, 0.01)), method
+
+
+def test_describe_threshold_says_what_it_means():
+    X = _normal_rows(17, 300)
+    assert "1%" in describe_threshold(AutoEncoderDetector(max_epochs=1, random_state=0).fit(X))
+    model = AutoEncoderDetector(threshold="false_alarm_rate:0.1", max_epochs=1,
+                                random_state=0).fit(X)
+    assert describe_threshold(model) == FalseAlarmRate(0.1).describe()

@@ -1,3 +1,5 @@
+"""``python -m latentwatch``: the command line."""
+
 from latentwatch.cli import main
 
 main()

@@ -170,6 +170,7 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         model_class = models.MODELS[self._model_name][0]
         strategy = thresholds.resolve_strategy(self.threshold, self.contamination,
                                                model_class.variational)
+        self._check_score_method(strategy)
         thresholds.check_calibration_split(strategy, len(frame))
         training = self._training_config()
         self.seed_ = seeds.draw_seed(self.random_state)
@@ -188,7 +189,10 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seeds.stream(self.seed_, "init"))
                 self.module_ = models.build(self._model_name, self._model_config(),
-                                            self.codec_.shape).to(self.device_)
+                                            self.codec_.shape)
+            self.module_.initialise_logits(torch.from_numpy(heads.marginal_logits(
+                batch[rows.train])))
+            self.module_.to(self.device_)
             device = torch.device(self.device_)
             self.history_ = engine.train(
                 self.module_, heads,
@@ -300,13 +304,16 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         check_is_fitted(self, "thresholds_")
         return self.thresholds_.source
 
-    def _check_threshold_ready(self) -> float:
-        strategy = self.threshold_
+    def _check_score_method(self, strategy) -> None:
+        """Refuse a log-likelihood threshold with a score that is not ``log p(x)``."""
         if isinstance(strategy, thresholds.LogLikelihood) and self._score_method() != RP:
             raise ValueError(
                 "the log_likelihood threshold compares score_samples, the reconstruction "
                 f"log-probability, with a fixed value: it needs score_method={RP!r}, not "
                 f"{self._score_method()!r}")
+
+    def _check_threshold_ready(self) -> float:
+        self._check_score_method(self.threshold_)
         offset = self.offset_
         if offset is None:
             raise NotFittedError(
@@ -386,7 +393,8 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         mean : np.ndarray of shape (n_samples, latent_dim_)
         variance : np.ndarray of shape (n_samples, latent_dim_), with ``return_variance``
         """
-        mu, var = scoring.posterior(self.module_, self.heads_, self._rows(X), self.device_)
+        rows = self._rows(X)
+        mu, var = scoring.posterior(self.module_, self.heads_, rows, self.device_)
         return (mu, var) if return_variance else mu
 
     def transform(self, X) -> np.ndarray:
@@ -428,6 +436,9 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         from latentwatch.generate import as_generator
 
         check_is_fitted(self, "module_")
+        if with_missing and not sample:
+            raise ValueError("with_missing=True draws gaps at the modelled rate: it needs "
+                             "sample=True")
         z = np.asarray(z, dtype=np.float64)
         if z.ndim != 2 or z.shape[1] != self.latent_dim_:
             raise ValueError(f"z must have shape (n_rows, {self.latent_dim_}), not {z.shape}")

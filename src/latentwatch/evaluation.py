@@ -204,12 +204,17 @@ def _ratio(numerator: int, denominator: int) -> float | None:
 def evaluate(model: Any, X: Any, y: Any, k: int | None = None) -> Evaluation:
     """Score labelled rows with a fitted detector and measure how well it finds anomalies.
 
+    Works for every model kind (autoencoder or VAE; fitted on an array, a numeric
+    DataFrame or a mixed-type table): the scores are ``model.anomaly_score(X)`` and the
+    decisions ``model.predict(X)``, the public API.
+
     Parameters
     ----------
     model : AutoEncoderDetector or VAEDetector
         A fitted detector; its ``predict`` (its threshold strategy) gives the decisions.
-    X : array-like of shape (n_samples, n_features)
-        Rows to score.
+    X : pandas.DataFrame or array-like of shape (n_samples, n_columns)
+        Rows to score, as the model reads them (a DataFrame with its columns, or an array
+        with one column per column).
     y : array-like of shape (n_samples,)
         1 (or True) for anomalies, 0 for normal rows.
     k : int or None, default=None
@@ -218,6 +223,24 @@ def evaluate(model: Any, X: Any, y: Any, k: int | None = None) -> Evaluation:
     Returns
     -------
     Evaluation
+
+    Raises
+    ------
+    latentwatch.DataError
+        When a row cannot be scored (the message names it); the HTML report instead
+        lists such rows and evaluates the others.
+    sklearn.exceptions.NotFittedError
+        When the threshold needs ``calibrate`` first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from latentwatch import AutoEncoderDetector
+    >>> X = np.random.default_rng(0).normal(size=(200, 3))
+    >>> model = AutoEncoderDetector(max_epochs=2, random_state=0).fit(X)
+    >>> y = np.r_[np.zeros(45, int), np.ones(5, int)]
+    >>> evaluate(model, np.r_[X[:45], X[:5] + 8], y).auc_roc > 0.9
+    True
     """
     scores = model.anomaly_score(X)
     flagged = model.predict(X) == -1

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import check_is_fitted
 
 from latentwatch.data.codec import Encoded
 from latentwatch.engine import scoring
@@ -138,6 +139,13 @@ def format_probability(p: float) -> str:
     return f"{about(percent, 1)}%"
 
 
+def check_top_k(top_k: Any) -> None:
+    """Refuse a ``top_k`` that is not a non-negative int."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 0:
+        raise ValueError(f"top_k must be a non-negative int (columns named per row); got "
+                         f"{top_k!r}")
+
+
 def explain_rows(model, X, top_k: int = 3) -> list[RowExplanation]:
     """The ``top_k`` largest contributions of each row of ``X``, in row order.
 
@@ -155,6 +163,8 @@ def explain_rows(model, X, top_k: int = 3) -> list[RowExplanation]:
     >>> len(explain_rows(model, frame.iloc[:2], top_k=1)[0].contributions)
     1
     """
+    check_is_fitted(model, "module_")
+    check_top_k(top_k)
     encoded = model.codec_.encode(model._frame(X, reset=False), keep_shown=True)
     encoded.raise_for_problems()
     return explain_encoded(model, encoded, top_k)
@@ -167,6 +177,7 @@ def explain_encoded(model, encoded: Encoded, top_k: int = 3,
 
     ``scores`` are the good rows' scores and parts when already computed.
     """
+    check_top_k(top_k)
     codec = model.codec_
     rows = encoded.good
     row_scores, parts = scores if scores is not None else model._scores(rows)

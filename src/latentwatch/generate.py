@@ -230,7 +230,8 @@ def sample(model: Any, n: int, *, random_state=None, source: str | None = None,
 
 def _one_code(model: Any, row, name: str) -> np.ndarray:
     if isinstance(row, pd.Series):
-        row = row.to_frame().T.infer_objects()
+        # one row of a table: each value keeps its own type (a NaT stays a datetime)
+        row = pd.DataFrame([row.to_dict()], index=[row.name])
     elif not isinstance(row, pd.DataFrame):
         row = np.asarray(row)
         row = row.reshape(1, -1) if row.ndim == 1 else row
@@ -266,6 +267,7 @@ def apply_attribute(model: Any, X, vector, strength: float = 1.0):
 
     ``strength=0`` gives ``denoise(X)``; negative values remove the attribute.
     """
+    check_is_fitted(model, "module_")
     vector = np.asarray(vector, dtype=np.float64).ravel()
     if vector.shape != (model.latent_dim_,):
         raise ValueError(f"vector must have latent_dim_ = {model.latent_dim_} values; "

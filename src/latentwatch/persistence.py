@@ -58,37 +58,54 @@ def _digest(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
     return sha.hexdigest()
 
 
-def _json_params(params: dict[str, Any]) -> dict[str, Any]:
+_TUPLE = "latentwatch.tuple"
+
+
+def _json_value(value: Any) -> Any:
+    """A parameter value in JSON; tuples are marked so that ``get_params`` round-trips."""
     from latentwatch.data.schema import TableSchema
     from latentwatch.thresholds import ThresholdStrategy, threshold_to_dict
 
-    out = {}
-    for key, value in params.items():
-        if isinstance(value, ThresholdStrategy):
-            value = {"latentwatch.threshold": threshold_to_dict(value)}
-        elif isinstance(value, TableSchema):
-            value = {_SCHEMA_PARAM: value.to_dict()}
-        elif isinstance(value, tuple | list | np.ndarray):
-            value = [int(v) for v in value]
-        elif isinstance(value, np.random.RandomState | np.random.Generator):
-            value = None  # no faithful JSON form; seed_ is kept instead
-        elif isinstance(value, np.integer | np.floating):
-            value = value.item()
-        out[key] = value
-    return out
+    if isinstance(value, ThresholdStrategy):
+        return {"latentwatch.threshold": threshold_to_dict(value)}
+    if isinstance(value, TableSchema):
+        return {_SCHEMA_PARAM: value.to_dict()}
+    if isinstance(value, tuple):
+        return {_TUPLE: [_json_value(v) for v in value]}
+    if isinstance(value, list | np.ndarray):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, np.random.RandomState | np.random.Generator):
+        return None  # no faithful JSON form; seed_ is kept instead
+    if isinstance(value, np.integer | np.floating | np.bool_):
+        return value.item()
+    return value
 
 
-def _params_from_json(params: dict[str, Any]) -> dict[str, Any]:
+def _value_from_json(value: Any) -> Any:
     from latentwatch.data.schema import TableSchema
     from latentwatch.thresholds import threshold_from_dict
 
-    out = dict(params)
-    for key, value in params.items():
-        if isinstance(value, dict) and "latentwatch.threshold" in value:
-            out[key] = threshold_from_dict(value["latentwatch.threshold"])
-        elif isinstance(value, dict) and _SCHEMA_PARAM in value:
-            out[key] = TableSchema.from_dict(value[_SCHEMA_PARAM])
-    return out
+    if isinstance(value, list):
+        return [_value_from_json(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "latentwatch.threshold" in value:
+        return threshold_from_dict(value["latentwatch.threshold"])
+    if _SCHEMA_PARAM in value:
+        return TableSchema.from_dict(value[_SCHEMA_PARAM])
+    if _TUPLE in value:
+        return tuple(_value_from_json(v) for v in value[_TUPLE])
+    return {k: _value_from_json(v) for k, v in value.items()}
+
+
+def _json_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: _json_value(value) for key, value in params.items()}
+
+
+def _params_from_json(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: _value_from_json(value) for key, value in params.items()}
 
 
 def _array(tensor_or_array: Any) -> torch.Tensor:
@@ -124,8 +141,8 @@ def save_model(model: Any, path: str | Path) -> Path:
         "params": _json_params(model.get_params(deep=False)),
         "codec": model.codec_.to_dict(),
         "model": {"name": model.module_.name,
-                  "config": _json_params(dataclasses.asdict(model.module_.config))
-                  if hasattr(model.module_, "config") else {}},
+                  "config": _json_params(dataclasses.asdict(
+                      getattr(model.module_, "config", None) or model._model_config()))},
         "threshold": model.thresholds_.to_dict(),
         "fit": {"seed": int(model.seed_), "history": model.history_,
                 "input_kind": model.input_kind_,
@@ -252,7 +269,7 @@ def load(path: str | Path, device: str | None = None):
         model.codec_ = codec_from_dict(meta["codec"])
         name = meta["model"]["name"]
         config_class = models.MODELS[name][1]
-        config = dict(meta["model"]["config"])
+        config = _params_from_json(meta["model"]["config"])
         model.module_ = models.build(name, config_class(**config), model.codec_.shape)
         weights = {k[len(_MODULE):]: v for k, v in tensors.items() if k.startswith(_MODULE)}
         model.module_.load_state_dict(weights, strict=True)
@@ -263,8 +280,10 @@ def load(path: str | Path, device: str | None = None):
     except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as exc:
         if isinstance(exc, ModelFormatError):
             raise
+        detail = str(exc).strip().splitlines()
         raise ModelFormatError(f"{path}: inconsistent model contents ({type(exc).__name__}: "
-                               f"{exc})") from exc
+                               f"{' '.join(line.strip() for line in detail[:2])}); it was "
+                               "not written by this latentwatch, or was edited") from exc
     model.device_ = str(resolve_device(device or model.device))
     model.module_.to(model.device_).eval()
     return model

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import check_is_fitted
 
 from latentwatch.data.codec import Encoded, Problem
 from latentwatch.errors import DataError, where
@@ -105,6 +106,10 @@ def score_table(
     >>> list(score_table(model, frame.iloc[:2], top_k=1).table.columns)
     ['score', 'is_anomaly', 'p_value', 'top1', 'top1_nats', 'reason']
     """
+    from latentwatch.explain import check_top_k
+
+    check_is_fitted(model, "module_")
+    check_top_k(top_k)
     check_columns(model, frame, source)
     for name in id_columns:
         if name not in frame.columns:

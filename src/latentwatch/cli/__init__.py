@@ -1,62 +1,135 @@
-"""The ``latentwatch`` command line."""
+"""The ``latentwatch`` command line: one app, one error wrapper, one set of options.
+
+=================  ============================================================
+``fit``            train a detector on DATA, save it (``cli.tables``)
+``score``          score every row of DATA (streamed)
+``explain``        the columns behind the scores of some rows
+``info``           describe a model file
+``schema``         how ``fit`` would read DATA, as editable JSON
+``evaluate``       metrics against labels (``cli.evaluation``)
+``report``         a self-contained HTML report
+``sample``         generate rows (``cli.generate``)
+``interpolate``    rows on the latent path between two rows
+``encode``         latent codes of rows
+``plot-latent``    a picture of the latent space
+``demo``           the breast-cancer or digits demo
+=================  ============================================================
+
+Every command is wrapped by :func:`latentwatch.cli.errors.guarded` and takes
+``--debug``; the shared options are in :mod:`latentwatch.cli.options`. Importing this
+package imports neither torch nor pandas nor scikit-learn (``latentwatch --help`` and
+``--version`` answer at once): the commands import them when they run.
+"""
 
 from __future__ import annotations
 
+import inspect
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from latentwatch import cli_tables, commands_generative, commands_report
+from latentwatch.cli import evaluation, generate, tables
+from latentwatch.cli import options as opt
+from latentwatch.cli.errors import Group, guarded
 
 app = typer.Typer(
-    help="Anomaly detection with autoencoders and variational autoencoders.",
+    name="latentwatch",
+    cls=Group,
+    help="Anomaly detection with autoencoders and variational autoencoders, on tables "
+    "(CSV or Parquet) of numbers, categories, booleans, datetimes and gaps.\n\n"
+    "Start with [bold]latentwatch fit DATA[/bold], then [bold]latentwatch score MODEL "
+    "DATA[/bold]. Every command's --help shows its options, their defaults and an example.",
+    epilog="Example: latentwatch fit transactions.csv -o fraud.lwm && latentwatch score "
+    "fraud.lwm new.csv -o scores.csv",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
 )
 
 
+def _version(show: bool) -> None:
+    if show:
+        from latentwatch import __version__
+
+        typer.echo(f"latentwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", "-V", callback=_version, is_eager=True,
+        help="Print the latentwatch version and exit.")] = False,
+) -> None:
+    """Anomaly detection with autoencoders and variational autoencoders."""
+
+
 class Demo(str, Enum):
+    """The demos."""
+
     breast_cancer = "breast-cancer"
     digits = "digits"
 
 
-@app.command()
 def demo(
-    name: Annotated[Demo, typer.Argument(help="Which demo to run.")] = Demo.breast_cancer,
-    seed: int = typer.Option(0, help="Random seed for the data draw and the models."),
-    out: Annotated[Path, typer.Option(help="Folder for the digits pictures.")] = Path(
-        "latentwatch-digits"),
+    name: Annotated[Demo, typer.Argument(metavar="DEMO", help="breast-cancer or digits.")
+                    ] = Demo.breast_cancer,
+    seed: opt.Seed = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the digits demo's "
+                                                           "pictures.")
+                   ] = Path("latentwatch-digits"),
+    debug: opt.Debug = False,
 ) -> None:
-    """Run a demo: breast-cancer (tumours) or digits (the VAE as a generative model).
+    """Run a demo: breast-cancer (find malignant tumours among benign ones) or digits
+    (the VAE as a generative model of 8x8 digits; pictures go to --out).
 
-    breast-cancer finds malignant tumours among benign ones; digits trains a VAE on 8x8
-    digits and writes pictures into --out.
+    [bold]Example:[/bold] latentwatch demo digits -o pictures
     """
     if name is Demo.digits:
-        from latentwatch.demo_digits import run_digits_demo
+        from latentwatch.demos.digits import run_digits_demo
 
         run_digits_demo(out_dir=out, seed=seed)
         return
-    from latentwatch.demo import run_demo
+    from latentwatch.demos.breast_cancer import run_demo
 
     run_demo(seed=seed)
 
 
-@app.command()
-def version() -> None:
-    """Print the latentwatch version."""
-    from latentwatch import __version__
+COMMANDS = {
+    "fit": tables.fit,
+    "score": tables.score,
+    "explain": tables.explain,
+    "info": tables.info,
+    "schema": tables.schema,
+    "evaluate": evaluation.evaluate,
+    "report": evaluation.report,
+    "sample": generate.sample,
+    "interpolate": generate.interpolate,
+    "encode": generate.encode,
+    "plot-latent": generate.plot_latent,
+    "demo": demo,
+}
 
-    typer.echo(__version__)
 
 
-cli_tables.register(app)  # fit, score, explain, info, schema
-commands_report.register(app)  # evaluate, report
-commands_generative.register(app)  # sample, interpolate, encode, plot-latent
+def unwrap(doc: str | None) -> str:
+    """A docstring as help text: paragraphs kept, the line breaks inside them removed
+    (typer keeps them as they are)."""
+    paragraphs = inspect.cleandoc(doc or "").split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
+for _name, _command in COMMANDS.items():
+    app.command(_name, help=unwrap(_command.__doc__))(guarded(_command))
 
 
 def main() -> None:
-    """Entry point of the console script."""
-    app()
+    """Entry point of the ``latentwatch`` console script and ``python -m latentwatch``."""
+    app(prog_name="latentwatch")
+
+
+__all__ = ["COMMANDS", "app", "main"]

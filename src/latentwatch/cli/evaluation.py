@@ -1,127 +1,111 @@
-"""The ``evaluate`` and ``report`` commands; ``cli.py`` registers them with :func:`register`.
-
-Errors (unreadable model or data, a missing column, bad labels) print one line naming
-the file and, where it applies, the column, and exit with status 1.
-"""
+"""The ``evaluate`` and ``report`` commands."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-from latentwatch.errors import DataError
+from latentwatch.cli import options as opt
+from latentwatch.cli.errors import fail
+from latentwatch.cli.reading import ModelInput, load_model, write_text
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``evaluate`` and ``report`` commands to ``app``."""
-    app.command("evaluate")(evaluate_command)
-    app.command("report")(report_command)
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=1)
-
-
-def _load_model(path: Path):
-    from latentwatch.persistence import ModelFormatError, load
-
-    try:
-        return load(path)
-    except ModelFormatError as exc:
-        _fail(str(exc))
-
-
-def _read(detector, data: Path, label_column: str | None):
-    """The model's input columns of DATA and its labels (``None`` without a label column)."""
-    from latentwatch.cli_tables import read_model_input
+def _labels(frame, column: str, source: str):
     from latentwatch.evaluation import binary_labels
-    from latentwatch.io import name_of
 
-    keep = [label_column] if label_column is not None else []
-    frame, X = read_model_input(detector, data, keep=keep)
-    if label_column is None:
-        return X, None
     try:
-        y = binary_labels(frame[label_column],
-                          f"{name_of(data)}: label column {label_column!r}")
+        return binary_labels(frame[column], f"{source}: label column {column!r}")
     except ValueError as exc:
-        raise DataError(str(exc)) from None
-    return X, y
+        fail(str(exc))
 
 
-def evaluate_command(
-    model: Annotated[Path, typer.Argument(help="Model file written by save() (.lwm).")],
-    data: Annotated[Path, typer.Argument(help="Labelled rows: a .csv or .parquet file.")],
+def evaluate(
+    model: opt.Model,
+    data: opt.Data,
     label_column: Annotated[str, typer.Option(
-        "--label-column", "-l", help="Column of 0/1 labels (1 = anomaly).")],
-    k: Annotated[int | None, typer.Option(
-        "--k", help="Cut-off for precision at k (default: the number of anomalies).")] = None,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print JSON instead of a table.")] = False,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Also write the metrics as JSON to this file.")] = None,
+        "--label-column", "-l", show_default=False,
+        help="Column of DATA with the labels: 1 (or true) for an anomaly, 0 for a normal "
+        "row.")],
+    precision_at: Annotated[int | None, typer.Option(
+        "--precision-at", min=1, show_default="the number of labelled anomalies",
+        help="Cut-off for precision at k: the share of anomalies among this many "
+        "highest-scoring rows.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
+                       ] = False,
+    out: Annotated[str | None, typer.Option(
+        "--out", "-o", show_default=False, help="Also write the metrics as JSON to this "
+        "file.")] = None,
+    fmt: opt.InputFormat = None,
+    device: opt.Device = None,
+    debug: opt.Debug = False,
 ) -> None:
-    """Measure how well MODEL finds the labelled anomalies in DATA.
+    """Measure how well MODEL finds the labelled anomalies of DATA.
 
-    Prints AUC-ROC, AUC-PR, precision/recall/F1 and the false-alarm rate at the model's
-    threshold, precision at k and the confusion counts.
+    Prints AUC-ROC, AUC-PR, precision, recall, F1 and the false-alarm rate at the
+    model's threshold, precision at k and the confusion counts.
+
+    [bold]Example:[/bold] latentwatch evaluate fraud.lwm labelled.csv -l is_fraud -o metrics.json
     """
-    from latentwatch.cli_tables import model_input
-    from latentwatch.evaluation import evaluate
+    from latentwatch.evaluation import evaluate as evaluate_model
 
-    detector = _load_model(model)
+    detector = load_model(model, device)
+    reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[], keep=[label_column])
+    frame = reader.read()
+    y = _labels(frame, label_column, reader.source)
     try:
-        X, y = _read(detector, data, label_column)
-        result = evaluate(detector, model_input(detector, X), y, k=k)
-    except DataError as exc:
-        _fail(str(exc))
-    except ValueError as exc:  # includes NotFittedError (an uncalibrated threshold)
-        _fail(f"{data}: {exc}")
-    if output is not None:
-        try:
-            output.write_text(result.to_json() + "\n", encoding="utf-8")
-        except OSError as exc:
-            _fail(f"{output}: cannot write ({exc.strerror or exc})")
+        result = evaluate_model(detector, reader.inputs(frame), y, k=precision_at)
+    except ValueError as exc:  # e.g. a false_alarm_rate threshold not calibrated yet
+        fail(f"{reader.source}: {exc}")
+    if out is not None:
+        write_text(out, result.to_json() + "\n")
     typer.echo(result.to_json() if as_json else result.table())
 
 
-def report_command(
-    model: Annotated[Path, typer.Argument(help="Model file written by save() (.lwm).")],
-    data: Annotated[Path | None, typer.Argument(
-        help="Optional rows to score: a .csv or .parquet file.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
-        "report.html"),
-    label_column: Annotated[str | None, typer.Option(
-        "--label-column", "-l", help="Column of 0/1 labels (1 = anomaly) in DATA.")] = None,
-    top: Annotated[int, typer.Option("--top", min=1, help="Most anomalous rows to list.")] = 10,
-    title: Annotated[str | None, typer.Option("--title", help="Page title.")] = None,
+def report(
+    model: opt.Model,
+    data: Annotated[str | None, typer.Argument(
+        metavar="DATA", show_default=False,
+        help="Optional rows to score: a CSV or Parquet file, or - for stdin.")] = None,
+    out: Annotated[str, typer.Option("--out", "-o", help="HTML file to write.")
+                   ] = "report.html",
+    label_column: opt.LabelColumn = None,
+    n: Annotated[int, opt.n_rows("Most anomalous rows listed.", minimum=1)] = 10,
+    title: Annotated[str | None, typer.Option("--title", show_default="the model's class",
+                                              help="Page title.")] = None,
+    seed: opt.Seed = 0,
+    fmt: opt.InputFormat = None,
+    device: opt.Device = None,
+    quiet: opt.Quiet = False,
+    debug: opt.Debug = False,
 ) -> None:
     """Write a self-contained HTML report on MODEL, and on DATA when given.
 
-    The report shows the schema and parameters, the loss curves, the score
-    distribution with the threshold, ROC and PR curves (with labels), a map of the
-    latent space, the most anomalous rows with their top columns and per-feature
-    reconstruction quality. Images are embedded: the file opens offline.
+    The report shows the schema and parameters, the loss curves, the score distribution
+    with the threshold, ROC and PR curves (with labels), a map of the latent space, the
+    most anomalous rows with their top columns and per-column reconstruction quality.
+    Images are embedded: the file opens offline.
+
+    [bold]Example:[/bold] latentwatch report fraud.lwm new.csv -l is_fraud -o report.html
     """
     from latentwatch.report import write_report
 
-    detector = _load_model(model)
+    detector = load_model(model, device)
     X = y = None
+    data_name = None
     if data is not None:
-        try:
-            X, y = _read(detector, data, label_column)
-        except DataError as exc:
-            _fail(str(exc))
+        reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[],
+                            keep=[label_column] if label_column else [])
+        frame = reader.read()
+        data_name = Path(reader.source).name if data != opt.STDIO else reader.source
+        if label_column is not None:
+            y = _labels(frame, label_column, reader.source)
+        X = reader.inputs(frame)
     elif label_column is not None:
-        _fail("--label-column needs a DATA file")
-    try:
-        path = write_report(detector, out, X, y, title=title, top=top,
-                            data_name=None if data is None else data.name)
-    except OSError as exc:
-        _fail(f"{out}: cannot write ({exc.strerror or exc})")
-    except ValueError as exc:
-        _fail(f"{data}: {exc}")
-    typer.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+        fail("--label-column: labels need a DATA file; pass DATA after MODEL")
+    # written atomically, with the user's umask
+    write_report(detector, out, X=X, y=y, title=title, top=n, data_name=data_name,
+                 random_state=seed)
+    if not quiet:
+        typer.echo(f"wrote {out} ({Path(out).stat().st_size / 1024:.0f} KiB)", err=True)

@@ -1,234 +1,259 @@
-"""Command-line commands for the VAE as a generative model.
+"""The commands on the latent space: ``sample``, ``interpolate``, ``encode`` and
+``plot-latent``.
 
-``sample``, ``interpolate``, ``encode`` and ``plot-latent``, registered on the main
-typer app by :func:`register`. Tables are read and written by :mod:`latentwatch.io`,
-as CSV or Parquet by extension (``-`` writes CSV to standard output), and checked for
-the model as ``latentwatch score`` checks them. Every expected failure (a missing
-file, a missing or non-numeric column, a row out of range, a damaged model) ends with
-a one-line ``error: ...`` naming the file and column, and exit code 1.
+Generated rows are decoded by the model's one decode path (valid rows of the training
+schema, datetimes as timestamps), so ``latentwatch score`` reads what ``sample`` writes.
 """
 
 from __future__ import annotations
 
-import functools
+import io
 from enum import Enum
-from pathlib import Path
 from typing import Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 
-from latentwatch.cli_tables import model_input, read_model_input
-from latentwatch.errors import DataError
-from latentwatch.io import STDIO, TableWriter
+from latentwatch.cli import options as opt
+from latentwatch.cli.errors import fail
+from latentwatch.cli.reading import (
+    ModelInput,
+    check_row,
+    load_model,
+    write_bytes,
+    write_table,
+)
 
 
 class Source(str, Enum):
+    """Where ``sample`` draws latent points from."""
+
     auto = "auto"
     prior = "prior"
     aggregate_posterior = "aggregate-posterior"
 
 
 class Decode(str, Enum):
+    """How ``sample`` turns a latent point into a row."""
+
     mean = "mean"
     sample = "sample"
 
 
 class LatentPath(str, Enum):
+    """The path ``interpolate`` follows."""
+
     linear = "linear"
     spherical = "spherical"
 
 
-def _one_line_errors(command):
-    """Turn expected exceptions into ``error: ...`` on stderr and exit code 1."""
-    from latentwatch.persistence import ModelFormatError
+def _rows_frame(model, rows):
+    """Decoded rows as a DataFrame (an array model's rows get its columns x0, x1, ...)."""
+    import pandas as pd
 
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except (DataError, ModelFormatError) as exc:
-            message = str(exc)
-        except ValueError as exc:  # refused by the model (e.g. wrong feature names)
-            message = " ".join(str(exc).split())
-        typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(1)
-
-    return wrapper
-
-
-# -- tables ------------------------------------------------------------------------------
-def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a DataFrame as CSV or Parquet by extension (``-``: CSV on stdout), creating
-    the folder."""
-    if str(path) != STDIO:
-        try:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DataError(f"{path}: cannot write ({exc.strerror or exc})") from exc
-    with TableWriter(path) as writer:
-        writer.write(frame)
-
-
-def _rows_frame(model, rows) -> pd.DataFrame:
-    """Generated rows (array or DataFrame) as a DataFrame with the model's column names."""
     if isinstance(rows, pd.DataFrame):
-        return rows
-    return pd.DataFrame(rows, columns=[f"x{j}" for j in range(rows.shape[1])])
+        return rows.reset_index(drop=True)
+    return pd.DataFrame(rows, columns=list(model.codec_.sources))
 
 
-def _load(model_path: Path):
-    from latentwatch.persistence import load
-
-    return load(model_path)
-
-
-# -- commands ----------------------------------------------------------------------------
-Model = Annotated[Path, typer.Argument(help="A model file written by save() / latentwatch fit.")]
-Data = Annotated[Path, typer.Argument(help="Rows to use: a .csv or .parquet file.")]
-Out = Annotated[str, typer.Option("--out", "-o", help="Output .csv/.parquet; '-' for stdout.")]
+def _status(quiet: bool, out: str, text: str) -> None:
+    if not quiet and out != opt.STDIO:
+        typer.echo(text, err=True)
 
 
-@_one_line_errors
 def sample(
-    model_path: Model,
-    n: Annotated[int, typer.Option("-n", "--n-rows", min=0,
-                                   help="Number of rows to generate.")] = 100,
-    out: Out = "-",
-    seed: Annotated[int, typer.Option(help="The same seed gives the same rows.")] = 0,
+    model: opt.Model,
+    n: Annotated[int, opt.n_rows("Rows to generate.")] = 100,
+    out: opt.TableOut = opt.STDIO,
+    seed: opt.Seed = 0,
     source: Annotated[Source, typer.Option(
-        help="Latent points from the prior N(0, I) or the training data's aggregate "
-        "posterior; auto = prior for a VAE, aggregate-posterior for an AE.")] = Source.auto,
+        "--source", help="Latent points from the prior N(0, I) or from the training rows' "
+        "aggregate posterior; auto: the prior for a VAE, the aggregate posterior for an AE."
+    )] = Source.auto,
     decode: Annotated[Decode, typer.Option(
-        help="Decoder mean, or a draw from the decoder's distribution (VAE).")] = Decode.mean,
+        "--decode", help="mean: the most probable row at each point; sample (VAE): draw "
+        "every column from the decoder, gaps at the training rate included.")] = Decode.mean,
+    out_format: opt.OutFormat = None,
+    device: opt.Device = None,
+    quiet: opt.Quiet = False,
+    debug: opt.Debug = False,
 ) -> None:
-    """Generate new rows from a fitted model, in the training columns and units."""
-    model = _load(model_path)
+    """Generate new rows: the training columns, units and categories, every value valid
+    (numbers in the training range, datetimes as timestamps).
+
+    [bold]Example:[/bold] latentwatch sample fraud.lwm -n 1000 --decode sample -o synthetic.csv
+    """
+    detector = load_model(model, device)
+    variational = detector.module_.variational
+    if source is Source.prior and not variational:
+        fail(f"{model}: --source prior needs a VAE (an autoencoder has no prior); use "
+             "--source aggregate-posterior")
+    if decode is Decode.sample and not variational:
+        fail(f"{model}: --decode sample needs a VAE (an autoencoder's decoder has no "
+             "distribution); use --decode mean")
     chosen = None if source is Source.auto else source.value.replace("-", "_")
-    rows = model.sample(n, random_state=seed, source=chosen, decode=decode.value)
-    write_table(_rows_frame(model, rows), out)
-    if out != "-":
-        typer.echo(f"wrote {n} rows to {out}", err=True)
+    rows = detector.sample(n, random_state=seed, source=chosen, decode=decode.value)
+    write_table(_rows_frame(detector, rows), out, opt.value(out_format))
+    _status(quiet, out, f"wrote {n:,} rows to {out}")
 
 
-@_one_line_errors
 def interpolate(
-    model_path: Model,
-    data: Data,
-    from_row: Annotated[int, typer.Option("--from",
-                                          help="Start row (0-based position in DATA).")],
-    to_row: Annotated[int, typer.Option("--to", help="End row (0-based position in DATA).")],
-    steps: Annotated[int, typer.Option("--steps", "-k", min=2,
-                                       help="Rows out, end points included.")] = 8,
+    model: opt.Model,
+    data: opt.Data,
+    from_row: Annotated[int, typer.Option(
+        "--from", min=1, show_default=False,
+        help="Start row (from 1, the first row after the header).")],
+    to_row: Annotated[int, typer.Option(
+        "--to", min=1, show_default=False, help="End row (from 1, after the header).")],
+    n: Annotated[int, opt.n_rows("Rows written: points on the path, both ends included.",
+                                 minimum=2)] = 8,
     path: Annotated[LatentPath, typer.Option(
-        "--path", help="Straight line or spherical (slerp).")] = LatentPath.linear,
-    out: Out = "-",
+        "--path", help="A straight line, or spherical (slerp) between the latent means."
+    )] = LatentPath.linear,
+    out: opt.TableOut = opt.STDIO,
+    fmt: opt.InputFormat = None,
+    out_format: opt.OutFormat = None,
+    device: opt.Device = None,
+    quiet: opt.Quiet = False,
+    debug: opt.Debug = False,
 ) -> None:
-    """Decode evenly spaced points on the latent path between two rows of DATA."""
-    model = _load(model_path)
-    _, X = read_model_input(model, data)
-    for option, row in (("--from", from_row), ("--to", to_row)):
-        if not 0 <= row < len(X):
-            raise DataError(f"{option} {row}: {data} has rows 0 to {len(X) - 1}")
-    X = model_input(model, X)
-    pick = (lambda i: X.iloc[[i]]) if isinstance(X, pd.DataFrame) else (lambda i: X[i])
-    rows = _rows_frame(model, model.interpolate(pick(from_row), pick(to_row), steps=steps,
-                                                path=path.value))
-    rows.insert(0, "step", np.arange(steps))
-    write_table(rows, out)
+    """Decode evenly spaced points on the latent path between two rows of DATA.
+
+    The first and last rows written are the reconstructions of the two rows; a step
+    column counts from 0.
+
+    [bold]Example:[/bold] latentwatch interpolate fraud.lwm new.csv --from 3 --to 17 -n 6
+    """
+    import numpy as np
+
+    detector = load_model(model, device)
+    reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[])
+    frame = reader.read(check=False)
+    start = check_row(from_row, len(frame), "--from", reader.source)
+    end = check_row(to_row, len(frame), "--to", reader.source)
+    ends = frame.iloc[[start, end]].reset_index(drop=True)
+    reader.check(ends)
+    X = reader.inputs(ends)
+    rows = _rows_frame(detector, detector.interpolate(X.iloc[[0]], X.iloc[[1]], steps=n,
+                                                      path=path.value))
+    rows.insert(0, "step", np.arange(n))
+    write_table(rows, out, opt.value(out_format))
+    _status(quiet, out, f"wrote {n} rows to {out}")
 
 
-@_one_line_errors
 def encode(
-    model_path: Model,
-    data: Data,
-    out: Out = "-",
-    variance: Annotated[bool, typer.Option("--variance",
-                                           help="Add posterior variances.")] = False,
-    id_column: Annotated[str | None, typer.Option(
-        help="A DATA column to copy to the output.")] = None,
+    model: opt.Model,
+    data: opt.Data,
+    out: opt.TableOut = opt.STDIO,
+    variance: Annotated[bool, typer.Option(
+        "--variance", help="Add the posterior variances var_z0, var_z1, ... (0 for an AE).")
+                        ] = False,
+    id_column: opt.IdColumns = None,
+    fmt: opt.InputFormat = None,
+    out_format: opt.OutFormat = None,
+    device: opt.Device = None,
+    quiet: opt.Quiet = False,
+    debug: opt.Debug = False,
 ) -> None:
-    """Write the latent means (columns z0, z1, ...) of the rows of DATA."""
-    model = _load(model_path)
-    frame, X = read_model_input(model, data, keep=[id_column] if id_column else [])
-    mean, var = model.encode(model_input(model, X), return_variance=True)
-    table = pd.DataFrame(mean, columns=[f"z{j}" for j in range(mean.shape[1])])
+    """Write the latent means (columns z0, z1, ...) of the rows of DATA, in order.
+
+    [bold]Example:[/bold] latentwatch encode fraud.lwm new.csv -i transaction_id -o codes.parquet
+    """
+    import pandas as pd
+
+    detector = load_model(model, device)
+    reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None)
+    frame = reader.read()
+    mean, var = detector.encode(reader.inputs(frame), return_variance=True)
+    table = pd.DataFrame({c: frame[c].to_numpy() for c in reader.ids})
+    for j in range(mean.shape[1]):
+        table[f"z{j}"] = mean[:, j]
     if variance:
         for j in range(var.shape[1]):
             table[f"var_z{j}"] = var[:, j]
-    if id_column is not None:
-        table.insert(0, id_column, frame[id_column].to_numpy())
-    write_table(table, out)
-    if out != "-":
-        typer.echo(f"wrote {len(table)} codes to {out}", err=True)
+    write_table(table, out, opt.value(out_format))
+    _status(quiet, out, f"wrote {len(table):,} codes to {out}")
 
 
-@_one_line_errors
 def plot_latent(
-    model_path: Model,
-    data: Data,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output image (.png).")] = Path(
-        "latent.png"),
+    model: opt.Model,
+    data: opt.Data,
+    out: Annotated[str, typer.Option("--out", "-o", help="Image file: .png, .svg or .pdf."
+                                     )] = "latent.png",
     color_by: Annotated[str | None, typer.Option(
-        help="DATA column to colour by (default: the anomaly score).")] = None,
+        "--color-by", show_default="the anomaly score",
+        help="Column of DATA to colour the points by.")] = None,
+    seed: opt.Seed = 0,
+    fmt: opt.InputFormat = None,
+    device: opt.Device = None,
+    quiet: opt.Quiet = False,
+    debug: opt.Debug = False,
 ) -> None:
-    """Draw the rows of DATA in the latent space (a PCA of it beyond two dimensions)."""
-    model = _load(model_path)
-    frame, X = read_model_input(model, data, keep=[color_by] if color_by else [])
-    X = model_input(model, X)
+    """Draw the rows of DATA in the latent space (a PCA of it beyond two dimensions).
+
+    [bold]Example:[/bold] latentwatch plot-latent fraud.lwm new.csv --color-by merchant_category
+    """
+    detector = load_model(model, device)
+    reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[],
+                        keep=[color_by] if color_by else [])
+    frame = reader.read()
+    X = reader.inputs(frame)
     if color_by is None:
-        colour, label = model.anomaly_score(X), "anomaly score"
+        colour, label = detector.anomaly_score(X), "anomaly score"
     else:
         colour, label = frame[color_by], color_by
-    figure = latent_figure(model.encode(X), colour, label)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(out, dpi=120)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{out}: cannot write the image ({exc})") from exc
-    typer.echo(f"wrote {out}", err=True)
+    figure = latent_figure(detector.encode(X), colour, label, seed=seed)
+    kind = str(out).rsplit(".", 1)[-1].lower() if "." in str(out) else ""
+    if kind not in ("png", "svg", "pdf"):
+        fail(f"{out}: unknown image type (use .png, .svg or .pdf)")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=kind, dpi=120)
+    write_bytes(out, buffer.getvalue())
+    _status(quiet, out, f"wrote {out}")
 
 
-def latent_figure(codes: np.ndarray, colour, label: str, max_categories: int = 12):
-    """Scatter plot of latent codes: the two dimensions, one with jitter, or a 2-D PCA.
+def latent_figure(codes, colour, label: str, max_categories: int = 12, seed: int = 0):
+    """Scatter plot of latent codes: one dimension with jitter, two as they are, or a 2-D
+    PCA of more.
 
-    ``colour`` with few distinct values (or non-numeric) gets one colour per value and a
+    ``colour`` with few distinct values (or not numeric) gets one colour per value and a
     legend (the rarest values pooled as "other"); otherwise a colour bar.
     """
-    import matplotlib
+    import numpy as np
+    import pandas as pd
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    codes = np.asarray(codes, dtype=np.float64)
     k = codes.shape[1]
     if k == 1:
-        xy = np.c_[codes[:, 0], np.random.default_rng(0).uniform(-1, 1, len(codes))]
-        axes_names = ("z0", "jitter")
+        jitter = np.random.default_rng(seed).uniform(-1, 1, len(codes))
+        xy, axes_names = np.c_[codes[:, 0], jitter], ("z0", "jitter")
     elif k == 2:
         xy, axes_names = codes, ("z0", "z1")
     else:
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=2, random_state=0).fit(codes)
+        pca = PCA(n_components=2, random_state=seed).fit(codes)
         xy = pca.transform(codes)
         share = pca.explained_variance_ratio_
-        axes_names = (f"PC1 of the latent means ({share[0]:.0%})",
-                      f"PC2 ({share[1]:.0%})")
-    fig, ax = plt.subplots(figsize=(6, 5))
+        axes_names = (f"PC1 of the latent means ({share[0]:.0%})", f"PC2 ({share[1]:.0%})")
+    fig = Figure(figsize=(6, 5))
+    ax = fig.subplots()
     values = pd.Series(np.asarray(colour))
-    numeric = pd.api.types.is_numeric_dtype(values) and values.nunique() > max_categories
+    numeric = (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+               and values.nunique() > max_categories)
     if numeric:
         points = ax.scatter(xy[:, 0], xy[:, 1], c=values.to_numpy(dtype=float), s=6,
                             cmap="viridis")
         fig.colorbar(points, ax=ax, label=label)
     else:
-        counts = values.astype(str).value_counts()
+        names = values.astype(str)
+        counts = names.value_counts()
         keep = list(counts.index[:max_categories - 1]) if len(counts) > max_categories else list(
             counts.index)
-        names = values.astype(str).where(values.astype(str).isin(keep), "other")
+        names = names.where(names.isin(keep), "other")
         groups = [*sorted(keep), *(["other"] if len(keep) < len(counts) else [])]
-        palette = plt.cm.tab10 if len(groups) <= 10 else plt.cm.tab20
+        palette = colormaps["tab10" if len(groups) <= 10 else "tab20"]
         for i, name in enumerate(groups):
             rows = (names == name).to_numpy()
             ax.scatter(xy[rows, 0], xy[rows, 1], s=6, color=palette(i), label=name)
@@ -238,11 +263,3 @@ def latent_figure(codes: np.ndarray, colour, label: str, max_categories: int = 1
     ax.set_title(f"Latent space ({k}-D), {len(codes)} rows")
     fig.tight_layout()
     return fig
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``sample``, ``interpolate``, ``encode`` and ``plot-latent`` to ``app``."""
-    app.command("sample")(sample)
-    app.command("interpolate")(interpolate)
-    app.command("encode")(encode)
-    app.command("plot-latent")(plot_latent)

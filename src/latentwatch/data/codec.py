@@ -20,18 +20,24 @@ numbers, category indices, 0/1 flags, gaps) become data. Every row it returns is
 for the training schema:
 
 * numbers in the original units, clipped to the training range, integer columns as
-  integers, rounded to the decimals the training values were written with;
+  integers, rounded to the decimals the training values were written with (a column
+  without any value in training decodes as missing);
 * only categories seen in training: the rare bucket becomes one of the values pooled in
   it (the most frequent, or one drawn by training frequency when decoding with a random
-  generator); a bucket that pooled nothing is never chosen by the heads;
-* booleans in their training spelling;
-* gaps only where asked (the heads draw them at the training rate);
+  generator); a bucket that pooled nothing is never chosen by the heads (given one,
+  ``decode`` writes the first label);
+* booleans in their training spelling (``bool``, ``0``/``1`` as ``Int64``, or text);
+* gaps only where asked (the heads draw them at the training rate), or where a value
+  is not a number (NaN); a datetime column is missing where any of its features is;
 * datetime columns as timestamps again, by this rule: the time of day is the decoded
   hour (minutes and seconds drawn uniformly when a generator is given, else ``:00``);
   the date is a day of the training period with the decoded weekday (and month): drawn
   uniformly among such days, or without a generator the one nearest the middle of the
-  period. A column with only dates decodes to midnight. ``score`` therefore reads what
-  ``sample`` writes.
+  period (when no day of the period matches, the search widens by a year, then three,
+  on each side). A column without an hour feature decodes to midnight. Time-zone aware
+  training timestamps decode as UTC, with the hours the model learned. ``encode``
+  derives the same features from them, and a column read by a ``format`` also reads
+  ISO 8601 text, so ``score`` reads what ``sample`` writes, in Python or as CSV.
 
 A numeric matrix (an array, or a table whose columns are all numbers) is a table of
 numeric columns: the same codec, with every column a Gaussian and gaps masked.
@@ -65,6 +71,8 @@ MAX_DECIMALS = 6
 QUOTED_PROBLEMS = 5
 # At most this many values pooled in a rare bucket are remembered (most frequent first).
 MAX_RARE_LABELS = 1000
+# Whole numbers below this magnitude are exact in float64: such columns decode as Int64.
+MAX_EXACT_INTEGER = 2.0**53
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,8 @@ class Block:
     log : bool
         Numeric: the model sees ``log(1 + x)``.
     integer : bool
-        Numeric: training values were all integers; decoded values are rounded.
+        Numeric: training values were all integers (of magnitude below 2**53); decoded
+        values are rounded and typed ``Int64``.
     decimals : int or None
         Numeric: the fewest decimals (up to ``MAX_DECIMALS``) that wrote every training
         value; decoded values are rounded to them (``None``: not rounded).
@@ -308,6 +317,9 @@ class TableCodec:
             blocks.extend(_fit_blocks(frame[spec.name], spec, schema))
             if spec.kind == "datetime":
                 dates.append(_fit_dates(frame[spec.name], spec))
+        if not blocks:
+            raise DataError(where(source, "no column left to model; the table needs at least "
+                                          "one column that is not an id or excluded"))
         _fit_numeric_scales(frame, blocks)
         return self._set(schema, blocks, dates)
 
@@ -471,9 +483,13 @@ class TableCodec:
         pandas.DataFrame
             One column per block (``ts.hour`` for a datetime feature), valid values only.
         """
-        values = np.asarray(values, dtype=np.float64).reshape(-1, self.n_blocks)
+        values = np.asarray(values, dtype=np.float64)
+        values = values[None] if values.ndim == 1 else values
+        if values.ndim != 2 or values.shape[1] != self.n_blocks:
+            raise ValueError(f"values must have shape (n_rows, {self.n_blocks}), one column "
+                             f"per block ({', '.join(self.names)}), not {values.shape}")
         missing = (np.zeros(values.shape, dtype=bool) if missing is None
-                   else np.asarray(missing, dtype=bool).reshape(values.shape))
+                   else np.broadcast_to(np.asarray(missing, dtype=bool), values.shape))
         return pd.DataFrame({
             block.name: decode_column(block, values[:, j], missing[:, j], rng)
             for j, block in enumerate(self.blocks)
@@ -533,13 +549,21 @@ def _block_values(block: Block, raw: pd.Series, j: int, messages: dict
 
 def decode_column(block: Block, values: np.ndarray, missing: np.ndarray,
                   rng: np.random.Generator | None = None) -> pd.Series:
-    """One block's model-space values as valid data in the original units and labels."""
+    """One block's model-space values as valid data in the original units and labels.
+
+    A value that is not a number (NaN) decodes as missing, as does every value of a
+    numeric column that had no value in training (it has no range).
+    """
+    missing = missing | np.isnan(values)
     if block.kind == "numeric":
-        numbers = values * block.scale + block.mean
-        if block.log:
-            numbers = np.expm1(numbers)
-        if block.low is not None and block.high is not None:
-            numbers = np.clip(numbers, block.low, block.high)
+        low, high = block.low, block.high
+        if low is None or high is None:
+            missing, low, high = np.ones(len(values), dtype=bool), 0.0, 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            numbers = values * block.scale + block.mean
+            if block.log:
+                numbers = np.expm1(numbers)
+        numbers = np.clip(np.nan_to_num(numbers, nan=low), low, high)
         if block.integer:
             rounded = pd.array(np.round(numbers).astype(np.int64), dtype="Int64")
             rounded[missing] = pd.NA
@@ -555,7 +579,9 @@ def decode_column(block: Block, values: np.ndarray, missing: np.ndarray,
         out[missing] = None
         if block.label_type == "bool":
             return pd.Series(out, dtype="boolean")
-        return pd.Series(out)
+        if block.label_type == "int":
+            return pd.Series(pd.array(out, dtype="Int64"))
+        return pd.Series(out, dtype=object)
     out = np.empty(len(codes), dtype=object)
     known = codes < len(labels)
     out[known] = np.array(labels, dtype=object)[codes[known]] if labels else None
@@ -573,7 +599,7 @@ def _rare_draws(block: Block, n: int, rng: np.random.Generator | None) -> np.nda
     out = np.empty(n, dtype=object)
     if n == 0:
         return out
-    if not block.rare_labels:  # a bucket that pooled nothing: fall back to the top label
+    if not block.rare_labels:  # a bucket that pooled nothing: the first label, a valid one
         out[:] = block.categories[0] if block.categories else None
         return out
     if rng is None:
@@ -618,7 +644,7 @@ def assemble_datetimes(column: DateColumn, parts: dict[str, pd.Series],
                                  last + pd.Timedelta(days=widen), freq="D")
             ok = np.ones(len(span), dtype=bool)
             if wd >= 0:
-                ok &= span.dayofweek.to_numpy() == wd
+                ok &= span.day_of_week.to_numpy() == wd
             if m >= 1:
                 ok &= span.month.to_numpy() == m
             if ok.any():
@@ -706,8 +732,30 @@ def _word(value: Any) -> str:
 
 
 def _dates(raw: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.ndarray]:
+    """Timestamps read by ``fmt``, and the mask of present values that are not dates.
+
+    A column read by a format (``"epoch_s"``, ``"%d/%m/%Y"``...) also reads ISO 8601 text,
+    which is how a decoded table's timestamps are written as text: ``score`` then reads
+    the CSV that ``sample`` wrote. Such text with an offset is converted to UTC when the
+    format gives timestamps without a time zone; text without one is taken as UTC when the
+    format gives timestamps with one.
+    """
     parsed = parse_datetimes(raw, fmt)
-    return parsed, (raw.notna() & parsed.isna()).to_numpy()
+    failed = (raw.notna() & parsed.isna()).to_numpy()
+    if fmt is not None and failed.any():
+        retried = parse_datetimes(raw[failed], None)
+        if retried.notna().any():
+            tz, retried_tz = getattr(parsed.dt, "tz", None), getattr(retried.dt, "tz", None)
+            if retried_tz is None and tz is not None:
+                retried = retried.dt.tz_localize("UTC")
+            if tz is None and retried_tz is not None:
+                retried = retried.dt.tz_convert("UTC").dt.tz_localize(None)
+            elif tz is not None:
+                retried = retried.dt.tz_convert(tz)
+            parsed = parsed.copy()
+            parsed[failed] = retried.to_numpy()
+            failed = (raw.notna() & parsed.isna()).to_numpy()
+    return parsed, failed
 
 
 def derive_feature(dates: pd.Series, feature: str) -> pd.Series:
@@ -761,7 +809,9 @@ def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema) -> list[B
     if spec.kind == "numeric":
         numbers, _ = to_numbers(raw)
         finite = numbers[np.isfinite(numbers)]
-        integer = bool(finite.size and np.all(np.mod(finite, 1) == 0))
+        # integers only where int64 holds them exactly (beyond 2**53 floats are all whole)
+        integer = bool(finite.size and np.all(np.mod(finite, 1) == 0)
+                       and np.abs(finite).max() < MAX_EXACT_INTEGER)
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (None, None)
         return [Block(spec.name, spec.name, "numeric", log=spec.log, integer=integer,
                       decimals=_decimals(finite), low=low, high=high, missing=gaps,

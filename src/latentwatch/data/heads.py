@@ -11,6 +11,13 @@ with a Gaussian for numeric columns, a softmax for categorical columns and a Ber
 for booleans and for missingness. A missing entry therefore adds nothing through its
 value: the row is scored on what was observed (and, where gaps were seen in training,
 on how usual its gaps are).
+
+The heads also read values back out of a decoder output, in model space, for the
+codec's :meth:`~latentwatch.data.codec.TableCodec.decode`: :meth:`TableHeads.expected`
+(the most probable value of every column) and :meth:`TableHeads.sample` (a draw, with
+gaps at the modelled rate). Neither ever picks a rare bucket that pooled no training
+value (there is no value to write for it), and the features of one datetime column are
+missing together (one draw, from the first feature's missingness).
 """
 
 from __future__ import annotations
@@ -20,32 +27,38 @@ import math
 import numpy as np
 import torch
 
-from latentwatch.data.codec import TableCodec
 from latentwatch import maths
+from latentwatch.data.codec import TableCodec
 
 
 class TableHeads:
     """Reader of packed rows and decoder outputs split along a codec's blocks."""
 
-    def __init__(self, layout: TableCodec) -> None:
-        self.layout = layout
-        self.n_blocks = layout.n_blocks
-        self._targets = layout.input_width
-        self._observed = layout.input_width + layout.n_blocks
-        self._numeric = torch.as_tensor(layout.numeric, dtype=torch.long)
-        self._boolean = torch.as_tensor(layout.boolean, dtype=torch.long)
-        self._boolean_logits = torch.as_tensor(layout.boolean_logits, dtype=torch.long)
-        self._missing = torch.as_tensor(layout.with_missing, dtype=torch.long)
-        self._missing_logits = torch.as_tensor(layout.missing_logits, dtype=torch.long)
+    def __init__(self, codec: TableCodec) -> None:
+        self.codec = codec
+        self.n_blocks = codec.n_blocks
+        self._targets = codec.input_width
+        self._observed = codec.input_width + codec.n_blocks
+        self._numeric = torch.as_tensor(codec.numeric, dtype=torch.long)
+        self._boolean = torch.as_tensor(codec.boolean, dtype=torch.long)
+        self._boolean_logits = torch.as_tensor(codec.boolean_logits, dtype=torch.long)
+        self._missing = torch.as_tensor(codec.with_missing, dtype=torch.long)
+        self._missing_logits = torch.as_tensor(codec.missing_logits, dtype=torch.long)
         self._categories = [
-            (int(j), int(start), layout.blocks[j].width)
-            for j, start in zip(layout.categorical, layout.logit_start, strict=True)
+            (int(j), int(start), codec.blocks[j].width)
+            for j, start in zip(codec.categorical, codec.logit_start, strict=True)
         ]
-        self._rare_share = {int(j): math.log(layout.blocks[j].rare_values + 1)
-                            for j in layout.categorical if layout.blocks[j].rare_values}
+        self._rare_share = {int(j): math.log(codec.blocks[j].rare_values + 1)
+                            for j in codec.categorical if codec.blocks[j].rare_values}
         # decoding never picks a rare bucket that pooled no training value
-        self._closed_bucket = {int(j) for j in layout.categorical
-                               if not layout.blocks[j].rare_values}
+        self._closed_bucket = {int(j) for j in codec.categorical
+                               if not codec.blocks[j].rare_values}
+        # the features of one datetime column are missing together: their gaps are drawn
+        # once, from the first feature's missingness (position k in with_missing)
+        first: dict[str, int] = {}
+        self._gap_source = torch.as_tensor([
+            first.setdefault(codec.blocks[j].source, k)
+            for k, j in enumerate(codec.with_missing)], dtype=torch.long)
 
     def _decodable(self, j: int, logits: torch.Tensor) -> torch.Tensor:
         """Category logits of block ``j`` with a closed rare bucket masked out."""
@@ -55,8 +68,41 @@ class TableHeads:
         masked[..., -1] = float("-inf")
         return masked
 
+    def _bucket_share(self, j: int, target: torch.Tensor, width: int) -> torch.Tensor:
+        """``log(rare_values + 1)`` where the target is the rare bucket, else 0 (in the
+        targets' dtype: a bool mask times a float would be float32)."""
+        return (target == width - 1).to(target.dtype) * self._rare_share[j]
+
     def inputs(self, rows: torch.Tensor) -> torch.Tensor:
         return rows[..., :self._targets]
+
+    def marginal_logits(self, rows: np.ndarray) -> np.ndarray:
+        """The logits ``(n_logits,)`` of the training rows' marginal frequencies.
+
+        For each categorical column ``log((c_k + 1/2) / (n + w/2))`` over its ``w``
+        categories, for each boolean and each modelled gap the log-odds
+        ``log((s + 1/2) / (n - s + 1/2))`` of its share ``s / n``. A model whose logit
+        biases start there (:meth:`initialise_logits` of the models) reproduces the
+        training rates from its first epoch, so short training does not sample gaps,
+        rare categories or booleans at the uninformed rate of 1/2.
+        """
+        targets = rows[:, self._targets:self._observed]
+        observed = rows[:, self._observed:self._observed + self.n_blocks] > 0
+        out = np.zeros(self.codec.n_logits)
+        for j, start, width in self._categories:
+            seen = targets[observed[:, j], j].astype(np.int64)
+            counts = np.bincount(seen, minlength=width)[:width] + 0.5
+            out[start:start + width] = np.log(counts / counts.sum())
+
+        def log_odds(hits: np.ndarray, n: int) -> np.ndarray:
+            return np.log((hits + 0.5) / (n - hits + 0.5))
+
+        for k, j in enumerate(self.codec.boolean):
+            seen = observed[:, j]
+            out[self.codec.boolean_logits[k]] = log_odds(targets[seen, j].sum(), seen.sum())
+        for k, j in enumerate(self.codec.with_missing):
+            out[self.codec.missing_logits[k]] = log_odds((~observed[:, j]).sum(), len(rows))
+        return out
 
     def _split(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return (rows[..., self._targets:self._observed],
@@ -89,18 +135,17 @@ class TableHeads:
         targets, observed = self._split(rows)
         device = rows.device
         columns: list[torch.Tensor | None] = [None] * self.n_blocks
-        for k, j in enumerate(self.layout.numeric):
+        for k, j in enumerate(self.codec.numeric):
             columns[j] = numeric[..., k]
         for j, start, width in self._categories:
             columns[j] = maths.categorical_nll(logits[..., start:start + width],
                                                targets[..., j].long())
             if j in self._rare_share:
-                in_bucket = targets[..., j] == width - 1
-                columns[j] = columns[j] + in_bucket * self._rare_share[j]
+                columns[j] = columns[j] + self._bucket_share(j, targets[..., j], width)
         if len(self._boolean):
             flags = maths.bernoulli_nll(logits[..., self._boolean_logits.to(device)],
                                         targets[..., self._boolean.to(device)])
-            for k, j in enumerate(self.layout.boolean):
+            for k, j in enumerate(self.codec.boolean):
                 columns[j] = flags[..., k]
         shape = torch.broadcast_shapes(*(c.shape for c in columns))
         value_nll = torch.stack([c.expand(shape) for c in columns], dim=-1) * observed
@@ -132,7 +177,7 @@ class TableHeads:
         for j, start, width in self._categories:
             nll = maths.categorical_nll(logits[..., start:start + width], targets[..., j].long())
             if j in self._rare_share:
-                nll = nll + (targets[..., j] == width - 1) * self._rare_share[j]
+                nll = nll + self._bucket_share(j, targets[..., j], width)
             prob[..., j] = torch.exp(-nll)
         if len(self._boolean):
             idx = self._boolean.to(rows.device)
@@ -162,10 +207,11 @@ class TableHeads:
         if len(self._boolean):
             p = torch.sigmoid(logits[:, self._boolean_logits])
             values[:, self._boolean] = torch.bernoulli(p, generator=gen)
-        missing = torch.zeros((n, self.n_blocks), dtype=torch.bool)
+        missing = torch.zeros((n, self.n_blocks), dtype=torch.bool, device=values.device)
         if with_missing and len(self._missing):
             p = torch.sigmoid(logits[:, self._missing_logits])
-            missing[:, self._missing] = torch.bernoulli(p, generator=gen).bool()
+            gaps = torch.bernoulli(p, generator=gen).bool()
+            missing[:, self._missing] = gaps[:, self._gap_source]
         return values, missing
 
 

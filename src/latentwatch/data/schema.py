@@ -489,6 +489,12 @@ def parse_datetimes(values: pd.Series, fmt: str | None = None) -> pd.Series:
     """
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in (
+            "datetime", "datetime64", "date", "empty"):
+        try:
+            return pd.to_datetime(values, errors="coerce")
+        except (ValueError, TypeError):
+            return pd.to_datetime(values, errors="coerce", utc=True)
     if fmt in EPOCH_FORMATS:
         if pd.api.types.is_bool_dtype(values.dtype) or not pd.api.types.is_numeric_dtype(
                 values.dtype):

@@ -11,7 +11,7 @@ from rich.table import Table
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from latentwatch.detectors import AutoEncoderDetector, VAEDetector
+from latentwatch.detector import AutoEncoderDetector, VAEDetector
 
 
 def breast_cancer_anomalies(
@@ -28,17 +28,9 @@ def breast_cancer_anomalies(
 
 
 def top_features(model, X: pd.DataFrame, rows: np.ndarray, k: int = 3) -> list[str]:
-    """``"name: observed (expected about reconstructed)"`` for the ``k`` largest contributions."""
-    parts = model.feature_scores(X.iloc[rows])
-    expected = model.reconstruct(X.iloc[rows])
-    out = []
-    for i, row in enumerate(rows):
-        order = np.argsort(parts[i])[::-1][:k]
-        out.append("; ".join(
-            f"{X.columns[j]}: {X.iat[row, j]:.4g} (expected about {expected[i, j]:.4g})"
-            for j in order
-        ))
-    return out
+    """``"name: observed (expected about reconstructed)"`` for the ``k`` largest
+    contributions to the score of each row of ``X.iloc[rows]`` (see ``model.explain``)."""
+    return [str(explanation) for explanation in model.explain(X.iloc[rows], top_k=k)]
 
 
 def run_demo(seed: int = 0, console: Console | None = None) -> dict[str, dict[str, float]]:

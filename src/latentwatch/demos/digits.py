@@ -17,7 +17,7 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 from sklearn.svm import SVC
 
-from latentwatch.detectors import VAEDetector
+from latentwatch.detector import VAEDetector
 
 PIXEL_MAX = 16.0
 IMAGE_SHAPE = (8, 8)
@@ -97,9 +97,13 @@ def _grid_figure(images: np.ndarray, columns: int, title: str):
 
 
 def run_digits_demo(
-    out_dir: str | Path = "latentwatch-digits", seed: int = 0, console: Console | None = None
+    out_dir: str | Path = "latentwatch-digits", seed: int = 0, console: Console | None = None,
+    *, max_epochs: int | None = None,
 ) -> dict[str, object]:
     """Train the digits VAEs, write the four pictures into ``out_dir`` and print figures.
+
+    ``max_epochs`` overrides the recipes' epoch budgets (:data:`DIGITS_VAE`,
+    :data:`ANOMALY_VAE`), e.g. for a quick smoke run.
 
     Returns
     -------
@@ -122,7 +126,8 @@ def run_digits_demo(
     X, X_raw, y = dequantized_digits(seed)
     console.print(f"Digits (scikit-learn): {len(X)} images of 8x8 pixels; training a VAE with "
                   "a 2-D latent space...")
-    vae = VAEDetector(random_state=seed, **DIGITS_VAE).fit(X)
+    budget = {} if max_epochs is None else {"max_epochs": max_epochs}
+    vae = VAEDetector(random_state=seed, **{**DIGITS_VAE, **budget}).fit(X)
     reader = SVC().fit(X_raw, y)  # a classifier trained on the real digits
     codes = vae.encode(X)
     denoise_accuracy = float(np.mean(reader.predict(vae.denoise(X)) == y))
@@ -179,7 +184,7 @@ def run_digits_demo(
     train = np.sort(rng.choice(normal, size=int(0.7 * len(normal)), replace=False))
     test = np.setdiff1d(np.arange(len(y)), train)
     is_new = ~np.isin(y[test], NORMAL_CLASSES)
-    detector = VAEDetector(random_state=seed, **ANOMALY_VAE).fit(X[train])
+    detector = VAEDetector(random_state=seed, **{**ANOMALY_VAE, **budget}).fit(X[train])
     scores = detector.anomaly_score(X[test])
     auc = float(roc_auc_score(is_new, scores))
     fig = plt.figure(figsize=(7.5, 3.6))

@@ -2,8 +2,9 @@
 
 A model is an ``nn.Module`` with ``name``, ``variational``, ``score_methods``,
 ``encode(x) -> (mean, variance)``, ``decode(z) -> (mean, logvar or None, logits)``,
-``loss(heads, x, gen, epoch)``, ``scores(heads, x, method, noise)`` and
-``all_scores(heads, x, noise)``. A new model is ``models/<name>.py`` plus one line here.
+``loss(heads, x, gen, epoch)``, ``scores(heads, x, method, noise)``,
+``all_scores(heads, x, noise)`` and ``initialise_logits(bias)``. A new model is
+``models/<name>.py`` plus one line here.
 """
 
 from __future__ import annotations

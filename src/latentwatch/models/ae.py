@@ -50,12 +50,19 @@ class AutoEncoder(nn.Module):
 
     def __init__(self, config: AEConfig, shape) -> None:
         super().__init__()
+        self.config = config
         self.hidden_dims, self.latent_dim = resolve_dims(config.hidden_dims, config.latent_dim,
                                                          shape.n_inputs)
         self.n_outputs = shape.n_outputs
         self.encoder = mlp([shape.n_inputs, *self.hidden_dims, self.latent_dim])
         self.decoder = mlp([self.latent_dim, *reversed(self.hidden_dims),
                             shape.n_outputs + shape.n_logits])
+
+    def initialise_logits(self, bias: torch.Tensor) -> None:
+        """Start the logit outputs' biases at ``bias`` ``(n_logits,)`` (the training
+        marginals, see ``TableHeads.marginal_logits``)."""
+        with torch.no_grad():
+            self.decoder[-1].bias[self.n_outputs:] = bias.to(self.decoder[-1].bias)
 
     def n_score_samples(self, method: str) -> int:
         return 1

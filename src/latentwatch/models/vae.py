@@ -69,15 +69,27 @@ class VAE(nn.Module):
         hidden, self.latent_dim = resolve_dims(config.hidden_dims, config.latent_dim,
                                                shape.n_inputs)
         self.hidden_dims = hidden
-        self.encoder = nn.Sequential(mlp([shape.n_inputs, *hidden]), nn.ELU())
-        self.latent_mean = nn.Linear(hidden[-1], self.latent_dim)
-        self.latent_logvar = nn.Linear(hidden[-1], self.latent_dim)
-        self.decoder = nn.Sequential(mlp([self.latent_dim, *reversed(hidden)]), nn.ELU())
-        self.output_mean = optional_linear(hidden[0], shape.n_outputs)
-        self.output_logvar = optional_linear(hidden[0], shape.n_outputs)
-        self.output_logits = optional_linear(hidden[0], shape.n_logits)
+        # no hidden layer (hidden_dims=[]): a linear encoder and decoder, as for the AE
+        self.encoder = (nn.Sequential(mlp([shape.n_inputs, *hidden]), nn.ELU()) if hidden
+                        else nn.Identity())
+        encoded = hidden[-1] if hidden else shape.n_inputs
+        self.latent_mean = nn.Linear(encoded, self.latent_dim)
+        self.latent_logvar = nn.Linear(encoded, self.latent_dim)
+        self.decoder = (nn.Sequential(mlp([self.latent_dim, *reversed(hidden)]), nn.ELU())
+                        if hidden else nn.Identity())
+        decoded = hidden[0] if hidden else self.latent_dim
+        self.output_mean = optional_linear(decoded, shape.n_outputs)
+        self.output_logvar = optional_linear(decoded, shape.n_outputs)
+        self.output_logits = optional_linear(decoded, shape.n_logits)
         # per-column caps of the capped score (medians of held-out -log p(x_j | z))
         self.register_buffer("nll_caps", torch.full((shape.n_blocks,), float("-inf")))
+
+    def initialise_logits(self, bias: torch.Tensor) -> None:
+        """Start the logit outputs' biases at ``bias`` ``(n_logits,)`` (the training
+        marginals, see ``TableHeads.marginal_logits``)."""
+        if self.output_logits is not None:
+            with torch.no_grad():
+                self.output_logits.bias.copy_(bias.to(self.output_logits.bias))
 
     def n_score_samples(self, method: str) -> int:
         return 1 if method == "reconstruction_error" else int(self.config.n_samples)
@@ -136,8 +148,10 @@ class VAE(nn.Module):
         ``reconstruction_probability`` (An & Cho, 2015): ``-log((1/L) sum_l p(x | z_l))``;
         ``capped_reconstruction_probability``: the same with each column's likelihood
         capped at ``exp(-m_j)`` (``nll_caps``); ``elbo``: the negative ELBO with
-        ``beta = 1``; ``reconstruction_error``: the point errors of the decoder mean at the
-        posterior mean. See :mod:`latentwatch.maths` for the decompositions.
+        ``beta = 1`` (its KL shared over the active columns; a row with none scores 0, as
+        it does by the other methods); ``reconstruction_error``: the point errors of the
+        decoder mean at the posterior mean. See :mod:`latentwatch.maths` for the
+        decompositions.
         """
         if method == "reconstruction_error":
             parts = self._point_errors(heads, x)
@@ -149,18 +163,20 @@ class VAE(nn.Module):
         if method in (RP, CAPPED_RP):
             return (maths.reconstruction_probability_score(nll.sum(dim=-1)),
                     maths.reconstruction_probability_contributions(nll, active))
-        parts = nll.mean(dim=0) + maths.spread_over(kl, nll.shape[-1], active)
+        parts = _elbo_parts(nll, kl, active)
         return parts.sum(dim=1), parts
 
     def all_scores(self, heads, x: torch.Tensor, noise: torch.Tensor
                    ) -> dict[str, torch.Tensor]:
-        """Every score method's row scores ``{method: (n,)}`` from one decoder pass."""
+        """Every score method's row scores ``{method: (n,)}`` from one decoder pass,
+        computed as :meth:`scores` computes them (bit for bit on the same rows)."""
         nll, kl = self.sample_nll(heads, x, noise)
-        capped = maths.floor_nll(nll, self.nll_caps.to(nll.dtype), heads.active(x))
+        active = heads.active(x)
+        capped = maths.floor_nll(nll, self.nll_caps.to(nll.dtype), active)
         return {
             RP: maths.reconstruction_probability_score(nll.sum(dim=-1)),
             CAPPED_RP: maths.reconstruction_probability_score(capped.sum(dim=-1)),
-            "elbo": nll.sum(dim=-1).mean(dim=0) + kl,
+            "elbo": _elbo_parts(nll, kl, active).sum(dim=1),
             "reconstruction_error": self._point_errors(heads, x).sum(dim=1),
         }
 
@@ -174,6 +190,12 @@ class VAE(nn.Module):
     def set_score_state(self, expected_nll: np.ndarray, active: np.ndarray) -> None:
         """Set the caps to each column's median over its active held-out entries."""
         self.nll_caps.copy_(torch.from_numpy(median_of_active(expected_nll, active)))
+
+
+def _elbo_parts(nll: torch.Tensor, kl: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    """Per-column parts ``(n, d)`` of the negative ELBO: the expected ``-log p(x_j | z)``
+    plus the KL shared over the active columns (a row without any scores 0)."""
+    return nll.mean(dim=0) + maths.spread_over(kl, nll.shape[-1], active)
 
 
 def median_of_active(values: np.ndarray, active: np.ndarray) -> np.ndarray:

@@ -1,26 +1,48 @@
-"""Behaviour of the detectors: detection quality, determinism, scores, stability."""
+"""Behaviour of the estimators: detection quality, determinism, score definitions, stability."""
+
+import copy
+import math
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 
-from latentwatch import AutoEncoderDetector, VAEDetector, maths
-from latentwatch.networks import default_hidden_dims, default_latent_dim
+from latentwatch import AutoEncoderDetector, DataError, VAEDetector, maths
+from latentwatch.engine.scoring import score_noise
+from latentwatch.models.layers import default_hidden_dims, default_latent_dim
+from latentwatch.models.vae import SCORE_METHODS
 
-SCORES = [
-    "reconstruction_probability", "capped_reconstruction_probability", "elbo",
-    "reconstruction_error",
-]
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _fit(estimator, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X)
+
+
+def _standardised(model, X):
+    """``X`` in the model's standardised units, from the codec's per-column scales."""
+    blocks = model.codec_.blocks
+    mean = np.array([b.mean for b in blocks])
+    scale = np.array([b.scale for b in blocks])
+    return (np.asarray(X, dtype=np.float64) - mean) / scale
+
+
+def _float64(module):
+    return copy.deepcopy(module).double().eval()
 
 
 @pytest.fixture(scope="module")
 def fitted(planted):
     X_train, _, _ = planted
     return {
-        "ae": AutoEncoderDetector(random_state=0).fit(X_train),
-        "vae": VAEDetector(random_state=0).fit(X_train),
+        "ae": _fit(AutoEncoderDetector(random_state=0), X_train),
+        "vae": _fit(VAEDetector(random_state=0), X_train),
     }
 
 
@@ -31,7 +53,7 @@ def test_planted_anomalies_are_found(fitted, planted, name):
     assert auc > 0.95, f"{name} AUC-ROC {auc:.3f}"
 
 
-@pytest.mark.parametrize("score_method", SCORES)
+@pytest.mark.parametrize("score_method", SCORE_METHODS)
 def test_every_vae_score_finds_anomalies(fitted, planted, score_method):
     _, X_test, y_test = planted
     model = fitted["vae"].set_params(score_method=score_method)
@@ -60,7 +82,7 @@ def test_scoring_leaves_global_torch_state_alone(fitted, planted):
     torch.testing.assert_close(torch.rand(3), expected)
 
 
-@pytest.mark.parametrize("score_method", SCORES)
+@pytest.mark.parametrize("score_method", SCORE_METHODS)
 def test_vae_feature_scores_sum_to_the_score(fitted, planted, score_method):
     _, X_test, _ = planted
     model = fitted["vae"].set_params(score_method=score_method)
@@ -72,31 +94,36 @@ def test_vae_feature_scores_sum_to_the_score(fitted, planted, score_method):
         model.set_params(score_method="reconstruction_probability")
 
 
-def test_ae_feature_scores_are_squared_errors(fitted, planted):
+def test_ae_feature_scores_are_point_errors_in_nats(fitted, planted):
+    """Per standardised column ``0.5 * (log(2 pi) + e^2)``, ``e = x - x_hat``."""
     _, X_test, _ = planted
     model = fitted["ae"]
-    Xs = (X_test - model.mean_) / model.scale_
-    reconstruction = model.module_.double()(torch.from_numpy(Xs)).detach().numpy()
-    model.module_.float()
-    np.testing.assert_allclose(model.feature_scores(X_test), (reconstruction - Xs) ** 2,
-                               rtol=1e-5, atol=1e-7)
+    xs = _standardised(model, X_test)
+    net = _float64(model.module_)
+    with torch.no_grad():
+        out, _, _ = net.decode(net.encode(torch.from_numpy(xs))[0])
+    errors = out.numpy() - xs
+    expected = 0.5 * (math.log(2 * math.pi) + errors**2)
+    np.testing.assert_allclose(model.feature_scores(X_test), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.anomaly_score(X_test), expected.sum(axis=1), rtol=1e-10)
 
 
 def test_reconstruction_probability_matches_brute_force(fitted, planted):
     """The detector's score equals an explicit loop over the same L latent samples."""
     _, X_test, _ = planted
     model = fitted["vae"]
-    net = model._scoring_network()
-    x = torch.from_numpy((X_test[:4] - model.mean_) / model.scale_)
-    eps = model._scoring_noise(x.device, torch.float64)
+    net = _float64(model.module_)
+    x = torch.from_numpy(_standardised(model, X_test[:4]))
+    eps = score_noise(model.module_, model.seed_, "reconstruction_probability")
+    assert eps.shape == (model.n_samples, model.latent_dim_)
     expected = []
     with torch.no_grad():
-        mu, logvar = net.encode(x)
+        mu, logvar = net.posterior(x)
         for i in range(4):
             log_p = []
             for sample in range(model.n_samples):
                 z = mu[i] + torch.exp(0.5 * logvar[i]) * eps[sample]
-                mean, out_logvar = net.decode(z)
+                mean, out_logvar, _ = net.decode(z)
                 log_p.append(-float(maths.gaussian_nll(x[i], mean, out_logvar).sum()))
             m = max(log_p)
             expected.append(-(m + np.log(np.mean(np.exp(np.array(log_p) - m)))))
@@ -108,6 +135,7 @@ def test_sklearn_conventions(fitted, planted):
     model = fitted["vae"]
     np.testing.assert_array_equal(model.score_samples(X_test), -model.anomaly_score(X_test))
     decision = model.decision_function(X_test)
+    np.testing.assert_array_equal(decision, model.score_samples(X_test) - model.offset_)
     np.testing.assert_array_equal(model.predict(X_test), np.where(decision < 0, -1, 1))
     assert model.transform(X_test).shape == (len(X_test), model.latent_dim_)
     assert list(model.get_feature_names_out()) == [
@@ -124,17 +152,27 @@ def test_auto_threshold_flags_about_one_percent_of_normal_rows(planted):
 
 def test_contamination_sets_the_training_outlier_share(planted):
     X_train, _, _ = planted
-    model = VAEDetector(contamination=0.1, max_epochs=20, random_state=0).fit(X_train)
+    model = _fit(VAEDetector(contamination=0.1, max_epochs=10, random_state=0), X_train)
     assert np.mean(model.predict(X_train) == -1) == pytest.approx(0.1, abs=0.01)
 
 
 def test_fit_is_reproducible_with_random_state(planted):
     X_train, X_test, _ = planted
-    a = VAEDetector(max_epochs=5, random_state=3).fit(X_train).anomaly_score(X_test)
-    b = VAEDetector(max_epochs=5, random_state=3).fit(X_train).anomaly_score(X_test)
-    c = VAEDetector(max_epochs=5, random_state=4).fit(X_train).anomaly_score(X_test)
+    a = _fit(VAEDetector(max_epochs=3, random_state=3), X_train).anomaly_score(X_test)
+    b = _fit(VAEDetector(max_epochs=3, random_state=3), X_train).anomaly_score(X_test)
+    c = _fit(VAEDetector(max_epochs=3, random_state=4), X_train).anomaly_score(X_test)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+def test_fit_leaves_global_random_state_alone(planted):
+    X_train, _, _ = planted
+    numpy_state = np.random.get_state()  # noqa: NPY002 - the global state is the subject
+    torch_state = torch.random.get_rng_state()
+    _fit(VAEDetector(max_epochs=1, random_state=0), X_train[:200])
+    after = np.random.get_state()  # noqa: NPY002
+    assert all(np.array_equal(a, b) for a, b in zip(numpy_state, after, strict=True))
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
 
 
 def test_kl_term_acts_with_default_settings(planted):
@@ -142,13 +180,13 @@ def test_kl_term_acts_with_default_settings(planted):
     X_train, _, _ = planted
 
     def mean_kl(model):
-        net = model._scoring_network()
-        x = torch.from_numpy((X_train - model.mean_) / model.scale_)
+        net = _float64(model.module_)
+        x = torch.from_numpy(_standardised(model, X_train))
         with torch.no_grad():
-            return float(maths.kl_to_standard_normal(*net.encode(x)).mean())
+            return float(maths.kl_to_standard_normal(*net.posterior(x)).mean())
 
-    default = VAEDetector(max_epochs=30, random_state=0).fit(X_train)
-    no_kl = VAEDetector(beta=0.0, max_epochs=30, random_state=0).fit(X_train)
+    default = _fit(VAEDetector(max_epochs=20, random_state=0), X_train)
+    no_kl = _fit(VAEDetector(beta=0.0, max_epochs=20, random_state=0), X_train)
     assert 0.0 < mean_kl(default) < 0.5 * mean_kl(no_kl)
 
 
@@ -164,7 +202,7 @@ def test_kl_term_acts_with_default_settings(planted):
 )
 @pytest.mark.parametrize("cls", [AutoEncoderDetector, VAEDetector])
 def test_loss_and_scores_stay_finite_on_degenerate_data(X, cls):
-    model = cls(max_epochs=40, random_state=0).fit(X)
+    model = _fit(cls(max_epochs=15, random_state=0), X)
     assert all(np.isfinite(model.history_["train_loss"]))
     assert all(np.isfinite(model.history_["val_loss"]))
     scores = model.anomaly_score(X)
@@ -177,7 +215,7 @@ def test_loss_and_scores_stay_finite_on_degenerate_data(X, cls):
 def test_constant_column_deviation_is_blamed(planted):
     X_train, _, _ = planted
     X = np.c_[X_train, np.full(len(X_train), 3.0)]
-    model = VAEDetector(max_epochs=30, random_state=0).fit(X)
+    model = _fit(VAEDetector(max_epochs=10, random_state=0), X)
     row = X[:1].copy()
     row[0, -1] = 4.0
     assert np.argmax(model.feature_scores(row)[0]) == X.shape[1] - 1
@@ -187,28 +225,49 @@ def test_history_and_early_stopping(planted):
     X_train, _, _ = planted
     model = AutoEncoderDetector(max_epochs=300, patience=3, random_state=0).fit(X_train)
     assert model.n_epochs_ == len(model.history_["train_loss"]) == len(model.history_["val_loss"])
-    assert model.n_epochs_ < 300
+    assert model.n_epochs_ < 300 and not model.history_["still_improving"]
+    assert 0 <= model.history_["best_epoch"] < model.n_epochs_
     assert model.history_["train_loss"][-1] < model.history_["train_loss"][0]
 
 
-def test_pandas_input_keeps_feature_names(planted):
+def test_training_parameter_sets_the_tuning_constants(planted):
+    X_train, _, _ = planted
+    model = _fit(AutoEncoderDetector(random_state=0, training={"auto_epoch_range": [2, 2]}),
+                 X_train[:300])
+    assert model.n_epochs_ == 2
+    with pytest.raises(ValueError, match="TrainingConfig"):
+        AutoEncoderDetector(training={"no_such_field": 1}).fit(X_train[:100])
+
+
+def test_pandas_input_is_read_by_column_name(planted):
     X_train, _, _ = planted
     frame = pd.DataFrame(X_train, columns=[f"f{i}" for i in range(X_train.shape[1])])
-    model = AutoEncoderDetector(max_epochs=3, random_state=0).fit(frame)
+    model = _fit(AutoEncoderDetector(max_epochs=2, random_state=0), frame)
     assert list(model.feature_names_in_) == list(frame.columns)
-    with pytest.raises(ValueError, match="feature names"):
+    assert model.n_features_in_ == frame.shape[1]
+    scores = model.anomaly_score(frame)
+    # columns are found by name: reordered or extra columns are fine, a missing one is not
+    shuffled = frame[frame.columns[::-1]].assign(extra="x")
+    np.testing.assert_array_equal(model.anomaly_score(shuffled), scores)
+    with pytest.raises(DataError, match="'f0' is missing"):
         model.anomaly_score(frame.rename(columns={"f0": "other"}))
 
 
-def test_bad_input_is_refused_with_a_clear_message(planted):
+def test_gaps_are_masked_and_bad_shapes_refused(planted):
     X_train, _, _ = planted
-    model = AutoEncoderDetector(max_epochs=3, random_state=0).fit(X_train)
-    bad = X_train[:5].copy()
-    bad[2, 1] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        model.anomaly_score(bad)
+    model = _fit(AutoEncoderDetector(max_epochs=2, random_state=0), X_train)
+    gappy = X_train[:5].copy()
+    gappy[2, 1] = np.nan
+    scores, parts = model.anomaly_score(gappy), model.feature_scores(gappy)
+    assert np.isfinite(scores).all()
+    # a gap in a column that had none in training adds nothing: the row is scored on the
+    # columns observed (the encoder sees the gap as a 0 input)
+    assert parts[2, 1] == 0.0 and (np.delete(parts[2], 1) > 0).all()
+    np.testing.assert_allclose(parts.sum(axis=1), scores, rtol=1e-12)
     with pytest.raises(ValueError, match="features"):
         model.anomaly_score(X_train[:5, :3])
+    with pytest.raises(ValueError, match="infinity"):
+        model.anomaly_score(np.where(gappy == gappy[0, 0], np.inf, gappy))
 
 
 @pytest.mark.parametrize(
@@ -219,10 +278,17 @@ def test_default_architecture_scales_with_features(n_features, latent, first):
     assert default_hidden_dims(n_features) == [first, first // 2]
 
 
-def test_wide_input_trains(planted):
+def test_fitted_architecture_follows_the_input_width(fitted, planted):
+    X_train, _, _ = planted
+    for model in fitted.values():
+        assert model.latent_dim_ == default_latent_dim(X_train.shape[1])
+        assert model.hidden_dims_ == default_hidden_dims(X_train.shape[1])
+
+
+def test_wide_input_trains():
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(200, 2000)).astype(np.float32)
-    model = VAEDetector(max_epochs=2, random_state=0).fit(X)
+    X = rng.normal(size=(100, 2000)).astype(np.float32)
+    model = _fit(VAEDetector(max_epochs=2, random_state=0), X)
     assert np.isfinite(model.anomaly_score(X[:10])).all()
 
 
@@ -241,8 +307,15 @@ def test_capped_score_caps_each_feature_at_its_held_out_median(fitted, planted):
     np.testing.assert_allclose(parts.sum(axis=1), capped, rtol=1e-10)
     # on training rows, each feature's expected -log p(x_j | z) is above its median about half
     # of the time (the medians come from the held-out validation rows)
-    xs = torch.from_numpy((X_train[:400] - model.mean_) / model.scale_)
+    net = _float64(model.module_)
+    xs = torch.from_numpy(_standardised(model, X_train[:400]))
+    noise = score_noise(model.module_, model.seed_, "reconstruction_probability")
     with torch.no_grad():
-        nll = model._sample_nll(model._scoring_network(), xs)[0].mean(dim=0).numpy()
-    share_above = (nll > medians).mean(axis=0)
+        nll = net.sample_nll(model.heads_, _packed(model, X_train[:400]), noise)[0]
+    assert nll.shape[1:] == xs.shape
+    share_above = (nll.mean(dim=0).numpy() > medians).mean(axis=0)
     assert ((share_above > 0.3) & (share_above < 0.7)).all(), share_above
+
+
+def _packed(model, X):
+    return torch.from_numpy(model._rows(X))

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks` lives at the root
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `benchmarks` lives at the root
 
 from benchmarks.realism import (
     as_categories,

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from sklearn.svm import SVC
 
-from latentwatch import VAEDetector, demo_digits
+from latentwatch import VAEDetector
+from latentwatch.demos import digits as demo_digits
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +48,9 @@ def test_typical_row_is_a_dense_pure_member_of_its_class():
     assert 50 <= row < 80
 
 
-def test_digits_demo_writes_its_pictures(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo_digits, "DIGITS_VAE", {**demo_digits.DIGITS_VAE, "max_epochs": 3})
-    monkeypatch.setattr(demo_digits, "ANOMALY_VAE", {**demo_digits.ANOMALY_VAE, "max_epochs": 3})
-    result = demo_digits.run_digits_demo(tmp_path / "pictures", seed=0)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 epochs
+def test_digits_demo_writes_its_pictures(tmp_path):
+    result = demo_digits.run_digits_demo(tmp_path / "pictures", seed=0, max_epochs=3)
     names = sorted(p.name for p in (tmp_path / "pictures").iterdir())
     assert names == ["digits_anomalies.png", "digits_generated.png", "digits_interpolation.png",
                      "digits_latent_map.png"]

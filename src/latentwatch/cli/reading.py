@@ -1,0 +1,332 @@
+"""The command line's data boundary: the one model loader, the one reader of model input,
+the training-table reader and schema rule, row selectors, and the writers.
+
+Every command that reads DATA for a model reads it through :class:`ModelInput`: the
+model's columns (and the id, label or colour columns asked for), text-labelled columns
+read as text, every value checked with the file named in the message. A model fitted
+in Python on an unnamed array reads columns ``x0, x1, ...``, or else the file's columns
+other than the id and label ones (or, when they are too many, its numeric ones), in
+order.
+
+Every file written goes to a temporary name beside it and is renamed when complete
+(:func:`latentwatch.data.io.replace_atomically`), with the mode a new file gets under
+the user's umask.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from latentwatch.cli.options import STDIO
+from latentwatch.errors import DataError, where
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def name_of(path: str | Path) -> str:
+    """How a path is named in messages (``<stdin>`` for ``-``)."""
+    return "<stdin>" if str(path) == STDIO else str(path)
+
+
+def _shown(names: Sequence[Any], limit: int = 12) -> str:
+    names = [str(n) for n in names]
+    return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit
+                                       else "")
+
+
+# -- models ------------------------------------------------------------------------------
+def load_model(path: str | Path, device: str | None = None):
+    """The one model loader of the command line (:func:`latentwatch.persistence.load`)."""
+    from latentwatch.persistence import load
+
+    return load(path, device=device)
+
+
+# -- model input ---------------------------------------------------------------------------
+@dataclass
+class ColumnPlan:
+    """How the columns of a file map to a model's.
+
+    Attributes
+    ----------
+    ids : list of str
+        Id columns copied to the output.
+    keep : list of str
+        Other columns the command needs (labels, a colour); never model input.
+    rename : dict
+        File column -> model column (a model fitted on an unnamed array).
+    """
+
+    ids: list[str]
+    keep: list[str]
+    rename: dict[str, str] = field(default_factory=dict)
+
+    def back(self) -> dict[str, str]:
+        """Model column -> file column."""
+        return {model: file for file, model in self.rename.items()}
+
+
+class ModelInput:
+    """DATA as a fitted model reads it (see the module docstring).
+
+    A model fitted on an unnamed array reads columns ``x0, x1, ...``; a file without
+    them gives its columns other than the id and ``keep`` ones (or, when they are too
+    many, its numeric ones), in order.
+
+    Parameters
+    ----------
+    model : fitted detector
+    data : str or Path
+        The file, or ``-`` for stdin.
+    fmt : {"csv", "parquet"} or None
+    ids : sequence of str or None
+        Id columns; ``None`` takes the model's id columns that DATA has.
+    keep : sequence of str
+        Further columns to read (labels, colours); they must be present.
+    """
+
+    def __init__(self, model, data: str | Path, *, fmt: str | None = None,
+                 ids: Sequence[str] | None = None, keep: Sequence[str] = ()) -> None:
+        self.model = model
+        self.data = data
+        self.source = name_of(data)
+        self.fmt = fmt
+        self.asked_ids = None if ids is None else list(dict.fromkeys(ids))
+        self.keep = [c for c in dict.fromkeys(keep) if c is not None]
+        self.plan: ColumnPlan | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        """The model's input columns (its names)."""
+        return list(self.model.codec_.sources)
+
+    @property
+    def ids(self) -> list[str]:
+        return [] if self.plan is None else self.plan.ids
+
+    def _text_columns(self) -> list[str]:
+        """Columns read as text: ids, keep columns and the model's text-labelled ones."""
+        ids = self.asked_ids if self.asked_ids is not None else list(
+            self.model.schema_.id_columns)
+        text = [b.source for b in self.model.codec_.blocks
+                if b.derive is not None or (b.kind != "numeric" and b.label_type == "str")]
+        return list(dict.fromkeys([*ids, *text]))
+
+    def _plan(self, first: pd.DataFrame) -> ColumnPlan:
+        header = [str(c) for c in first.columns]
+        present = set(header)
+        model_ids = list(self.model.schema_.id_columns)
+        ids = ([c for c in model_ids if c in present] if self.asked_ids is None
+               else self.asked_ids)
+        for kind, names in (("id column", ids), ("column", self.keep)):
+            for name in names:
+                if name not in present:
+                    raise DataError(where(self.source, f"{kind} {name!r} is not in the data "
+                                                       f"(it has: {_shown(header)})"))
+        from latentwatch.service import RESERVED
+
+        for name in ids:
+            if name in RESERVED:
+                raise DataError(where(self.source, f"id column {name!r} has the name of an "
+                                                   "output column; rename it"))
+        missing = [c for c in self.columns if c not in present]
+        if not missing:
+            return ColumnPlan(ids, self.keep)
+        n = len(self.columns)
+        if getattr(self.model, "input_kind_", "frame") == "array":
+            from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+            others = [c for c in header if c not in ids and c not in self.keep]
+            numeric = [c for c in others
+                       if is_numeric_dtype(first[c]) and not is_bool_dtype(first[c])]
+            for candidates in (others, numeric):
+                if len(candidates) == n:
+                    return ColumnPlan(ids, self.keep,
+                                      dict(zip(candidates, self.columns, strict=True)))
+            raise DataError(where(self.source, (
+                f"the model was fitted on an unnamed array of {n} features: it reads columns "
+                f"x0 to x{n - 1}, or else the file's other {n} columns (or its {n} numeric "
+                f"ones) in order, but the file has {len(others)} other columns "
+                f"({_shown(others)}), {len(numeric)} of them numeric; "
+                "name the extra ones as ids (-i) or drop them")))
+        raise DataError(where(self.source, f"column {missing[0]!r} is missing (the model "
+                                           f"reads: {_shown(self.columns)})"))
+
+    def _apply(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        if self.plan is None:
+            self.plan = self._plan(chunk)
+        if self.plan.rename:
+            chunk = chunk.rename(columns=self.plan.rename)
+        wanted = list(dict.fromkeys([*self.plan.ids, *self.plan.keep, *self.columns]))
+        return chunk[wanted]
+
+    def chunks(self, chunk_rows: int) -> Iterator[pd.DataFrame]:
+        """DATA in chunks of at most ``chunk_rows`` rows (values not checked)."""
+        from latentwatch.data.io import iter_tables
+
+        for chunk in iter_tables(self.data, fmt=self.fmt, chunk_rows=chunk_rows,
+                                 text_columns=self._text_columns()):
+            yield self._apply(chunk)
+
+    def read(self, check: bool = True) -> pd.DataFrame:
+        """All of DATA: ids, keep columns and the model's columns; with ``check``, a bad
+        value is a :class:`DataError` naming the file, the rows and the column."""
+        from latentwatch.data.io import read_table
+
+        frame = self._apply(read_table(self.data, fmt=self.fmt,
+                                       text_columns=self._text_columns()))
+        if check:
+            self.check(frame)
+        return frame
+
+    def check(self, frame: pd.DataFrame) -> None:
+        """Refuse rows the model cannot read, naming the file's column."""
+        encoded = self.model.codec_.encode(frame, source=self.source)
+        if encoded.problems:
+            back = self.plan.back() if self.plan is not None else {}
+            for problem in encoded.problems:
+                problem.column = back.get(problem.column, problem.column)
+            encoded.raise_for_problems(self.source)
+
+    def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's input columns of a frame from :meth:`read`."""
+        return frame[self.columns]
+
+
+# -- training data -----------------------------------------------------------------------
+def read_training(data: str | Path, fmt: str | None, ids: Sequence[str],
+                  schema_file: str | None) -> pd.DataFrame:
+    """The training table, with the id columns (also the schema file's) read as text."""
+    from latentwatch.data.io import read_table
+    from latentwatch.data.schema import read_schema_file
+
+    text = list(ids)
+    if schema_file not in (None, "infer"):
+        text += list(read_schema_file(schema_file).get("id_columns", []))
+    return read_table(data, fmt=fmt, text_columns=text)
+
+
+def training_schema(frame: pd.DataFrame, *, ids: Sequence[str] = (),
+                    exclude: Sequence[str] = (), schema: str | None = None,
+                    max_categories: int | None = None, source: str | None = None):
+    """The ``schema`` argument that gives the model Python gives for the same table.
+
+    The rule: id and excluded columns are set aside first; the remaining columns then
+    follow the Python rule of ``VAEDetector(schema=None)``: all numeric -> a numeric
+    matrix (every column a Gaussian, gaps masked), else an inferred schema. ``schema``
+    ``"infer"`` infers every column; a schema file overrides the inference for the
+    columns it names.
+
+    Returns
+    -------
+    None, dict or TableSchema
+        ``None`` when nothing is asked (exactly Python's default).
+    """
+    ids, exclude = list(dict.fromkeys(ids)), list(dict.fromkeys(exclude))
+    for kind, names in (("id column", ids), ("excluded column", exclude)):
+        for name in names:
+            if name not in frame.columns:
+                raise DataError(where(source, f"{kind} {name!r} is not in the data (it has: "
+                                              f"{_shown(frame.columns)})"))
+    if not ids and not exclude and max_categories is None and schema in (None, "infer"):
+        return schema
+    if schema is None:
+        from latentwatch.data.codec import is_numeric_matrix, numeric_schema
+        from latentwatch.data.schema import TableSchema
+
+        rest = frame.drop(columns=[*ids, *[c for c in exclude if c not in ids]])
+        if len(rest.columns) and is_numeric_matrix(rest):
+            return TableSchema(columns=numeric_schema(rest).columns, id_columns=tuple(ids),
+                               excluded=tuple((name, "") for name in exclude), source=source)
+    overrides: dict[str, Any] = {}
+    if schema not in (None, "infer"):
+        from latentwatch.data.schema import read_schema_file
+
+        overrides = dict(read_schema_file(schema))
+    overrides["id_columns"] = list(dict.fromkeys([*overrides.get("id_columns", []), *ids]))
+    overrides["exclude"] = list(dict.fromkeys([*overrides.get("exclude", []), *exclude]))
+    if max_categories is not None:
+        overrides["max_categories"] = max_categories
+    return overrides
+
+
+# -- row selectors -------------------------------------------------------------------------
+def parse_rows(text: str, option: str = "--rows") -> list[int]:
+    """``"3,17,40-45"`` -> ``[3, 17, 40, ..., 45]``: row numbers from 1 (after the header)."""
+    rows: list[int] = []
+    try:
+        for part in text.split(","):
+            if "-" in part.strip()[1:]:
+                low, high = (int(v) for v in part.split("-", 1))
+                if high < low:
+                    raise ValueError
+                rows.extend(range(low, high + 1))
+            else:
+                rows.append(int(part))
+    except ValueError:
+        raise DataError(f"{option} {text!r}: expected row numbers and ranges like 3,17,40-45"
+                        ) from None
+    if not rows or min(rows) < 1:
+        raise DataError(f"{option} {text!r}: rows count from 1, the first row after the "
+                        "header")
+    return sorted(set(rows))
+
+
+def check_row(number: int, n_rows: int, option: str, source: str) -> int:
+    """The position (from 0) of row ``number`` (from 1), refusing one past the end."""
+    if not 1 <= number <= n_rows:
+        raise DataError(f"{source}: {option} {number} is outside the data: it has rows 1 to "
+                        f"{n_rows:,} (counted from 1 after the header)")
+    return number - 1
+
+
+# -- writing -------------------------------------------------------------------------------
+def default_model_path(data: str) -> Path:
+    """``DATA``'s name without its extensions, with ``.lwm`` (``model.lwm`` for stdin)."""
+    if data == STDIO:
+        return Path("model.lwm")
+    return Path(Path(data).name.split(".")[0] + ".lwm")
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, fmt: str | None = None) -> None:
+    """Write a table (CSV or Parquet by extension; ``-``: CSV on stdout), atomically."""
+    from latentwatch.data.io import TableWriter
+
+    with TableWriter(path, fmt) as writer:
+        writer.write(frame)
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically, with the user's umask; ``-`` is stdout."""
+    import sys
+
+    if str(path) == STDIO:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return Path(path)
+    from latentwatch.data.io import replace_atomically
+
+    path = Path(path)
+    directory = path.parent
+    if not directory.is_dir():
+        raise DataError(f"{path}: cannot write (no such directory {directory})")
+    fd, tmp = tempfile.mkstemp(prefix=".latentwatch-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        replace_atomically(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """:func:`write_bytes` of UTF-8 text."""
+    return write_bytes(path, text.encode("utf-8"))
