@@ -204,12 +204,7 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
             scoring.fit_score_state(self.module_, heads, batch[held_out], self.seed_,
                                     self.device_)
             self.thresholds_ = thresholds.fit_threshold(
-                strategy,
-                self._all_scores(batch[rows.fit]) if thresholds.needs_training_scores(strategy)
-                or not len(rows.validation) else None,
-                self._all_scores(batch[rows.validation]) if len(rows.validation) else None,
-                self._all_scores(batch[rows.calibration]) if len(rows.calibration) else None,
-                likelihood_method=RP)
+                strategy, **self._threshold_scores(strategy, batch, rows))
             self.prior_ = self._fit_prior(batch[rows.fit])
         if self.history_["still_improving"]:
             warnings.warn(
@@ -220,6 +215,18 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
 
     def _all_scores(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         return scoring.all_scores(self.module_, self.heads_, rows, self.seed_, self.device_)
+
+    def _threshold_scores(self, strategy, batch: np.ndarray, rows) -> dict:
+        """Every score method's scores of the rows a threshold is fitted on: the training
+        rows (for a contamination share, or without a validation split), the validation
+        rows and the calibration split."""
+        def scores(index: np.ndarray) -> dict[str, np.ndarray] | None:
+            return self._all_scores(batch[index]) if len(index) else None
+
+        need_training = thresholds.needs_training_scores(strategy) or not len(rows.validation)
+        return {"training": scores(rows.fit) if need_training else None,
+                "validation": scores(rows.validation),
+                "calibration": scores(rows.calibration)}
 
     def _fit_prior(self, rows: np.ndarray):
         """The aggregate posterior's summary: a mixture fitted on one posterior draw per
