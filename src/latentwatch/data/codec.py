@@ -417,7 +417,13 @@ class TableCodec:
         shown: dict[str, Any] = {}
         target0, observed0 = self.input_width, self.input_width + self.n_blocks
         parsed_dates: dict[str, tuple[pd.Series, np.ndarray]] = {}
+        fast = self._encode_plain_numbers(frame, packed, bad_cells, messages)
         for j, block in enumerate(self.blocks):
+            if j in fast:
+                if keep_shown:
+                    shown[block.name] = frame[block.source].to_numpy(dtype=np.float64,
+                                                                     na_value=np.nan)
+                continue
             raw = frame[block.source]
             bad_dates = None
             if block.derive is not None:
@@ -461,6 +467,35 @@ class TableCodec:
         packed[bad_rows] = 0.0
         return Encoded(packed, unseen, problems, bad_rows,
                        pd.DataFrame(shown, index=frame.index) if keep_shown else None)
+
+    def _encode_plain_numbers(self, frame: pd.DataFrame, packed: np.ndarray,
+                              bad_cells: np.ndarray, messages: dict) -> set[int]:
+        """Encode at once the numeric blocks without a log whose column holds numbers (a
+        numeric matrix is all of them); returns their block indices. Same values as the
+        block-by-block path."""
+        if frame.columns.has_duplicates:
+            return set()
+        dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))
+        blocks = [j for j in self.numeric if not self.blocks[j].log
+                  and pd.api.types.is_numeric_dtype(dtypes[self.blocks[j].source])
+                  and not pd.api.types.is_bool_dtype(dtypes[self.blocks[j].source])]
+        if not blocks:
+            return set()
+        columns = [self.blocks[j].source for j in blocks]
+        values = frame[columns].to_numpy(dtype=np.float64, na_value=np.nan)
+        infinite = np.isinf(values)
+        for k in np.flatnonzero(infinite.any(axis=0)):
+            _note(messages, infinite[:, k], int(blocks[k]), frame[columns[k]], "is infinite")
+        mean = np.array([self.blocks[j].mean for j in blocks])
+        scale = np.array([self.blocks[j].scale for j in blocks])
+        observed = ~np.isnan(values) & ~infinite
+        standard = np.where(observed, (values - mean) / scale, 0.0)
+        index = np.asarray(blocks)
+        packed[:, self.input_start[index]] = standard
+        packed[:, self.input_width + index] = standard
+        packed[:, self.input_width + self.n_blocks + index] = observed
+        bad_cells[:, index] = infinite
+        return set(int(j) for j in blocks)
 
     # -- rows to tables ------------------------------------------------------------------
     def block_frame(self, values: np.ndarray, missing: np.ndarray | None = None,

@@ -40,10 +40,18 @@ class TableHeads:
         self._targets = codec.input_width
         self._observed = codec.input_width + codec.n_blocks
         self._numeric = torch.as_tensor(codec.numeric, dtype=torch.long)
+        # the numeric blocks come first in a numeric matrix: a slice then, not a gather
+        n_numeric = len(codec.numeric)
+        self._numeric_first = bool(np.array_equal(codec.numeric, np.arange(n_numeric)))
         self._boolean = torch.as_tensor(codec.boolean, dtype=torch.long)
         self._boolean_logits = torch.as_tensor(codec.boolean_logits, dtype=torch.long)
         self._missing = torch.as_tensor(codec.with_missing, dtype=torch.long)
         self._missing_logits = torch.as_tensor(codec.missing_logits, dtype=torch.long)
+        # the kinds' terms come numeric, categorical, boolean; this puts them in block order
+        kinds = np.argsort(np.concatenate([codec.numeric, codec.categorical, codec.boolean]),
+                           kind="stable")
+        self._block_order = (None if np.array_equal(kinds, np.arange(codec.n_blocks))
+                             else torch.as_tensor(kinds, dtype=torch.long))
         self._categories = [
             (int(j), int(start), codec.blocks[j].width)
             for j, start in zip(codec.categorical, codec.logit_start, strict=True)
@@ -116,9 +124,14 @@ class TableHeads:
 
     def nll(self, rows, mean, logvar, logits) -> torch.Tensor:
         """Per-column negative log-likelihood ``(..., n, n_blocks)`` (see the module)."""
-        targets, _ = self._split(rows)
-        numeric = maths.gaussian_nll(targets[..., self._numeric.to(rows.device)], mean, logvar)
+        numeric = maths.gaussian_nll(self._numeric_targets(rows), mean, logvar)
         return self._assemble(rows, numeric, logits)
+
+    def _numeric_targets(self, rows: torch.Tensor) -> torch.Tensor:
+        targets, _ = self._split(rows)
+        if self._numeric_first:
+            return targets[..., :len(self._numeric)]
+        return targets[..., self._numeric.to(rows.device)]
 
     def point_errors(self, rows, out, logits) -> torch.Tensor:
         """The same with a unit variance for numeric columns: the AE's loss and score.
@@ -126,35 +139,41 @@ class TableHeads:
         ``0.5 * (log(2 pi) + (x - x_hat)^2)`` is the squared error up to scale and shift,
         in nats like the categorical and Bernoulli terms.
         """
-        targets, _ = self._split(rows)
-        numeric = maths.gaussian_nll(targets[..., self._numeric.to(rows.device)], out,
-                                     torch.zeros_like(out))
+        numeric = 0.5 * (maths.LOG_2PI + (self._numeric_targets(rows) - out).square())
         return self._assemble(rows, numeric, logits)
 
     def _assemble(self, rows, numeric, logits) -> torch.Tensor:
+        """Value terms of every column, in block order and masked by ``observed``, plus the
+        gap terms: the kinds are computed as whole tensors, then put in block order."""
         targets, observed = self._split(rows)
         device = rows.device
-        columns: list[torch.Tensor | None] = [None] * self.n_blocks
-        for k, j in enumerate(self.codec.numeric):
-            columns[j] = numeric[..., k]
-        for j, start, width in self._categories:
-            columns[j] = maths.categorical_nll(logits[..., start:start + width],
-                                               targets[..., j].long())
-            if j in self._rare_share:
-                columns[j] = columns[j] + self._bucket_share(j, targets[..., j], width)
+        parts = [numeric] if len(self._numeric) else []
+        if self._categories:
+            terms = []
+            for j, start, width in self._categories:
+                term = maths.categorical_nll(logits[..., start:start + width],
+                                             targets[..., j].long())
+                if j in self._rare_share:
+                    term = term + self._bucket_share(j, targets[..., j], width)
+                terms.append(term)
+            batch = torch.broadcast_shapes(*(t.shape for t in terms))
+            parts.append(torch.stack([t.expand(batch) for t in terms], dim=-1))
         if len(self._boolean):
-            flags = maths.bernoulli_nll(logits[..., self._boolean_logits.to(device)],
-                                        targets[..., self._boolean.to(device)])
-            for k, j in enumerate(self.codec.boolean):
-                columns[j] = flags[..., k]
-        shape = torch.broadcast_shapes(*(c.shape for c in columns))
-        value_nll = torch.stack([c.expand(shape) for c in columns], dim=-1) * observed
+            parts.append(maths.bernoulli_nll(logits[..., self._boolean_logits.to(device)],
+                                             targets[..., self._boolean.to(device)]))
+        batch = torch.broadcast_shapes(*(p.shape[:-1] for p in parts))
+        stacked = parts[0] if len(parts) == 1 else torch.cat(
+            [p.expand(*batch, p.shape[-1]) for p in parts], dim=-1)
+        if self._block_order is not None:
+            stacked = stacked[..., self._block_order.to(device)]
+        value_nll = stacked * observed
         if not len(self._missing):
             return value_nll
         missing = self._missing.to(device)
         gap_nll = maths.bernoulli_nll(logits[..., self._missing_logits.to(device)],
                                       1.0 - observed[..., missing])
-        return value_nll.index_add(-1, missing, gap_nll.expand(*shape, len(missing)))
+        return value_nll.index_add(-1, missing,
+                                   gap_nll.expand(*value_nll.shape[:-1], len(missing)))
 
     def expected(self, out, logits) -> torch.Tensor:
         """Most probable value per column in model space ``(n, n_blocks)``: the Gaussian
