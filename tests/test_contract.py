@@ -540,6 +540,10 @@ def test_training_that_ends_still_improving_says_so(data):
         model = AutoEncoderDetector(max_epochs=2, random_state=0).fit(X)
     assert model.history_["still_improving"]
     with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # the "auto" cap is short on purpose
+        auto = AutoEncoderDetector(random_state=0, training={"auto_epoch_range": (2, 2)}).fit(X)
+    assert auto.history_["still_improving"]
+    with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         stopped = AutoEncoderDetector(max_epochs=300, patience=2, random_state=0).fit(X)
     assert stopped.n_epochs_ < 300 and not stopped.history_["still_improving"]

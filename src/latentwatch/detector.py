@@ -206,7 +206,7 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
             self.thresholds_ = thresholds.fit_threshold(
                 strategy, **self._threshold_scores(strategy, batch, rows))
             self.prior_ = self._fit_prior(batch[rows.fit])
-        if self.history_["still_improving"]:
+        if self.history_["still_improving"] and self.max_epochs != "auto":
             warnings.warn(
                 f"training stopped at max_epochs={len(self.history_['train_loss'])} with the "
                 "validation loss still falling; a larger max_epochs may fit better",
@@ -555,8 +555,10 @@ _COMMON_DOC = """
         Size of the latent layer; ``None`` gives ``clip(round(sqrt(n_inputs)), 2, 32)``.
     max_epochs : int or "auto", default="auto"
         Upper bound on training epochs; early stopping often ends training sooner.
-        ``"auto"`` gives ``clip(3e5 / n_rows, 10, 30)``. A ``ConvergenceWarning`` says
-        when training reached it with the validation loss still falling.
+        ``"auto"`` gives ``clip(3e5 / n_rows, 10, 30)``: short on purpose (an unlabelled
+        training set's anomalies are then reconstructed less well), so ``history_``
+        records when training reached it still improving (``still_improving``); with an
+        explicit number a ``ConvergenceWarning`` says so too.
     batch_size : int or "auto", default="auto"
         Rows per mini-batch; ``"auto"`` gives about 16 steps per epoch (128 to 4096 rows).
     learning_rate : float, default=4e-3
