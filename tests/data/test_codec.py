@@ -563,3 +563,15 @@ def test_every_decoded_row_is_valid_for_the_training_schema(
     assert not again.problems, again.problems[:3]
     gaps = ~observed_of(codec, again)
     assert list(gaps.any(axis=1)) == list(decoded.isna().any(axis=1))
+
+
+def test_a_schema_dict_that_only_sets_columns_aside_keeps_the_numeric_matrix_rule():
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(40)], "a": np.arange(40) % 3,
+                          "b": np.linspace(0, 1, 40), "note": ["x"] * 40})
+    schema = resolve_schema({"id_columns": ["id"], "exclude": ["note"]}, frame)
+    assert [(c.name, c.kind, c.log) for c in schema.columns] == [("a", "numeric", False),
+                                                                ("b", "numeric", False)]
+    assert schema.id_columns == ("id",) and [n for n, _ in schema.excluded] == ["note"]
+    inferred = resolve_schema({"id_columns": ["id"], "columns": {"a": "categorical"}}, frame)
+    assert {c.name: c.kind for c in inferred.columns}["a"] == "categorical"
+    assert resolve_schema({"id_columns": ["id"]}, frame).names == ["a", "b", "note"]

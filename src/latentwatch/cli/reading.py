@@ -236,14 +236,6 @@ def training_schema(frame: pd.DataFrame, *, ids: Sequence[str] = (),
                                               f"{_shown(frame.columns)})"))
     if not ids and not exclude and max_categories is None and schema in (None, "infer"):
         return schema
-    if schema is None:
-        from latentwatch.data.codec import is_numeric_matrix, numeric_schema
-        from latentwatch.data.schema import TableSchema
-
-        rest = frame.drop(columns=[*ids, *[c for c in exclude if c not in ids]])
-        if len(rest.columns) and is_numeric_matrix(rest):
-            return TableSchema(columns=numeric_schema(rest).columns, id_columns=tuple(ids),
-                               excluded=tuple((name, "") for name in exclude), source=source)
     overrides: dict[str, Any] = {}
     if schema not in (None, "infer"):
         from latentwatch.data.schema import read_schema_file
@@ -253,6 +245,10 @@ def training_schema(frame: pd.DataFrame, *, ids: Sequence[str] = (),
     overrides["exclude"] = list(dict.fromkeys([*overrides.get("exclude", []), *exclude]))
     if max_categories is not None:
         overrides["max_categories"] = max_categories
+    if schema == "infer":
+        from latentwatch.data.schema import infer_schema
+
+        return infer_schema(frame, overrides=overrides, source=source)
     return overrides
 
 

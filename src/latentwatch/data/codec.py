@@ -241,10 +241,16 @@ def describe_problems(problems: list[Problem], first_row: int = 1, total: int | 
     return f"{total} {noun} be used: {quoted}{more}"
 
 
-def numeric_schema(frame: pd.DataFrame) -> TableSchema:
-    """The schema of a numeric matrix: every column a Gaussian numeric column, no log."""
+def numeric_schema(frame: pd.DataFrame, id_columns: tuple[str, ...] = (),
+                   excluded: tuple[str, ...] = ()) -> TableSchema:
+    """The schema of a numeric matrix: every column a Gaussian numeric column, no log
+    (the id and excluded columns set aside)."""
+    aside = {*id_columns, *excluded}
     return TableSchema(columns=tuple(ColumnSpec(str(c), "numeric", note="numeric matrix")
-                                     for c in frame.columns))
+                                     for c in frame.columns if c not in aside),
+                       id_columns=tuple(id_columns),
+                       excluded=tuple((name, "") for name in excluded if name not in
+                                      id_columns))
 
 
 def is_numeric_matrix(frame: pd.DataFrame) -> bool:
@@ -259,7 +265,10 @@ def resolve_schema(schema: Any, frame: pd.DataFrame, source: str | None = None) 
     ``None``: a table whose columns are all numbers is a numeric matrix
     (:func:`numeric_schema`); any other table gets an inferred schema. ``"infer"``:
     always infer (e.g. log scales and categorical integers on a numeric table). A dict
-    (the schema-file form) overrides the inference for the columns it names; a
+    (the schema-file form) overrides the inference for the columns it names; one that
+    names no columns only sets id and excluded columns aside, and the other columns then
+    follow the rule of ``None`` (this is how the command line's ``--id-column`` and
+    ``--exclude`` give the model Python gives for the same columns). A
     :class:`TableSchema` is used as it is.
     """
     if isinstance(schema, TableSchema):
@@ -268,8 +277,14 @@ def resolve_schema(schema: Any, frame: pd.DataFrame, source: str | None = None) 
             raise DataError(where(source, f"column {missing[0]!r} of the schema is not in the "
                                           "data"))
         return schema
-    if schema is None and is_numeric_matrix(frame):
-        return numeric_schema(frame)
+    if schema is None or (isinstance(schema, dict) and not schema.get("columns")
+                          and set(schema) <= {"id_columns", "exclude", "exclude_reasons"}):
+        ids = tuple(dict.fromkeys((schema or {}).get("id_columns", ())))
+        excluded = tuple(dict.fromkeys((schema or {}).get("exclude", ())))
+        rest = frame.drop(columns=[c for c in {*ids, *excluded} if c in frame.columns])
+        if len(rest.columns) and len(rest.columns) + len({*ids, *excluded}) == len(
+                frame.columns) and is_numeric_matrix(rest):
+            return numeric_schema(frame, ids, excluded)
     return infer_schema(frame, overrides=schema if isinstance(schema, dict) else None,
                         source=source)
 
