@@ -109,11 +109,12 @@ def _label(value: Any) -> str:
 
 
 def format_number(value: Any, integer: bool = False) -> str:
-    """``4,120.00``; integers without decimals; very small or large values in ``%g``."""
+    """``4,120.00`` from 1 up, ``0.0596`` below 1 (3 significant digits); integers without
+    decimals; very small or large values in ``%g``."""
     value = float(value)
     if integer and value.is_integer():
         return f"{int(value):,}"
-    if value == 0 or 0.01 <= abs(value) < 1e15:
+    if value == 0 or 1 <= abs(value) < 1e15:
         return f"{value:,.2f}"
     return f"{value:.3g}"
 
