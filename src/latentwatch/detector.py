@@ -34,7 +34,7 @@ from latentwatch.data.codec import Encoded
 from latentwatch.data.heads import TableHeads
 from latentwatch.data.schema import TableSchema
 from latentwatch.engine import scoring, seeds
-from latentwatch.engine.device import resolve_device, torch_threads
+from latentwatch.engine.device import resolve_device, seeded_torch, torch_threads
 from latentwatch.engine.splits import split_rows
 from latentwatch.models.priors import fit_latent_mixture
 from latentwatch.models.vae import RP
@@ -127,14 +127,15 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
                              f"expecting {len(names)} features as input")
         return pd.DataFrame(array, columns=names)
 
-    def _encode(self, X: Any) -> Encoded:
+    def _encode(self, X: Any, keep_shown: bool = False) -> Encoded:
+        """``X`` read through the codec; a :class:`DataError` names the first bad rows."""
         check_is_fitted(self, "module_")
-        encoded = self.codec_.encode(self._frame(X, reset=False))
+        encoded = self.codec_.encode(self._frame(X, reset=False), keep_shown=keep_shown)
         encoded.raise_for_problems()
         return encoded
 
     def _rows(self, X: Any) -> np.ndarray:
-        """The packed rows of ``X`` (a :class:`DataError` names the first bad rows)."""
+        """The packed rows of ``X``."""
         return self._encode(X).packed
 
     @property
@@ -186,8 +187,7 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
                 self.feature_names_in_ = np.asarray(self.codec_.sources, dtype=object)
                 self.n_features_in_ = len(self.codec_.sources)
             heads = self.heads_
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seeds.stream(self.seed_, "init"))
+            with seeded_torch(seeds.stream(self.seed_, "init")):
                 self.module_ = models.build(self._model_name, self._model_config(),
                                             self.codec_.shape)
             self.module_.initialise_logits(torch.from_numpy(heads.marginal_logits(

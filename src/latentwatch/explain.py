@@ -166,9 +166,7 @@ def explain_rows(model, X, top_k: int = 3) -> list[RowExplanation]:
     """
     check_is_fitted(model, "module_")
     check_top_k(top_k)
-    encoded = model.codec_.encode(model._frame(X, reset=False), keep_shown=True)
-    encoded.raise_for_problems()
-    return explain_encoded(model, encoded, top_k)
+    return explain_encoded(model, model._encode(X, keep_shown=True), top_k)
 
 
 def explain_encoded(model, encoded: Encoded, top_k: int = 3,

@@ -233,6 +233,3 @@ class TableHeads:
             missing[:, self._missing] = gaps[:, self._gap_source]
         return values, missing
 
-
-def as_numpy(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().double().cpu().numpy()

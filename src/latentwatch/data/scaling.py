@@ -24,7 +24,3 @@ def fit_standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scale[constant] = 1.0
     return mean, scale
 
-
-def standardize(X: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """``(X - mean) / scale`` in float64."""
-    return (X - mean) / scale

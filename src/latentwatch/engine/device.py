@@ -41,13 +41,6 @@ def seeded_torch(seed: int) -> Iterator[None]:
         yield
 
 
-def generator(seed: int, device: torch.device) -> torch.Generator:
-    """A fresh generator on ``device`` seeded with ``seed``."""
-    gen = torch.Generator(device=device)
-    gen.manual_seed(seed)
-    return gen
-
-
 @contextlib.contextmanager
 def torch_threads(n_jobs: int | None) -> Iterator[None]:
     """Run the block with ``n_jobs`` torch CPU threads (scikit-learn convention).
