@@ -13,6 +13,7 @@
 ``encode``         latent codes of rows
 ``plot-latent``    a picture of the latent space
 ``demo``           the breast-cancer or digits demo
+``serve``          a REST scoring service (``cli.serve``)
 =================  ============================================================
 
 Every command is wrapped by :func:`latentwatch.cli.errors.guarded` and takes
@@ -30,7 +31,7 @@ from typing import Annotated
 
 import typer
 
-from latentwatch.cli import evaluation, generate, tables
+from latentwatch.cli import evaluation, generate, serve, tables
 from latentwatch.cli import options as opt
 from latentwatch.cli.errors import Group, guarded
 
@@ -112,6 +113,7 @@ COMMANDS = {
     "encode": generate.encode,
     "plot-latent": generate.plot_latent,
     "demo": demo,
+    "serve": serve.serve,
 }
 
 

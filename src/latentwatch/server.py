@@ -1,0 +1,473 @@
+"""The REST scoring service behind ``latentwatch serve``: FastAPI on uvicorn, on the one
+scoring path (:func:`latentwatch.service.score_table`).
+
+=====================  =================================================================
+``POST /v1/score``     rows in (JSON records, CSV or Parquet by ``Content-Type``), one
+                       scored row out per row in, in order: the id columns, ``score``,
+                       ``is_anomaly``, ``p_value`` (calibrated models), ``top1``,
+                       ``top1_nats``, ... (the columns of ``latentwatch score``)
+``POST /v1/explain``   the largest contributions of each row, observed and expected
+``GET /v1/model``      schema, threshold and what it means, versions
+``GET /healthz``       ``{"status": "ok"}`` once the model is loaded
+``GET /metrics``       Prometheus text: requests, rows scored, latency, errors
+``GET /docs``          the OpenAPI documentation (``/openapi.json``)
+=====================  =================================================================
+
+Rows that cannot be scored give 422 with the one-line message of ``latentwatch score``
+and a list of the bad rows (``?keep_bad_rows=true``: 200, an empty score and a reason);
+a body over ``max_rows`` rows or ``max_bytes`` bytes gives 413; with an API key, a
+request to ``/v1/*`` or ``/metrics`` without it (``Authorization: Bearer KEY`` or
+``X-API-Key: KEY``, compared in constant time) gives 401. Every worker loads the model
+from its file (safetensors + JSON); torch runs one thread per worker (scale with
+workers). With several workers, metrics are summed over them through
+``prometheus_client``'s multiprocess mode (a temporary folder the parent creates).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+ENV = "LATENTWATCH_SERVE_CONFIG"
+SOURCE = "<request>"
+JSON_TYPES = ("application/json",)
+CSV_TYPES = {"text/csv": ".csv", "application/csv": ".csv", "text/tab-separated-values": ".tsv"}
+PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet",
+                 "application/parquet")
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                   10.0, 30.0)
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """What a worker needs to serve a model.
+
+    Attributes
+    ----------
+    model : str
+        The model file.
+    api_key : str or None
+        Requests to ``/v1/*`` and ``/metrics`` must carry it (None: no key).
+    max_rows, max_bytes : int
+        Largest request body, in rows and in bytes (413 above).
+    top_k : int
+        Default number of contributing columns per row.
+    """
+
+    model: str
+    api_key: str | None = None
+    max_rows: int = 100_000
+    max_bytes: int = 64 * 2**20
+    top_k: int = 3
+
+    def to_env(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls) -> ServeConfig:
+        return cls(**json.loads(os.environ[ENV]))
+
+
+def read_api_key(path: str | Path) -> str:
+    """The key in ``path`` (surrounding whitespace removed); refuses an empty file."""
+    from latentwatch.errors import DataError
+
+    try:
+        key = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the API key file ({exc})") from exc
+    if not key:
+        raise DataError(f"{path}: the API key file is empty; write the key in it")
+    return key
+
+
+class RequestError(Exception):
+    """A request the service refuses: HTTP ``status``, a one-line ``detail``, and the bad
+    rows (``problems``) when there are some."""
+
+    def __init__(self, status: int, detail: str, problems: list[dict] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.problems = problems or []
+
+
+def plain(value: Any) -> Any:
+    """A JSON-safe Python value: missing (None, NA, NaN) -> None, numpy scalars -> Python,
+    datetimes -> ISO text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, str | int | bool):
+        return value
+    return str(value)
+
+
+def records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a scored table as JSON-safe dicts, in order."""
+    columns = {c: [plain(v) for v in table[c].to_numpy(dtype=object)] for c in table.columns}
+    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(),
+                                                                      strict=True)]
+
+
+def _as_text(value: Any) -> Any:
+    """A JSON value of a text column as ``latentwatch score`` reads it from a CSV file:
+    missing stays missing, anything else becomes its text."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value if isinstance(value, str) else json.dumps(value) if isinstance(
+        value, bool) else str(value)
+
+
+class Scorer:
+    """A loaded model and the reading of request bodies as ``latentwatch score`` reads
+    files: the model's columns, text-labelled columns as text, the id columns asked for
+    (or the model's that the rows have)."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        from latentwatch.persistence import load, read_metadata
+
+        self.config = config
+        self.model = load(config.model, device="cpu")
+        self.meta = read_metadata(config.model)
+
+    def _reader(self, ids: list[str] | None):
+        from latentwatch.cli.reading import ModelInput
+
+        reader = ModelInput(self.model, SOURCE, ids=ids or None)
+        return reader
+
+    def frame(self, body: bytes, content_type: str, ids: list[str] | None):
+        """``(reader, frame)``: the request's rows with the model's columns."""
+        from latentwatch.errors import DataError
+
+        reader = self._reader(ids)
+        kind = content_type.split(";")[0].strip().lower()
+        try:
+            if kind in JSON_TYPES or kind == "":
+                raw = self._json_frame(body, reader)
+            elif kind in CSV_TYPES or kind in PARQUET_TYPES:
+                raw = self._file_frame(body, CSV_TYPES.get(kind, ".parquet"), reader)
+            else:
+                raise RequestError(415, f"{SOURCE}: content type {kind!r} is not one of "
+                                        "application/json, text/csv, "
+                                        "application/vnd.apache.parquet")
+            if len(raw) > self.config.max_rows:
+                raise RequestError(413, f"{SOURCE}: {len(raw):,} rows is over the limit of "
+                                        f"{self.config.max_rows:,} rows per request; split it")
+            if len(raw) == 0:
+                raise RequestError(422, f"{SOURCE}: no data rows")
+            return reader, reader._apply(raw)
+        except DataError as exc:
+            raise RequestError(422, str(exc)) from exc
+
+    def _json_frame(self, body: bytes, reader) -> pd.DataFrame:
+        try:
+            data = json.loads(body or b"null")
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RequestError(400, f"{SOURCE}: not valid JSON ({exc})") from exc
+        rows = data.get("rows") if isinstance(data, dict) else data
+        if not isinstance(rows, list):
+            raise RequestError(422, f"{SOURCE}: expected a JSON list of records, or "
+                                    "{\"rows\": [...]}")
+        if len(rows) > self.config.max_rows:
+            raise RequestError(413, f"{SOURCE}: {len(rows):,} rows is over the limit of "
+                                    f"{self.config.max_rows:,} rows per request; split it")
+        for position, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise RequestError(422, f"{SOURCE}: row {position + 1} is not a JSON object "
+                                        "of column: value")
+        frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+        for column in reader._text_columns():
+            if column in frame.columns:
+                frame[column] = frame[column].map(_as_text).astype(object)
+        return frame
+
+    def _file_frame(self, body: bytes, suffix: str, reader) -> pd.DataFrame:
+        from latentwatch.data.io import read_table
+        from latentwatch.errors import DataError
+
+        if not body:
+            raise RequestError(422, f"{SOURCE}: empty body")
+        with tempfile.TemporaryDirectory(prefix="latentwatch-serve-") as folder:
+            path = os.path.join(folder, "body" + suffix)
+            with open(path, "wb") as handle:
+                handle.write(body)
+            try:
+                return read_table(path, text_columns=reader._text_columns())
+            except DataError as exc:
+                raise DataError(str(exc).replace(path, SOURCE)) from exc
+
+    def score(self, body: bytes, content_type: str, ids: list[str] | None, top_k: int,
+              keep_bad_rows: bool) -> dict[str, Any]:
+        from latentwatch.service import score_table
+
+        reader, frame = self.frame(body, content_type, ids)
+        scored = score_table(self.model, frame, top_k=top_k, id_columns=reader.ids,
+                             source=SOURCE)
+        self._refuse_problems(scored, reader, keep_bad_rows)
+        table = scored.table if keep_bad_rows else scored.table.drop(columns="reason")
+        offset = self.model.offset_
+        return {"n_rows": len(table),
+                "n_anomalies": int(table["is_anomaly"].fillna(False).sum()),
+                "threshold": None if offset is None else -offset,
+                "rows": records(table)}
+
+    def _refuse_problems(self, scored, reader, keep_bad_rows: bool) -> None:
+        from latentwatch.data.codec import describe_problems
+
+        if not scored.problems or keep_bad_rows:
+            return
+        back = reader.plan.back() if reader.plan is not None else {}
+        listed = [{"row": p.position + 1, "column": back.get(p.column, p.column),
+                   "value": plain(p.value), "message": p.message} for p in scored.problems]
+        for problem in scored.problems:
+            problem.column = back.get(problem.column, problem.column)
+        raise RequestError(422, f"{SOURCE}: {describe_problems(scored.problems)}; fix them "
+                                "or pass keep_bad_rows=true to give them an empty score",
+                           listed)
+
+    def explain(self, body: bytes, content_type: str, ids: list[str] | None,
+                top_k: int) -> dict[str, Any]:
+        from latentwatch.explain import explain_encoded
+        from latentwatch.service import score_table
+
+        reader, frame = self.frame(body, content_type, ids)
+        scored = score_table(self.model, frame, top_k=0, id_columns=reader.ids,
+                             source=SOURCE, keep_shown=True)
+        self._refuse_problems(scored, reader, False)
+        explanations = explain_encoded(self.model, scored.encoded, top_k=top_k,
+                                       scores=(scored.scores, scored.parts))
+        offset = self.model.offset_
+        rows = []
+        for position, item in enumerate(explanations):
+            row = {c: plain(frame[c].iat[position]) for c in reader.ids}
+            row.update({"row": position + 1, "score": float(item.score),
+                        "is_anomaly": None if offset is None else bool(item.is_anomaly),
+                        "contributions": [{
+                            "column": c.column, "nats": float(c.nats),
+                            "observed": plain(c.observed), "expected": plain(c.expected),
+                            "kind": c.kind, "probability": plain(c.probability),
+                            "unseen": bool(c.unseen), "text": str(c)}
+                            for c in item.contributions]})
+            rows.append(row)
+        return {"n_rows": len(rows), "rows": rows}
+
+    def describe(self) -> dict[str, Any]:
+        import fastapi
+        import torch
+
+        from latentwatch import __version__
+        from latentwatch.thresholds import describe_threshold
+
+        model = self.model
+        offset = model.offset_
+        return {
+            "file": Path(self.config.model).name,
+            "class": type(model).__name__,
+            "network": self.meta["model"]["name"],
+            "columns": list(model.codec_.sources),
+            "id_columns": list(model.schema_.id_columns),
+            "schema": json.loads(model.schema_.to_json()),
+            "threshold": None if offset is None else -offset,
+            "threshold_rule": ("no threshold yet" if offset is None
+                               else f"a row with score > {-offset:.6g} is an anomaly"),
+            "threshold_meaning": describe_threshold(model),
+            "calibrated": model.calibration_scores_ is not None,
+            "limits": {"max_rows": self.config.max_rows, "max_bytes": self.config.max_bytes},
+            "versions": {"model_file_format": self.meta["format_version"],
+                         "fitted_with_latentwatch": self.meta["latentwatch_version"],
+                         "latentwatch": __version__, "torch": torch.__version__,
+                         "fastapi": fastapi.__version__},
+        }
+
+
+class Metrics:
+    """The Prometheus metrics of one worker (summed over workers in multiprocess mode)."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+        registry = None if self.multiprocess else CollectorRegistry()
+        self.registry = registry
+        self.requests = Counter("latentwatch_requests", "HTTP requests served.",
+                                ["endpoint", "status"], registry=registry)
+        self.errors = Counter("latentwatch_errors", "Requests answered with a 4xx or 5xx "
+                              "status.", ["endpoint", "status"], registry=registry)
+        self.rows = Counter("latentwatch_rows_scored", "Rows scored (score and explain).",
+                            registry=registry)
+        self.latency = Histogram("latentwatch_request_seconds", "Time to answer a request.",
+                                 ["endpoint"], buckets=LATENCY_BUCKETS, registry=registry)
+
+    def observe(self, endpoint: str, status: int, seconds: float) -> None:
+        self.requests.labels(endpoint, str(status)).inc()
+        if status >= 400:
+            self.errors.labels(endpoint, str(status)).inc()
+        self.latency.labels(endpoint).observe(seconds)
+
+    def text(self) -> tuple[bytes, str]:
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+        registry = self.registry
+        if self.multiprocess:
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def create_app(config: ServeConfig):
+    """The FastAPI application serving ``config.model``.
+
+    Examples
+    --------
+    >>> from latentwatch.server import ServeConfig, create_app  # doctest: +SKIP
+    >>> app = create_app(ServeConfig("fraud.lwm"))  # doctest: +SKIP
+    """
+    import torch
+
+    from latentwatch import __version__
+
+    torch.set_num_threads(1)
+    scorer = Scorer(config)
+    metrics = Metrics()
+    app = FastAPI(title="latentwatch", version=__version__,
+                  description=f"Anomaly scores of {Path(config.model).name}: POST rows to "
+                              "/v1/score (JSON records, CSV or Parquet).")
+    key = config.api_key.encode("utf-8") if config.api_key else None
+
+    def authorised(request: Request) -> bool:
+        if key is None:
+            return True
+        given = request.headers.get("x-api-key")
+        header = request.headers.get("authorization", "")
+        if given is None and header[:7].lower() == "bearer ":
+            given = header[7:].strip()
+        return hmac.compare_digest((given or "").encode("utf-8"), key)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        started = time.perf_counter()
+        path = request.url.path
+        endpoint = path if path in ENDPOINTS else "other"
+        if (path.startswith("/v1/") or path == "/metrics") and not authorised(request):
+            response = JSONResponse({"detail": "missing or wrong API key: send "
+                                               "'Authorization: Bearer KEY' or 'X-API-Key: KEY'"},
+                                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        else:
+            response = await call_next(request)
+        metrics.observe(endpoint, response.status_code, time.perf_counter() - started)
+        return response
+
+    async def body_of(request: Request) -> bytes:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > config.max_bytes:
+            raise RequestError(413, f"{SOURCE}: a body of {int(length):,} bytes is over the "
+                                    f"limit of {config.max_bytes:,} bytes; split it")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > config.max_bytes:
+                raise RequestError(413, f"{SOURCE}: the body is over the limit of "
+                                        f"{config.max_bytes:,} bytes; split it")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def answer(request: Request, work, *args) -> Response:
+        try:
+            body = await body_of(request)
+            result = await run_in_threadpool(
+                work, body, request.headers.get("content-type", ""), *args)
+        except RequestError as exc:
+            return JSONResponse({"detail": exc.detail, "problems": exc.problems},
+                                status_code=exc.status)
+        metrics.rows.inc(result["n_rows"])
+        return JSONResponse(result)
+
+    @app.post("/v1/score", summary="Score rows (JSON records, CSV or Parquet)")
+    async def score(request: Request,
+                    id: list[str] | None = Query(None, description="Id column to copy "  # noqa: B008
+                                                 "(repeatable; default: the model's)"),
+                    top_k: int = Query(config.top_k, ge=0, le=1000),
+                    keep_bad_rows: bool = Query(False)) -> Response:
+        """One output row per input row, in order: the id columns, score, is_anomaly,
+        p_value (calibrated models), top1, top1_nats, ... as ``latentwatch score``."""
+        return await answer(request, scorer.score, id, top_k, keep_bad_rows)
+
+    @app.post("/v1/explain", summary="Explain rows: the columns behind their scores")
+    async def explain(request: Request,
+                      id: list[str] | None = Query(None),  # noqa: B008
+                      top_k: int = Query(5, ge=1, le=1000)) -> Response:
+        """Per row: score, verdict and the largest contributions with the value observed
+        and the value the model expected."""
+        return await answer(request, scorer.explain, id, top_k)
+
+    described = scorer.describe()
+
+    @app.get("/v1/model", summary="The model: schema, threshold, versions")
+    def model() -> dict[str, Any]:
+        return described
+
+    @app.get("/healthz", summary="Liveness: the model is loaded")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "model": described["file"]}
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    def metrics_text() -> Response:
+        text, kind = metrics.text()
+        return Response(text, media_type=kind)
+
+    return app
+
+
+ENDPOINTS = ("/v1/score", "/v1/explain", "/v1/model", "/healthz", "/metrics", "/docs",
+             "/openapi.json")
+
+
+def app_from_env():
+    """The application of a uvicorn worker, from the configuration its parent put in the
+    environment (``LATENTWATCH_SERVE_CONFIG``)."""
+    return create_app(ServeConfig.from_env())
+
+
+def run(config: ServeConfig, *, host: str = "127.0.0.1", port: int = 8000,
+        workers: int = 1, log_level: str = "info") -> None:
+    """Serve ``config.model`` with uvicorn until interrupted."""
+    import shutil
+
+    import uvicorn
+
+    os.environ[ENV] = config.to_env()
+    folder = None
+    if workers > 1:
+        folder = tempfile.mkdtemp(prefix="latentwatch-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        uvicorn.run("latentwatch.server:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level=log_level)
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+__all__ = ["ServeConfig", "app_from_env", "create_app", "read_api_key", "run"]

@@ -1,0 +1,218 @@
+"""The REST service over real HTTP: ``latentwatch serve`` in a uvicorn process on a free
+loopback port, the same numbers as ``latentwatch score``, and its refusals."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+pytest.importorskip("prometheus_client")
+
+import latentwatch  # noqa: E402
+from latentwatch import VAEDetector  # noqa: E402
+from latentwatch.demos.datasets import make_transactions  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+KEY = "s3cret-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+MAX_ROWS = 300
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """``latentwatch serve`` in a child process, stopped on exit."""
+
+    def __init__(self, model: Path, *args: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        src = str(Path(latentwatch.__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "latentwatch", "serve", str(model), "--port",
+             str(self.port), "-q", *args], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(self.process.stdout.read().decode())
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("the server did not start within 120 s")
+
+    def post(self, path: str, **kwargs) -> httpx.Response:
+        kwargs.setdefault("headers", AUTH)
+        return httpx.post(self.url + path, timeout=60, **kwargs)
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        kwargs.setdefault("headers", AUTH)
+        return httpx.get(self.url + path, timeout=60, **kwargs)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve")
+    frame, _ = make_transactions(500, seed=0)
+    model = VAEDetector(max_epochs=2, random_state=0, schema={"id_columns": ["transaction_id"]}
+                        ).fit(frame)
+    path = model.save(folder / "fraud.lwm")
+    (folder / "key.txt").write_text(KEY + "\n")
+    rows = frame.iloc[:40].copy()
+    rows.to_csv(folder / "rows.csv", index=False)
+    server = Server(path, "--api-key-file", str(folder / "key.txt"), "--max-rows",
+                    str(MAX_ROWS), "--max-bytes", "200000")
+    yield server, folder, path
+    server.stop()
+
+
+def _cli_scores(model: Path, data: Path, out: Path) -> pd.DataFrame:
+    from typer.testing import CliRunner
+
+    from latentwatch.cli import app
+
+    result = CliRunner().invoke(app, ["score", str(model), str(data), "-o", str(out), "-q",
+                                      "-k", "2"])
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(out, dtype={"transaction_id": str})
+
+
+def test_score_gives_the_numbers_of_latentwatch_score_for_json_csv_and_parquet(served):
+    server, folder, model = served
+    expected = _cli_scores(model, folder / "rows.csv", folder / "cli.csv")
+    raw = pd.read_csv(folder / "rows.csv", dtype=str)
+    bodies = {
+        "application/json": json.dumps(raw.to_dict(orient="records")).encode(),
+        "text/csv": (folder / "rows.csv").read_bytes(),
+    }
+    buffer = io.BytesIO()
+    pd.read_csv(folder / "rows.csv").to_parquet(buffer)
+    bodies["application/vnd.apache.parquet"] = buffer.getvalue()
+    for kind, body in bodies.items():
+        response = server.post("/v1/score?top_k=2", content=body,
+                               headers={**AUTH, "Content-Type": kind})
+        assert response.status_code == 200, (kind, response.text)
+        got = pd.DataFrame(response.json()["rows"])
+        assert list(got.columns) == list(expected.columns), kind
+        assert list(got["transaction_id"]) == list(expected["transaction_id"]), kind
+        np.testing.assert_array_equal(got["score"].to_numpy(), expected["score"].to_numpy())
+        np.testing.assert_array_equal(got["p_value"].to_numpy(), expected["p_value"].to_numpy())
+        assert list(got["is_anomaly"]) == list(expected["is_anomaly"]), kind
+        assert list(got["top1"]) == list(expected["top1"]), kind
+    # one row alone gets the score it gets among the others, bit for bit
+    row = raw.iloc[7].astype(object).where(raw.iloc[7].notna(), None).to_dict()
+    alone = server.post("/v1/score", json=[row]).json()["rows"][0]
+    assert alone["score"] == expected["score"].iloc[7]
+
+
+def test_bad_rows_limits_and_keys_are_refused_with_the_right_status(served):
+    server, folder, _ = served
+    raw = pd.read_csv(folder / "rows.csv", dtype=str).iloc[:5]
+    records = raw.astype(object).where(raw.notna(), None).to_dict(orient="records")
+    records[3]["amount"] = "abc"
+    response = server.post("/v1/score", json=records)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["detail"] == ("<request>: 1 row cannot be used: row 4, column 'amount': 'abc' "
+                              "is not a number; fix them or pass keep_bad_rows=true to give "
+                              "them an empty score")
+    assert body["problems"] == [{"row": 4, "column": "amount", "value": "abc",
+                                 "message": "'abc' is not a number"}]
+    kept = server.post("/v1/score?keep_bad_rows=true", json=records).json()["rows"]
+    assert len(kept) == 5 and kept[3]["score"] is None and "amount" in kept[3]["reason"]
+    assert all(r["score"] is not None for i, r in enumerate(kept) if i != 3)
+    missing = server.post("/v1/score", json=[{"amount": 3.0}])
+    assert missing.status_code == 422 and "'customer_id' is missing" in missing.json()["detail"]
+    too_many = server.post("/v1/score", json=[records[0]] * (MAX_ROWS + 1))
+    assert too_many.status_code == 413 and "300 rows" in too_many.json()["detail"]
+    too_big = server.post("/v1/score", content=b"x" * 200_001,
+                          headers={**AUTH, "Content-Type": "text/csv"})
+    assert too_big.status_code == 413
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-API-Key": KEY[:-1]}):
+        assert server.post("/v1/score", json=records[:1], headers=headers).status_code == 401
+        assert server.get("/metrics", headers=headers).status_code == 401
+    assert server.post("/v1/score", json=records[:1],
+                       headers={"X-API-Key": KEY}).status_code == 200
+    assert server.get("/healthz", headers={}).json()["status"] == "ok"
+
+
+def test_model_explain_docs_and_metrics(served):
+    server, folder, path = served
+    model = latentwatch.load(path)
+    described = server.get("/v1/model").json()
+    assert described["threshold"] == -model.offset_
+    assert described["columns"] == list(model.codec_.sources)
+    assert described["calibrated"] is True
+    assert described["versions"]["latentwatch"] == latentwatch.__version__
+    assert "anomaly" in described["threshold_rule"]
+    frame = pd.read_csv(folder / "rows.csv").iloc[:3]
+    explained = server.post("/v1/explain?top_k=2", content=frame.to_csv(index=False),
+                            headers={**AUTH, "Content-Type": "text/csv"}).json()["rows"]
+    from latentwatch.explain import explain_rows
+
+    local = explain_rows(model, pd.read_csv(folder / "rows.csv", dtype={
+        "transaction_id": str}).iloc[:3], top_k=2)
+    assert [r["transaction_id"] for r in explained] == list(frame["transaction_id"])
+    for got, want in zip(explained, local, strict=True):
+        assert got["score"] == want.score
+        assert [c["column"] for c in got["contributions"]] == [
+            c.column for c in want.contributions]
+        assert got["contributions"][0]["text"] == str(want.contributions[0])
+    assert "/v1/score" in server.get("/openapi.json", headers={}).json()["paths"]
+    assert server.get("/docs", headers={}).status_code == 200
+    before = _metric(server, "latentwatch_rows_scored_total")
+    server.post("/v1/score", content=(folder / "rows.csv").read_bytes(),
+                headers={**AUTH, "Content-Type": "text/csv"})
+    text = server.get("/metrics").text
+    assert _metric(server, "latentwatch_rows_scored_total") == before + 40
+    assert 'latentwatch_request_seconds_bucket{endpoint="/v1/score"' in text
+    assert 'latentwatch_errors_total{endpoint="/v1/score",status="401"}' in text
+
+
+def _metric(server: Server, name: str) -> float:
+    for line in server.get("/metrics").text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_two_workers_share_the_load_and_sum_their_metrics(served):
+    _, folder, path = served
+    server = Server(path, "--workers", "2")
+    try:
+        body = (folder / "rows.csv").read_bytes()
+        for _ in range(6):
+            response = server.post("/v1/score", content=body, headers={"Content-Type":
+                                                                        "text/csv"})
+            assert response.status_code == 200
+        assert _metric(server, "latentwatch_rows_scored_total") == 6 * 40
+    finally:
+        server.stop()
