@@ -62,31 +62,52 @@ def assert_bitwise_equal(a: dict, b: dict):
         np.testing.assert_array_equal(a[key], b[key], err_msg=key, strict=True)
 
 
-def assert_rounding_equal(a: dict, b: dict):
-    """Equal up to float64 rounding: the matrix kernels block by the batch's shape."""
-    assert a.keys() == b.keys()
-    for key in a:
-        np.testing.assert_allclose(a[key], b[key], rtol=1e-12, atol=1e-12, err_msg=key)
-
-
-def test_scores_do_not_depend_on_the_batch_size_beyond_rounding(setup, monkeypatch):
+def test_scores_do_not_depend_on_the_batch_size_bit_for_bit(setup, monkeypatch):
     module, heads, rows = setup
     whole = every_score(module, heads, rows)
     assert scoring.batch_rows(module, rows.shape[1], 16) >= len(rows), "one batch by default"
-    monkeypatch.setattr(scoring, "SCORING_ELEMENTS", 1)
-    assert scoring.batch_rows(module, rows.shape[1], 16) == 1
-    assert_rounding_equal(every_score(module, heads, rows), whole)
+    for elements in (1, 64 * 16 * 32, 100 * 16 * 32):
+        monkeypatch.setattr(scoring, "SCORING_ELEMENTS", elements)
+        assert scoring.batch_rows(module, rows.shape[1], 16) < len(rows)
+        assert_bitwise_equal(every_score(module, heads, rows), whole)
 
 
-def test_scores_do_not_depend_on_the_row_order_or_the_other_rows_beyond_rounding(setup):
+def test_scores_do_not_depend_on_the_row_order_or_the_other_rows_bit_for_bit(setup):
     module, heads, rows = setup
     whole = every_score(module, heads, rows)
     order = np.random.default_rng(0).permutation(len(rows))
     shuffled = every_score(module, heads, rows[order])
-    assert_rounding_equal(shuffled, {k: v[order] for k, v in whole.items()})
-    for i in (0, 7, 149):
-        alone = every_score(module, heads, rows[i:i + 1])
-        assert_rounding_equal(alone, {k: v[i:i + 1] for k, v in whole.items()})
+    assert_bitwise_equal(shuffled, {k: v[order] for k, v in whole.items()})
+    for start, stop in ((0, 1), (7, 8), (149, 150), (3, 10), (5, 70), (1, 150)):
+        part = every_score(module, heads, rows[start:stop])
+        assert_bitwise_equal(part, {k: v[start:stop] for k, v in whole.items()})
+    layouts = (np.asfortranarray(rows), np.repeat(rows, 2, axis=1)[:, ::2])
+    for layout in layouts:
+        assert_bitwise_equal(every_score(module, heads, layout), whole)
+
+
+def test_the_scoring_copy_is_reused_until_the_weights_change_and_pads_with_zeros(setup):
+    module, heads, rows = setup
+    net = scoring.scoring_copy(module)
+    assert scoring.scoring_copy(module) is net
+    linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+    aligned = [m for m in net.modules() if isinstance(m, scoring.AlignedLinear)]
+    assert len(aligned) == len(linears) and not any(
+        isinstance(m, torch.nn.Linear) for m in net.modules())
+    x = torch.randn(9, linears[0].in_features, dtype=torch.float64)
+    plain = torch.nn.functional.linear(x, linears[0].weight.double(), linears[0].bias.double())
+    torch.testing.assert_close(aligned[0](x), plain, rtol=1e-13, atol=1e-13)
+    assert all(m.weight.shape[1] % scoring.ALIGN == 0 for m in aligned)
+    before = scoring.score(module, heads, rows, module.score_methods[0], 5)[0]
+    with torch.no_grad():
+        linears[-1].bias.add_(1.0)
+    try:
+        assert scoring.scoring_copy(module) is not net
+        after = scoring.score(module, heads, rows, module.score_methods[0], 5)[0]
+        assert not np.array_equal(before, after)
+    finally:
+        with torch.no_grad():
+            linears[-1].bias.sub_(1.0)
 
 
 def test_all_scores_equal_each_method_and_the_parts_sum_to_them(setup):

@@ -1,20 +1,25 @@
 """Running a trained model over encoded rows in bounded memory, in float64.
 
-Scores run on a float64 copy of the network, with latent draws shared by every row. The
-same rows in the same batches give bit-identical results on every call; a row's score
-does not depend on the other rows beyond float64 rounding: scored whole, in chunks (the
-CLI) or alone, results agree to about 1e-14 relative (the matrix kernels choose their
-blocking by the batch's shape, which moves the last bits). Knows no pandas.
+Scores run on a float64 copy of the network (made once per state of the weights and
+reused), with latent draws shared by every row. A row's score does not depend on the
+rows scored with it, bit for bit: whole, in chunks of any size, alone, at any position,
+from a C- or Fortran-ordered or strided array. Matrix kernels (MKL's, on the CPU) sum a
+dot product in an order that depends on the row's position in the batch when the inner
+dimension is odd (float64) or not a multiple of 4 (float32); the scoring copy pads the
+inner dimension of every linear layer with zeros to a multiple of :data:`ALIGN`, which
+adds exact zeros and leaves each row's sums in one fixed order. Knows no pandas.
 """
 
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from latentwatch.engine import seeds
@@ -22,10 +27,59 @@ from latentwatch.engine import seeds
 # Largest number of float64 elements one batch may hold in its widest (samples, rows,
 # layer width) tensor: 32 MB.
 SCORING_ELEMENTS = 2**22
+# Inner dimension of every linear layer of the scoring copy: a multiple of this.
+ALIGN = 8
+# Rows of every batch scored: a multiple of this.
+ROW_ALIGN = 64
+_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class AlignedLinear(nn.Module):
+    """``nn.Linear`` with its inner dimension padded with zeros to a multiple of
+    :data:`ALIGN`: ``y = [x, 0] [W, 0]^T + b = x W^T + b``, each output summed in an order
+    that does not depend on the row's position in the batch."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        extra = -linear.in_features % ALIGN
+        self.extra = extra
+        self.weight = nn.Parameter(F.pad(linear.weight.detach(), (0, extra)),
+                                   requires_grad=False)
+        self.bias = (None if linear.bias is None
+                     else nn.Parameter(linear.bias.detach().clone(), requires_grad=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(F.pad(x, (0, self.extra)) if self.extra else x, self.weight, self.bias)
+
+
+def aligned(module: nn.Module) -> nn.Module:
+    """``module`` with every ``nn.Linear`` replaced by an :class:`AlignedLinear`, in place."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.Linear):
+            setattr(module, name, AlignedLinear(child))
+        else:
+            aligned(child)
+    return module
+
+
+def _state(module: nn.Module) -> tuple:
+    """What identifies the weights of ``module``: every tensor's storage, version
+    (bumped by every in-place change), type and device."""
+    return tuple((t.data_ptr(), t._version, t.dtype, t.device)
+                 for t in (*module.parameters(), *module.buffers()))
+
 
 def scoring_copy(module: nn.Module) -> nn.Module:
-    """A float64 copy of ``module`` in eval mode."""
-    return copy.deepcopy(module).double().eval()
+    """A float64, aligned (see the module docstring) copy of ``module`` in eval mode; the
+    same copy is returned until the weights of ``module`` change."""
+    state = _state(module)
+    cached = _COPIES.get(module)
+    if cached is not None and cached[0] == state:
+        return cached[1]
+    net = aligned(copy.deepcopy(module).double().eval())
+    net.requires_grad_(False)
+    _COPIES[module] = (state, net)
+    return net
 
 
 def score_noise(module: nn.Module, seed: int, method: str) -> torch.Tensor:
@@ -49,14 +103,33 @@ def map_batches(net: nn.Module, rows: np.ndarray, samples_per_row: int,
                 fn: Callable[[torch.Tensor], Any], device: torch.device | str) -> list:
     """``fn(batch)`` over float64 batches of ``rows`` on ``device``; one result per batch.
 
+    Every batch holds a multiple of :data:`ROW_ALIGN` rows (the last one is padded with
+    copies of its last row, and its results cut back), so that the matrix kernels see
+    the same shapes whatever the number of rows; ``fn`` returns arrays with one entry per
+    row (in lists, tuples or dicts).
     """
     step = batch_rows(net, rows.shape[1], samples_per_row)
+    step = max(ROW_ALIGN, step - step % ROW_ALIGN)
     results = []
-    with torch.no_grad():
+    with torch.inference_mode():
         for i in range(0, rows.shape[0], step):
-            batch = torch.from_numpy(np.ascontiguousarray(rows[i:i + step]))
-            results.append(fn(batch.to(device, torch.float64)))
+            block = rows[i:i + step]
+            n = block.shape[0]
+            extra = -n % ROW_ALIGN
+            if extra:
+                block = np.concatenate([block, np.repeat(block[-1:], extra, axis=0)])
+            batch = torch.from_numpy(np.ascontiguousarray(block, dtype=np.float64))
+            results.append(_cut(fn(batch.to(device)), n))
     return results
+
+
+def _cut(result: Any, n: int) -> Any:
+    """``result`` with every array cut to its first ``n`` rows."""
+    if isinstance(result, dict):
+        return {k: _cut(v, n) for k, v in result.items()}
+    if isinstance(result, list | tuple):
+        return type(result)(_cut(v, n) for v in result)
+    return result[:n]
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
@@ -126,9 +199,11 @@ def decode_latent(module: nn.Module, heads, z: np.ndarray, sample: bool,
     category); ``sample=True``: a draw from the decoder's distribution with ``gen`` (the
     AE has no variance: its numbers are its output), and gaps too when ``with_missing``.
     """
-    net = scoring_copy(module).cpu()
+    net = scoring_copy(module)
+    if next(net.parameters()).device.type != "cpu":
+        net = copy.deepcopy(net).cpu()
     z = np.asarray(z, dtype=np.float64)
-    with torch.no_grad():
+    with torch.inference_mode():
         out, logvar, logits = net.decode(torch.from_numpy(np.ascontiguousarray(z)))
         if sample:
             values, missing = heads.sample(out, logvar, logits, gen, with_missing)
