@@ -20,6 +20,90 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from latentwatch.thresholds import describe_threshold
 
+# Alert rates of the operating-point table: alerts per 10,000 rows.
+ALERTS_PER_10000 = (10, 25, 50, 100, 200, 500, 1000)
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """The detection quality at one threshold: rows with ``score > threshold`` are flagged.
+
+    Attributes
+    ----------
+    threshold : float
+        The score above which a row is flagged.
+    alerts_per_10000 : float
+        Flagged rows per 10,000 rows of the evaluated data.
+    precision, recall, false_alarm_rate : float or None
+        As in :class:`Evaluation`, at this threshold.
+    flagged : int
+        Rows flagged.
+    source : str
+        ``"model"`` for the model's own threshold, else ``"alert rate"``.
+    """
+
+    threshold: float
+    alerts_per_10000: float
+    precision: float | None
+    recall: float | None
+    false_alarm_rate: float | None
+    flagged: int
+    source: str = "alert rate"
+
+
+def operating_points(y_true: Any, scores: Any, model_threshold: float | None = None,
+                     alerts: tuple[float, ...] = ALERTS_PER_10000) -> list[OperatingPoint]:
+    """Precision, recall and false-alarm rate at thresholds that flag about ``a`` rows per
+    10,000 for each ``a`` in ``alerts`` (the threshold is the ``(m + 1)``-th highest score,
+    ``m = max(1, round(n * a / 10000))``; ties flag fewer), and at ``model_threshold``.
+
+    Sorted by threshold, highest first; a threshold reached twice is listed once.
+
+    Examples
+    --------
+    >>> points = operating_points([0, 0, 0, 1], [0.1, 0.2, 0.3, 0.9], alerts=(2500,))
+    >>> points[0].threshold, points[0].recall, points[0].false_alarm_rate
+    (0.3, 1.0, 0.0)
+    """
+    y = binary_labels(y_true)
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    ranked = np.sort(scores)[::-1]
+    n = len(scores)
+    cuts: dict[float, str] = {}
+    for rate in alerts:
+        m = max(1, round(n * rate / 10_000))
+        cuts.setdefault(float(ranked[m]) if m < n else float(ranked[-1]) - 1.0, "alert rate")
+    if model_threshold is not None:
+        cuts[float(model_threshold)] = "model"
+    points = []
+    for cut in sorted(cuts, reverse=True):
+        flagged = scores > cut
+        tp = int(np.sum(flagged & (y == 1)))
+        fp = int(np.sum(flagged & (y == 0)))
+        points.append(OperatingPoint(
+            threshold=cut, alerts_per_10000=10_000 * float(flagged.mean()),
+            precision=_ratio(tp, tp + fp), recall=_ratio(tp, int(y.sum())),
+            false_alarm_rate=_ratio(fp, int((y == 0).sum())), flagged=int(flagged.sum()),
+            source=cuts[cut]))
+    return points
+
+
+def operating_table(points: list[OperatingPoint]) -> str:
+    """The operating points as a plain-text table."""
+    def number(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    header = ("threshold", "alerts/10k", "flagged", "precision", "recall", "false-alarm rate",
+              "")
+    rows = [header] + [(f"{p.threshold:.6g}", f"{p.alerts_per_10000:.1f}", f"{p.flagged}",
+                        number(p.precision), number(p.recall), number(p.false_alarm_rate),
+                        "<- the model's threshold" if p.source == "model" else "")
+                       for p in points]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.rjust(w) if i < 6 else cell
+                                for i, (cell, w) in enumerate(zip(r, widths, strict=True))
+                                ).rstrip() for r in rows)
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -66,6 +150,7 @@ class Evaluation:
     true_negatives: int
     false_negatives: int
     threshold: str = ""
+    operating_points: tuple[OperatingPoint, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The metrics as a JSON-able dict (undefined metrics are None)."""
@@ -99,10 +184,16 @@ class Evaluation:
         ]
 
     def table(self) -> str:
-        """A readable two-column plain-text table."""
+        """A readable two-column plain-text table, then the operating points (if any)."""
         rows = self.rows()
         width = max(len(label) for label, _ in rows)
-        return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+        text = "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+        if self.operating_points:
+            text += ("\n\noperating points (rows with score > threshold flagged; fit "
+                     "--threshold alerts:N/10000 sets the threshold from a budget of N alerts "
+                     "per 10,000 normal rows):\n" + operating_table(
+                         list(self.operating_points)))
+        return text
 
     def __str__(self) -> str:
         return self.table()
@@ -135,6 +226,7 @@ def evaluate_scores(
     flagged: Any,
     k: int | None = None,
     threshold: str = "",
+    model_threshold: float | None = None,
 ) -> Evaluation:
     """Metrics of anomaly scores and threshold decisions against labels.
 
@@ -150,6 +242,8 @@ def evaluate_scores(
         Cut-off for precision at k; None uses the number of anomalies (at least 1).
     threshold : str, default=""
         A description of the threshold, carried into the result.
+    model_threshold : float or None
+        The model's threshold score, marked in the operating points.
 
     Returns
     -------
@@ -194,6 +288,7 @@ def evaluate_scores(
         true_negatives=tn,
         false_negatives=fn,
         threshold=threshold,
+        operating_points=tuple(operating_points(y, scores, model_threshold)),
     )
 
 
@@ -244,4 +339,6 @@ def evaluate(model: Any, X: Any, y: Any, k: int | None = None) -> Evaluation:
     """
     scores = model.anomaly_score(X)
     flagged = model.predict(X) == -1
-    return evaluate_scores(y, scores, flagged, k=k, threshold=describe_threshold(model))
+    offset = getattr(model, "offset_", None)
+    return evaluate_scores(y, scores, flagged, k=k, threshold=describe_threshold(model),
+                           model_threshold=None if offset is None else -offset)

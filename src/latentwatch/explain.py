@@ -93,6 +93,34 @@ class RowExplanation:
     def __str__(self) -> str:
         return "; ".join(str(c) for c in self.contributions)
 
+    def to_dict(self, verdict: bool = True) -> dict[str, Any]:
+        """A JSON-able dict: ``row`` (from 1), ``score``, ``is_anomaly`` (None without
+        ``verdict``, a model with no threshold yet) and the ``contributions``, each with
+        its text."""
+        return {"row": self.row + 1, "score": float(self.score),
+                "is_anomaly": bool(self.is_anomaly) if verdict else None,
+                "contributions": [{
+                    "column": c.column, "nats": float(c.nats), "observed": json_value(c.observed),
+                    "expected": json_value(c.expected), "kind": c.kind,
+                    "probability": json_value(c.probability), "unseen": bool(c.unseen),
+                    "text": str(c)} for c in self.contributions]}
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-safe Python value: missing (None, NA, NaN) -> None, numpy scalars -> Python,
+    datetimes -> ISO text, anything else -> its text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, str | int | bool):
+        return value
+    return str(value)
+
 
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))

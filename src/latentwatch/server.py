@@ -35,11 +35,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+
+from latentwatch.explain import json_value
 
 ENV = "LATENTWATCH_SERVE_CONFIG"
 SOURCE = "<request>"
@@ -105,25 +106,9 @@ class RequestError(Exception):
         self.problems = problems or []
 
 
-def plain(value: Any) -> Any:
-    """A JSON-safe Python value: missing (None, NA, NaN) -> None, numpy scalars -> Python,
-    datetimes -> ISO text."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    if isinstance(value, pd.Timestamp | np.datetime64):
-        return pd.Timestamp(value).isoformat()
-    if isinstance(value, str | int | bool):
-        return value
-    return str(value)
-
-
 def records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of a scored table as JSON-safe dicts, in order."""
-    columns = {c: [plain(v) for v in table[c].to_numpy(dtype=object)] for c in table.columns}
+    columns = {c: [json_value(v) for v in table[c].to_numpy(dtype=object)] for c in table.columns}
     return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(),
                                                                       strict=True)]
 
@@ -238,7 +223,7 @@ class Scorer:
             return
         back = reader.plan.back() if reader.plan is not None else {}
         listed = [{"row": p.position + 1, "column": back.get(p.column, p.column),
-                   "value": plain(p.value), "message": p.message} for p in scored.problems]
+                   "value": json_value(p.value), "message": p.message} for p in scored.problems]
         for problem in scored.problems:
             problem.column = back.get(problem.column, problem.column)
         raise RequestError(422, f"{SOURCE}: {describe_problems(scored.problems)}; fix them "
@@ -256,19 +241,9 @@ class Scorer:
         self._refuse_problems(scored, reader, False)
         explanations = explain_encoded(self.model, scored.encoded, top_k=top_k,
                                        scores=(scored.scores, scored.parts))
-        offset = self.model.offset_
-        rows = []
-        for position, item in enumerate(explanations):
-            row = {c: plain(frame[c].iat[position]) for c in reader.ids}
-            row.update({"row": position + 1, "score": float(item.score),
-                        "is_anomaly": None if offset is None else bool(item.is_anomaly),
-                        "contributions": [{
-                            "column": c.column, "nats": float(c.nats),
-                            "observed": plain(c.observed), "expected": plain(c.expected),
-                            "kind": c.kind, "probability": plain(c.probability),
-                            "unseen": bool(c.unseen), "text": str(c)}
-                            for c in item.contributions]})
-            rows.append(row)
+        verdict = self.model.offset_ is not None
+        rows = [{**{c: json_value(frame[c].iat[item.row]) for c in reader.ids},
+                 **item.to_dict(verdict)} for item in explanations]
         return {"n_rows": len(rows), "rows": rows}
 
     def describe(self) -> dict[str, Any]:

@@ -44,7 +44,7 @@ form used on the command line (``"false_alarm_rate:0.01"``).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 import numpy as np
@@ -121,6 +121,57 @@ class FalseAlarmRate(ThresholdStrategy):
 
 
 @dataclass(frozen=True)
+class AlertBudget(FalseAlarmRate):
+    """Raise at most ``alerts`` alerts per ``per`` normal rows: a :class:`FalseAlarmRate`
+    of ``alerts / per``, calibrated the same way (``"alerts:50/10000"`` on the command
+    line).
+
+    Parameters
+    ----------
+    calibration_fraction : float in [0, 1), default=0.1
+        As for :class:`FalseAlarmRate`.
+    alerts : float > 0, default=50
+        Alerts the team can look at ...
+    per : int, default=10000
+        ... per this many rows (mostly normal ones: anomalies add their own alerts).
+
+    Examples
+    --------
+    >>> AlertBudget(alerts=50, per=10_000).rate
+    0.005
+    """
+
+    rate: float = field(init=False)
+    alerts: float = 50.0
+    per: int = 10_000
+    kind: ClassVar[str] = "alert_budget"
+
+    def __post_init__(self) -> None:
+        alerts, per = self.alerts, self.per
+        if isinstance(per, bool) or not isinstance(per, int) or per < 1:
+            raise ValueError(f"per must be a positive number of rows, got {per!r}")
+        if (isinstance(alerts, bool) or not isinstance(alerts, int | float)
+                or not 0 < alerts < per):
+            raise ValueError(f"alerts must be in (0, per={per}), got {alerts!r}")
+        object.__setattr__(self, "rate", alerts / per)
+        super().__post_init__()
+
+    def describe(self) -> str:
+        return (f"alert_budget: at most {self.alerts:g} alerts per {self.per:,} normal rows "
+                f"(false_alarm_rate {self.rate:.4g}, split conformal)")
+
+
+def parse_alert_budget(text: str) -> AlertBudget:
+    """``"50/10000"`` (or ``"50"``: per 10,000 rows) -> ``AlertBudget(50, 10000)``."""
+    alerts, sep, per = text.partition("/")
+    try:
+        return AlertBudget(alerts=float(alerts), per=int(per) if sep else 10_000)
+    except ValueError as exc:
+        raise ValueError(f"alert budget {text!r}: expected ALERTS/ROWS like 50/10000 "
+                         f"({exc})") from None
+
+
+@dataclass(frozen=True)
 class LogLikelihood(ThresholdStrategy):
     """Flag rows whose VAE reconstruction log-probability is below a fixed value.
 
@@ -151,7 +202,7 @@ class LogLikelihood(ThresholdStrategy):
 
 
 STRATEGIES: dict[str, type[ThresholdStrategy]] = {
-    cls.kind: cls for cls in (Contamination, FalseAlarmRate, LogLikelihood)
+    cls.kind: cls for cls in (Contamination, FalseAlarmRate, AlertBudget, LogLikelihood)
 }
 
 
@@ -182,7 +233,9 @@ def threshold_from_dict(spec: dict[str, Any]) -> ThresholdStrategy:
     if kind not in STRATEGIES:
         raise ValueError(f"unknown threshold kind {kind!r}; expected one of {sorted(STRATEGIES)}")
     cls = STRATEGIES[kind]
-    known = {f.name for f in fields(cls)}
+    derived = {f.name for f in fields(cls) if not f.init}
+    spec = {k: v for k, v in spec.items() if k not in derived}
+    known = {f.name for f in fields(cls) if f.init}
     unknown = set(spec) - known
     if unknown:
         raise ValueError(f"threshold {kind!r} has no field(s) {sorted(unknown)}; "
@@ -194,7 +247,8 @@ def make_threshold(spec: ThresholdStrategy | dict | str) -> ThresholdStrategy:
     """A strategy from a strategy, its dict form, or its text form.
 
     The text form is ``"kind:value"`` with the strategy's first field as value, e.g.
-    ``"contamination:0.05"``, ``"false_alarm_rate:0.01"``, ``"log_likelihood:-40"``.
+    ``"contamination:0.05"``, ``"false_alarm_rate:0.01"``, ``"log_likelihood:-40"``; an
+    alert budget reads ``"alerts:50/10000"`` (or ``"alert_budget:50/10000"``).
 
     Raises
     ------
@@ -208,6 +262,8 @@ def make_threshold(spec: ThresholdStrategy | dict | str) -> ThresholdStrategy:
     if isinstance(spec, str):
         kind, sep, value = spec.partition(":")
         kind = kind.strip().replace("-", "_")
+        if sep and kind in ("alerts", AlertBudget.kind):
+            return parse_alert_budget(value.strip())
         if not sep or kind not in STRATEGIES:
             raise ValueError(
                 f"threshold {spec!r} is not of the form KIND:VALUE with KIND one of "

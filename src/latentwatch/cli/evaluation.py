@@ -44,7 +44,9 @@ def evaluate(
     """Measure how well MODEL finds the labelled anomalies of DATA.
 
     Prints AUC-ROC, AUC-PR, precision, recall, F1 and the false-alarm rate at the
-    model's threshold, precision at k and the confusion counts.
+    model's threshold, precision at k and the confusion counts, then a table of operating
+    points: precision, recall, false-alarm rate and alerts per 10,000 rows at thresholds
+    from 10 to 1,000 alerts per 10,000 rows and at the model's own.
 
     [bold]Example:[/bold] latentwatch evaluate fraud.lwm labelled.csv -l is_fraud -o metrics.json
     """

@@ -166,7 +166,8 @@ def fit(
     threshold: Annotated[str | None, typer.Option(
         "--threshold", show_default="--contamination",
         help="Threshold strategy instead of --contamination: false_alarm_rate:0.01, "
-        "contamination:0.05 or (VAE) log_likelihood:-40.")] = None,
+        "alerts:50/10000 (at most 50 alerts per 10,000 normal rows), contamination:0.05 or "
+        "(VAE) log_likelihood:-40.")] = None,
     latent_dim: Annotated[int | None, typer.Option(
         "--latent-dim", min=1, show_default="clip(round(sqrt(inputs)), 2, 32)",
         help="Size of the latent layer.")] = None,
@@ -344,18 +345,24 @@ def explain(
     top_k: Annotated[int, opt.top_k(1)] = 5,
     id_column: opt.IdColumns = None,
     chunk_rows: opt.ChunkRows = opt.CHUNK_ROWS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON "
+                                                         "instead of text.")] = False,
+    out: Annotated[str | None, typer.Option(
+        "--out", "-o", show_default=False,
+        help="Also write the explanations as JSON to this file.")] = None,
     fmt: opt.InputFormat = None,
     device: opt.Device = None,
     debug: opt.Debug = False,
 ) -> None:
     """Explain rows of DATA: score, verdict, and the columns contributing most, with the
-    value observed and the value the model expected.
+    value observed and the value the model expected (--json: as JSON, one object per row
+    with its row number, ids, score, verdict and contributions; --out: also to a file).
 
     [bold]Example:[/bold] latentwatch explain fraud.lwm new.csv --rows 3,17 -k 3
     """
     import numpy as np
 
-    from latentwatch.explain import explain_encoded
+    from latentwatch.explain import explain_encoded, json_value
     from latentwatch.service import score_table
 
     detector = load_model(model, device)
@@ -391,18 +398,26 @@ def explain(
     offset = detector.offset_
     threshold = "no threshold yet" if offset is None else f"threshold {-offset:.4g}"
     console = _console()
+    documents: list[dict[str, Any]] = []
     for number, row in picked:
         scored = score_table(detector, row.reset_index(drop=True), top_k=0, source=source,
                              keep_shown=True)
         label = "  ".join(f"{c}={row[c].iloc[0]}" for c in reader.ids)
         head = f"row {number}" + (f"  {label}" if label else "")
+        ids = {c: json_value(row[c].iloc[0]) for c in reader.ids}
         if scored.problems:
             reason = scored.problems[0]
-            console.print(f"{head}  cannot be scored: column {reason.column!r}: "
-                          f"{reason.message}", markup=False)
+            documents.append({"row": number, **ids, "score": None,
+                              "reason": f"column {reason.column!r}: {reason.message}"})
+            if not as_json:
+                console.print(f"{head}  cannot be scored: column {reason.column!r}: "
+                              f"{reason.message}", markup=False)
             continue
         explanation = explain_encoded(detector, scored.encoded, top_k=top_k,
                                       scores=(scored.scores, scored.parts))[0]
+        documents.append({**ids, **explanation.to_dict(offset is not None), "row": number})
+        if as_json:
+            continue
         verdict = "no verdict"
         if offset is not None:
             verdict = "anomaly" if explanation.is_anomaly else "normal"
@@ -410,6 +425,12 @@ def explain(
                       markup=False)
         for item in explanation.contributions:
             console.print(f"  {item.nats:+9.3g}  {item}", markup=False)
+    text = json.dumps({"threshold": None if offset is None else -offset, "rows": documents},
+                      indent=2)
+    if out is not None:
+        write_text(out, text + "\n")
+    if as_json:
+        typer.echo(text)
 
 
 # -- info ----------------------------------------------------------------------------------

@@ -157,7 +157,8 @@ def score_for_report(model: Any, X: Any, y: Any = None, source: str | None = Non
     if y_good is not None and len(y_good):
         evaluation = evaluate_scores(
             y_good, scores, flagged if flagged is not None else np.zeros(len(scores), bool),
-            threshold=describe_threshold(model))
+            threshold=describe_threshold(model),
+            model_threshold=None if model.offset_ is None else -model.offset_)
     return Scored(
         frame=frame, positions=positions, problems=list(result.problems), scores=scores,
         parts=parts, flagged=flagged, p_values=p_values, y=y_good,
