@@ -62,7 +62,14 @@ def assert_bitwise_equal(a: dict, b: dict):
         np.testing.assert_array_equal(a[key], b[key], err_msg=key, strict=True)
 
 
-def test_scores_do_not_depend_on_the_batch_size_bit_for_bit(setup, monkeypatch):
+@pytest.fixture(params=["float64", "float32"])
+def dtype(request, monkeypatch):
+    """Scores computed in each type (``engine.scoring.SCORING_DTYPE``)."""
+    monkeypatch.setattr(scoring, "SCORING_DTYPE", getattr(torch, request.param))
+    return request.param
+
+
+def test_scores_do_not_depend_on_the_batch_size_bit_for_bit(setup, dtype, monkeypatch):
     module, heads, rows = setup
     whole = every_score(module, heads, rows)
     assert scoring.batch_rows(module, rows.shape[1], 16) >= len(rows), "one batch by default"
@@ -72,7 +79,7 @@ def test_scores_do_not_depend_on_the_batch_size_bit_for_bit(setup, monkeypatch):
         assert_bitwise_equal(every_score(module, heads, rows), whole)
 
 
-def test_scores_do_not_depend_on_the_row_order_or_the_other_rows_bit_for_bit(setup):
+def test_scores_do_not_depend_on_the_row_order_or_the_other_rows_bit_for_bit(setup, dtype):
     module, heads, rows = setup
     whole = every_score(module, heads, rows)
     order = np.random.default_rng(0).permutation(len(rows))
