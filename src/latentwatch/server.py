@@ -118,8 +118,7 @@ def _as_text(value: Any) -> Any:
     missing stays missing, anything else becomes its text."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return value if isinstance(value, str) else json.dumps(value) if isinstance(
-        value, bool) else str(value)
+    return value if isinstance(value, str) else str(value)
 
 
 class Scorer:
@@ -137,8 +136,7 @@ class Scorer:
     def _reader(self, ids: list[str] | None):
         from latentwatch.cli.reading import ModelInput
 
-        reader = ModelInput(self.model, SOURCE, ids=ids or None)
-        return reader
+        return ModelInput(self.model, SOURCE, ids=ids or None)
 
     def frame(self, body: bytes, content_type: str, ids: list[str] | None):
         """``(reader, frame)``: the request's rows with the model's columns."""
