@@ -271,7 +271,7 @@ def score(
     keep_bad_rows: Annotated[bool, typer.Option(
         "--keep-bad-rows", help="Give rows that cannot be scored an empty score and a "
         "reason instead of failing.")] = False,
-    chunk_rows: opt.ChunkRows = opt.CHUNK_ROWS,
+    chunk_rows: opt.ChunkRows = opt.SCORE_CHUNK_ROWS,
     fmt: opt.InputFormat = None,
     out_format: opt.OutFormat = None,
     device: opt.Device = None,
