@@ -20,7 +20,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +122,7 @@ def save_model(model: Any, path: str | Path) -> Path:
     from sklearn.utils.validation import check_is_fitted
 
     from latentwatch import __version__
-    from latentwatch.data.io import replace_atomically
+    from latentwatch.data.io import replace_atomically, temp_file
 
     check_is_fitted(model, "module_")
     path = Path(path)
@@ -152,8 +151,7 @@ def save_model(model: Any, path: str | Path) -> Path:
     }
     meta["sha256"] = _digest(tensors, meta)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = temp_file(path.parent)
     try:
         save_file(tensors, tmp, metadata={_METADATA_KEY: json.dumps(meta)})
         replace_atomically(tmp, path)
