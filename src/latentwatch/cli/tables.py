@@ -44,15 +44,21 @@ def _console(stderr: bool = False):
     return LiteralConsole(stderr=stderr, highlight=False, soft_wrap=True)
 
 
+def _text(value: Any):
+    """User data as a rich Text: never read as markup, control characters visible."""
+    from rich.text import Text
+
+    return Text(visible(value))
+
+
 def _schema_table(schema, title: str):
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=escape(visible(title)), title_justify="left", show_edge=False)
+    table = Table(title=_text(title), title_justify="left", show_edge=False)
     for header in ("column", "kind", "details"):
         table.add_column(header, overflow="fold")
     for row in schema.describe():
-        table.add_row(*(escape(visible(cell)) for cell in row))
+        table.add_row(*(_text(cell) for cell in row))
     return table
 
 
@@ -475,7 +481,6 @@ def info(
 
 
 def _codec_table(detector):
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="schema", title_justify="left", show_edge=False)
@@ -496,8 +501,8 @@ def _codec_table(detector):
             learned = f"{len(block.categories)} categories + rare bucket: {shown}{more}"
         if block.missing:
             learned += "; gaps modelled"
-        table.add_row(escape(visible(block.name)), block.kind, escape(visible(learned)))
+        table.add_row(_text(block.name), block.kind, _text(learned))
     for name, kind, details in detector.schema_.describe():
         if kind in ("id", "excluded"):
-            table.add_row(escape(visible(name)), kind, escape(visible(details)))
+            table.add_row(_text(name), kind, _text(details))
     return table
