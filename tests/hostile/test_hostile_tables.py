@@ -12,6 +12,8 @@ from hostile_helpers import invoke, refused, scored, table, write_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from latentwatch.data.io import NA_TOKENS
+
 HEADER = "id,amount,ratio,shop,country"
 
 
@@ -303,3 +305,23 @@ def scored_any(result, ids) -> int:
                       na_values=[""])
     return len(scored(result, ids, bad_rows=int(out["score"].isna().sum())).query(
         "score != score"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(tokens=st.lists(st.sampled_from(sorted(NA_TOKENS - {""})), min_size=1, max_size=5),
+       numbers=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=5),
+       words=st.lists(st.text(alphabet=string.ascii_letters, max_size=5).map("w".__add__),
+                      min_size=1, max_size=3))
+def test_na_tokens_are_gaps_among_numbers_and_values_among_text(tmp_path_factory, tokens,
+                                                                 numbers, words):
+    from latentwatch.data.io import read_table
+
+    numeric = [repr(v) for v in numbers] + tokens
+    text = (words * len(numeric))[:len(numeric) - len(tokens)] + tokens
+    path = tmp_path_factory.mktemp("na") / "na.csv"
+    pd.DataFrame({"num": numeric, "text": text}).to_csv(path, index=False)
+    frame = read_table(path)
+    assert len(frame) == len(numeric)
+    assert pd.api.types.is_float_dtype(frame["num"])
+    assert frame["num"].isna().tolist() == [False] * len(numbers) + [True] * len(tokens)
+    assert frame["text"].tolist() == text  # every token kept as written
