@@ -121,12 +121,12 @@ def _slow_input(tmp_path, n=400_000):
 
 
 def test_sigterm_during_score_exits_143_and_leaves_nothing(model, tmp_path):
-    big = _slow_input(tmp_path)
+    big = _slow_input(tmp_path, n=100_000)
     out = tmp_path / "out"
     out.mkdir()
     process = subprocess.Popen(
         [sys.executable, "-m", "latentwatch", "score", str(model), str(big), "-o",
-         str(out / "scores.csv"), "--chunk-rows", "20000", "-q"],
+         str(out / "scores.csv"), "--chunk-rows", "2000", "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     deadline = time.monotonic() + 120
     while not _temps(out) and time.monotonic() < deadline and process.poll() is None:
@@ -143,9 +143,9 @@ def test_sigterm_during_score_exits_143_and_leaves_nothing(model, tmp_path):
 
 
 def test_a_broken_pipe_is_not_a_success(model, tmp_path):
-    big = _slow_input(tmp_path, n=60_000)
+    big = _slow_input(tmp_path, n=20_000)
     score = subprocess.Popen([sys.executable, "-m", "latentwatch", "score", str(model),
-                              str(big), "--chunk-rows", "5000", "-q"],
+                              str(big), "--chunk-rows", "1000", "-q"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
     first = score.stdout.readline()
     assert first.startswith(b"score,") or b"score" in first
