@@ -179,7 +179,8 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         with torch_threads(self.n_jobs):
             rows = split_rows(len(frame), thresholds.calibration_fraction(strategy),
                               self.validation_fraction, seeds.rng(self.seed_, "splits"))
-            self.codec_ = codec_for(frame, self.schema).fit(frame.iloc[rows.fit])
+            self.codec_ = codec_for(frame, self.schema).fit(frame.iloc[rows.fit],
+                                                            gaps_in=frame)
             encoded = self.codec_.encode(frame)
             encoded.raise_for_problems()
             batch = encoded.packed

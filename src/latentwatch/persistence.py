@@ -9,6 +9,15 @@ threshold's state and the fit's seed and history. A SHA-256 over the tensors AND
 of the JSON document makes any edit, truncation or foreign file a
 :class:`~latentwatch.errors.ModelFormatError`.
 
+Before anything is built from a file, its contents are checked against sane bounds
+(:func:`_check_contents`): every tensor finite, the JSON at most ``MAX_JSON_DEPTH``
+levels deep with finite numbers (the training history aside), scales positive, at most
+``MAX_SCORE_SAMPLES`` latent samples per row, and a network whose layers (built first on
+PyTorch's ``meta`` device, which allocates nothing) have exactly the shapes of the
+file's tensors. A file that fails is a :class:`~latentwatch.errors.ModelFormatError`. The
+checksum detects edits and damage; it is not a signature (whoever can write the file can
+recompute it), which is why the bounds are checked as well.
+
 Format 3 is the layout of latentwatch 0.2 (one data path). Files of formats 1 and 2
 (latentwatch 0.1) are refused with a message saying how to refit: their matrix models
 scored on a different path, so loading them "as is" could not give identical scores.
@@ -20,7 +29,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +47,9 @@ _CALIBRATION = "calibration."
 _PRIOR = "prior."
 _PRIOR_FIELDS = ("weights", "means", "covariances")
 _SCHEMA_PARAM = "latentwatch.TableSchema"
+# Bounds on what a model file may ask for (see the module docstring).
+MAX_JSON_DEPTH = 32
+MAX_SCORE_SAMPLES = 1024
 
 __all__ = ["FORMAT_VERSION", "ModelFormatError", "load", "read_metadata", "save_model"]
 
@@ -123,7 +134,7 @@ def save_model(model: Any, path: str | Path) -> Path:
     from sklearn.utils.validation import check_is_fitted
 
     from latentwatch import __version__
-    from latentwatch.data.io import replace_atomically
+    from latentwatch.data.io import replace_atomically, temp_file
 
     check_is_fitted(model, "module_")
     path = Path(path)
@@ -152,8 +163,7 @@ def save_model(model: Any, path: str | Path) -> Path:
     }
     meta["sha256"] = _digest(tensors, meta)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = temp_file(path.parent)
     try:
         save_file(tensors, tmp, metadata={_METADATA_KEY: json.dumps(meta)})
         replace_atomically(tmp, path)
@@ -181,6 +191,7 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         meta = json.loads(header[_METADATA_KEY])
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ModelFormatError(f"{path}: the model metadata is not valid JSON") from exc
+    _check_json(path, meta)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise ModelFormatError(f"{path}: not a latentwatch model (format is "
                                f"{meta.get('format') if isinstance(meta, dict) else None!r})")
@@ -201,7 +212,64 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     if _digest(tensors, meta) != meta.get("sha256"):
         raise ModelFormatError(f"{path}: the file does not match its checksum; it was "
                                "modified or damaged")
+    _check_tensors(path, tensors)
     return meta, tensors
+
+
+def _check_json(path: Path, meta: Any) -> None:
+    """Refuse metadata nested deeper than ``MAX_JSON_DEPTH`` or holding NaN or infinite
+    numbers outside the training history (walked without recursion)."""
+    stack = [(meta, 1, False)]
+    while stack:
+        value, depth, history = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ModelFormatError(f"{path}: the model metadata is nested more than "
+                                   f"{MAX_JSON_DEPTH} levels deep; it was not written by "
+                                   "latentwatch")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1, history or k == "history") for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1, history) for v in value)
+        elif isinstance(value, float) and not np.isfinite(value) and not history:
+            raise ModelFormatError(f"{path}: the model metadata holds a non-finite number "
+                                   f"({value}); it was edited or damaged")
+
+
+def _check_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Refuse tensors with NaN or infinite values (one vectorised test each)."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ModelFormatError(f"{path}: tensor {name!r} holds NaN or infinite values; "
+                                   "the file was edited or damaged (refit the model)")
+
+
+def _check_contents(path: Path, meta: dict[str, Any], codec: Any,
+                    tensors: dict[str, torch.Tensor]) -> None:
+    """Refuse values that would make the model misbehave or allocate without bound."""
+    for where_, params in (("params", meta["params"]), ("model config",
+                                                        meta["model"]["config"])):
+        n_samples = params.get("n_samples") if isinstance(params, dict) else None
+        if n_samples is not None and not (
+                isinstance(n_samples, int) and 1 <= n_samples <= MAX_SCORE_SAMPLES):
+            raise ModelFormatError(f"{path}: {where_} n_samples {n_samples!r} is outside 1 to "
+                                   f"{MAX_SCORE_SAMPLES}; the file was edited")
+    for block in codec.blocks:
+        if block.kind == "numeric" and not (isinstance(block.scale, float | int)
+                                            and 0 < block.scale < np.inf):
+            raise ModelFormatError(f"{path}: column {block.name!r} has scale {block.scale!r} "
+                                   "(not a positive number); the file was edited")
+
+
+def _check_shapes(path: Path, module: torch.nn.Module, weights: dict[str, torch.Tensor]
+                  ) -> None:
+    """Refuse a network whose parameters differ from the file's tensors in name or shape."""
+    expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in weights.items()}
+    if expected != found:
+        odd = sorted(set(expected.items()) ^ set(found.items()))[:1]
+        raise ModelFormatError(f"{path}: the network described by the metadata does not match "
+                               f"the file's tensors (e.g. {odd[0][0]!r}); it was edited or "
+                               "damaged")
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
@@ -267,17 +335,21 @@ def load(path: str | Path, device: str | None = None):
         if fit.get("feature_names") is not None:
             model.feature_names_in_ = np.asarray(fit["feature_names"], dtype=object)
         model.codec_ = codec_from_dict(meta["codec"])
+        _check_contents(path, meta, model.codec_, tensors)
         name = meta["model"]["name"]
         config_class = models.MODELS[name][1]
-        config = _params_from_json(meta["model"]["config"])
-        model.module_ = models.build(name, config_class(**config), model.codec_.shape)
+        config = config_class(**_params_from_json(meta["model"]["config"]))
         weights = {k[len(_MODULE):]: v for k, v in tensors.items() if k.startswith(_MODULE)}
+        with torch.device("meta"):  # shapes first, without allocating anything
+            _check_shapes(path, models.build(name, config, model.codec_.shape), weights)
+        model.module_ = models.build(name, config, model.codec_.shape)
         model.module_.load_state_dict(weights, strict=True)
         calibration = {k[len(_CALIBRATION):]: v.numpy() for k, v in tensors.items()
                        if k.startswith(_CALIBRATION)}
         model.thresholds_ = ThresholdState.from_dict(meta["threshold"], calibration)
         model.prior_ = LatentMixture(*(tensors[_PRIOR + f].numpy() for f in _PRIOR_FIELDS))
-    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError,
+            OverflowError, RecursionError) as exc:
         if isinstance(exc, ModelFormatError):
             raise
         detail = str(exc).strip().splitlines()

@@ -58,7 +58,7 @@ def test_every_error_is_one_line_and_debug_reraises(exception, expected):
     assert debug.exception is exception
 
 
-def test_ctrl_c_exits_130_and_a_closed_pipe_quietly():
+def test_ctrl_c_exits_130_and_a_closed_pipe_exits_141():
     def interrupted():
         raise KeyboardInterrupt
 
@@ -68,7 +68,9 @@ def test_ctrl_c_exits_130_and_a_closed_pipe_quietly():
     result = CliRunner().invoke(_app(interrupted), ["run"])
     assert result.exit_code == 130 and "Traceback" not in result.output
     result = CliRunner().invoke(_app(closed), ["run"])
-    assert result.exit_code == 0 and result.output == ""
+    # a truncated output is not a success (issue 18): status 141, one line on stderr
+    assert result.exit_code == 141 and result.stdout == ""
+    assert result.stderr.startswith("error: <stdout>: the reader closed the pipe")
 
 
 def test_warnings_are_one_line_each():
@@ -244,7 +246,8 @@ def test_an_autoencoder_has_no_prior_nor_decoder_draws(fitted):
 @pytest.mark.parametrize(
     ("content", "fragments"),
     [("", ["empty file"]), ("rid,f0\n", ["column 'f1' is missing"]),
-     ("f0,f1\n1,2\n3,4,5\n", ["cannot read"]), ("rid,f0,f1,f2,f3,f4,f5,label\n", ["no data rows"])],
+     ("f0,f1\n1,2\n3,4,5\n", ["row 2 has 3 fields but the header has 2"]),
+     ("rid,f0,f1,f2,f3,f4,f5,label\n", ["no data rows"])],
 )
 def test_malformed_files_give_one_line(fitted, tmp_path, content, fragments):
     path = tmp_path / "x.csv"

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from latentwatch.data import codec_for, codec_from_dict
 from latentwatch.data.codec import (
     RARE_LABEL,
+    UNSEEN_GAP,
     TableCodec,
     derive_feature,
     fit_codec,
@@ -79,7 +80,8 @@ def test_rare_and_unseen_categories_share_the_rare_bucket(mixed):
     assert block.categories == ["a", "b", "c", "d"]
     assert block.rare_labels == ["rare"] and block.rare_counts == [3]
     encoded = codec.encode(pd.DataFrame({"shop": ["a", "zzz", None, "rare"]}))
-    assert not encoded.problems
+    # a gap in a column never missing in training cannot be scored
+    assert [(p.position, p.message) for p in encoded.problems] == [(2, UNSEEN_GAP)]
     targets = encoded.packed[:, codec.input_width]
     assert list(targets) == [0, 4, 0, 4]
     assert list(encoded.unseen[:, 0]) == [False, True, False, True]
@@ -89,9 +91,10 @@ def test_rare_and_unseen_categories_share_the_rare_bucket(mixed):
 
 def test_numbers_and_labels_match_across_types(codec):
     frame = pd.DataFrame({
-        "amount": ["12.5", None], "count": [3.0, 7], "hour": ["3", 4.0], "shop": ["a", "b"],
+        "amount": ["12.5", 7], "count": [3.0, 7], "hour": ["3", 4.0], "shop": ["a", "b"],
         "online": ["TRUE", "f"], "yes_no": ["no", "Yes"], "zero_one": [1.0, "0"],
-        "when": ["2024-05-01T03:00:00", "2024-05-02 14:30"], "day": ["2024-05-01", None],
+        "when": ["2024-05-01T03:00:00", "2024-05-02 14:30"],
+        "day": ["2024-05-01", pd.Timestamp("2024-05-03")],
         "iso": ["2024-05-01 03:00", "2024-05-01 04:00"],
     })
     encoded = codec.encode(frame)
@@ -358,7 +361,8 @@ def test_booleans_decode_in_their_training_spelling():
     assert out["flag"].dtype == "Int64" and list(out["flag"]) == [1, 0, 1]
     assert list(out["tf"].iloc[:2]) == ["t", "f"] and pd.isna(out["tf"].iloc[2])
     encoded = codec.encode(out)
-    assert not encoded.problems
+    assert [(p.position, p.column, p.message) for p in encoded.problems] == [
+        (2, "tf", UNSEEN_GAP)]  # 'tf' never had a gap in training
     np.testing.assert_array_equal(targets_of(codec, encoded)[:2], values[:2])
 
 
@@ -556,6 +560,7 @@ def test_every_decoded_row_is_valid_for_the_training_schema(
     values[0, numeric] = extreme
     values[-1, numeric] = -50.0
     asked = rng.random(values.shape) < data.draw(st.sampled_from([0.0, 0.2]))
+    asked &= np.array([b.missing for b in codec.blocks])  # gaps only where modelled
     use_rng = data.draw(st.booleans())
     decoded = codec.decode(values, asked, rng=rng if use_rng else None)
     assert_valid(decoded, train, codec, asked)

@@ -83,7 +83,7 @@ def test_an_unresolvable_header_is_refused_saying_what_to_do(tmp_path):
 def test_a_ragged_file_names_the_bad_line(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("a;b;c\n1;2;3\n4;5;6;7\n")
-    with pytest.raises(DataError, match="Expected 3 fields in line 3, saw 4"):
+    with pytest.raises(DataError, match="row 2 has 4 fields but the header has 3"):
         read_table(path)
 
 

@@ -8,9 +8,16 @@ Every command is wrapped by :func:`guarded`:
 * any other exception prints one line naming it, ``error: KeyError: ... (run with
   --debug for the traceback)``, and exits with status 1;
 * ``--debug`` (on every command) re-raises instead, for the full traceback;
-* Ctrl-C exits with status 130, and a closed pipe (``latentwatch score ... | head``)
-  ends quietly;
-* warnings are printed as one ``warning: ...`` line each.
+* Ctrl-C exits with status 130 and SIGTERM with 143, both leaving no partial output (the
+  writers drop their temporary files on the way out);
+* a closed pipe (``latentwatch score ... | head``) exits with status 141 and one line
+  saying that the output is incomplete;
+* ``--out`` naming an input file (symbolic links resolved) is refused before anything
+  is read;
+* warnings are printed as one ``warning: ...`` line each;
+* user data in a message (values, column names, file names) is shown literally:
+  control characters (ESC, bidi overrides...) as escapes (:func:`visible`), never as
+  rich markup.
 
 :class:`Group`, the app's command group, prints usage errors (an unknown option, a
 value of the wrong type) as one ``error: ...`` line too; they keep click's status 2.
@@ -23,7 +30,10 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,14 +45,72 @@ from typer.core import TyperGroup
 DEBUG_HINT = "(run with --debug for the traceback)"
 
 
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+EXIT_BROKEN_PIPE = 141
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is so that it unwinds like Ctrl-C."""
+
+
+def visible(text: Any) -> str:
+    """``text`` with control and format characters (ESC, BEL, bidi overrides, ...) shown
+    as escapes such as ``\\x1b``, so that data never drives the terminal; tabs and
+    newlines are kept."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char in "\t\n" or unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp", "Co",
+                                                                "Cs"):
+            out.append(char)
+        else:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
+                       else f"\\U{code:08x}")
+    return "".join(out)
+
+
 def one_line(text: Any) -> str:
-    """``text`` with every run of white space (newlines included) made one space."""
-    return " ".join(str(text).split())
+    """``text`` with every run of white space (newlines included) made one space, and
+    control characters made visible."""
+    return visible(" ".join(str(text).split()))
 
 
 def print_error(message: Any) -> None:
     """Print ``error: message`` as one line on stderr."""
     typer.echo(f"error: {one_line(message)}", err=True)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (in the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _check_outputs(kwargs: dict[str, Any]) -> None:
+    """Refuse ``--out`` naming one of the command's input files."""
+    out = kwargs.get("out")
+    if out is None or not isinstance(out, str | os.PathLike):
+        return
+    from latentwatch.cli.reading import check_out
+
+    inputs = [kwargs.get(k) for k in ("data", "model", "schema_file")]
+    check_out(out, *(i for i in inputs if isinstance(i, str | os.PathLike)
+                     and str(i) != "infer"))
 
 
 def fail(message: str) -> NoReturn:
@@ -102,15 +170,21 @@ def guarded(command: Callable) -> Callable:
     def run(*args: Any, **kwargs: Any) -> Any:
         debug = bool(kwargs.get("debug", False))
         try:
-            with one_line_warnings():
+            with sigterm_as_interrupt(), one_line_warnings():
+                _check_outputs(kwargs)
                 return command(*args, **kwargs)
         except (typer.Exit, typer.Abort, _CLICK_EXCEPTION):
             raise
+        except Terminated:
+            print_error("terminated (SIGTERM); no partial output was left")
+            raise typer.Exit(EXIT_TERMINATED) from None
         except KeyboardInterrupt:
-            raise typer.Exit(130) from None
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
             _silence_stdout()
-            raise typer.Exit(0) from None
+            print_error("<stdout>: the reader closed the pipe before the end; the output is "
+                        "incomplete")
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except Exception as exc:
             if debug:
                 raise

@@ -101,6 +101,10 @@ def top_k(minimum: int = 0, what: str = "Columns named per row, largest contribu
     return typer.Option("--top-k", "-k", min=minimum, help=what)
 
 
-def n_rows(what: str, minimum: int = 0) -> object:
-    """``-n/--n-rows``: a count of rows."""
-    return typer.Option("--n-rows", "-n", min=minimum, help=what)
+# The most rows one command generates or lists: checked before anything is allocated.
+MAX_ROWS = 1_000_000
+
+
+def n_rows(what: str, minimum: int = 0, maximum: int = MAX_ROWS) -> object:
+    """``-n/--n-rows``: a count of rows, at most ``maximum`` (checked before any work)."""
+    return typer.Option("--n-rows", "-n", min=minimum, max=maximum, help=what)

@@ -4,9 +4,10 @@ the training-table reader and schema rule, row selectors, and the writers.
 Every command that reads DATA for a model reads it through :class:`ModelInput`: the
 model's columns (and the id, label or colour columns asked for), text-labelled columns
 read as text, every value checked with the file named in the message. A model fitted
-in Python on an unnamed array reads columns ``x0, x1, ...``, or else the file's columns
-other than the id and label ones (or, when they are too many, its numeric ones), in
-order.
+in Python on an unnamed array reads columns ``x0, x1, ...`` and nothing else: matching
+other columns by position could not be checked (a reordered file, a row-number column
+in place of a feature). A column whose name differs from the model's only by spaces
+around it is read as that column; one that two file columns would match is refused.
 
 Every file written goes to a temporary name beside it and is renamed when complete
 (:func:`latentwatch.data.io.replace_atomically`), with the mode a new file gets under
@@ -16,7 +17,6 @@ the user's umask.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,9 +75,8 @@ class ColumnPlan:
 class ModelInput:
     """DATA as a fitted model reads it (see the module docstring).
 
-    A model fitted on an unnamed array reads columns ``x0, x1, ...``; a file without
-    them gives its columns other than the id and ``keep`` ones (or, when they are too
-    many, its numeric ones), in order.
+    A model fitted on an unnamed array reads columns ``x0, x1, ...`` (and refuses a file
+    without them).
 
     Parameters
     ----------
@@ -140,21 +139,16 @@ class ModelInput:
             return ColumnPlan(ids, self.keep)
         n = len(self.columns)
         if getattr(self.model, "input_kind_", "frame") == "array":
-            from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-            others = [c for c in header if c not in ids and c not in self.keep]
-            numeric = [c for c in others
-                       if is_numeric_dtype(first[c]) and not is_bool_dtype(first[c])]
-            for candidates in (others, numeric):
-                if len(candidates) == n:
-                    return ColumnPlan(ids, self.keep,
-                                      dict(zip(candidates, self.columns, strict=True)))
             raise DataError(where(self.source, (
-                f"the model was fitted on an unnamed array of {n} features: it reads columns "
-                f"x0 to x{n - 1}, or else the file's other {n} columns (or its {n} numeric "
-                f"ones) in order, but the file has {len(others)} other columns "
-                f"({_shown(others)}), {len(numeric)} of them numeric; "
-                "name the extra ones as ids (-i) or drop them")))
+                f"the model was fitted on an unnamed array of {n} features, so it reads "
+                f"columns x0 to x{n - 1} and cannot check which of the file's columns is "
+                f"which; column {missing[0]!r} is missing (the file has: {_shown(header)}); "
+                f"name the columns x0 to x{n - 1} in the training order, or refit on named "
+                "data")))
+        rename = _stripped_matches(missing, header, self.source)
+        if len(rename) == len(missing):
+            return ColumnPlan(ids, self.keep, rename)
+        missing = [c for c in missing if c not in rename.values()]
         raise DataError(where(self.source, f"column {missing[0]!r} is missing (the model "
                                            f"reads: {_shown(self.columns)})"))
 
@@ -166,12 +160,17 @@ class ModelInput:
         wanted = list(dict.fromkeys([*self.plan.ids, *self.plan.keep, *self.columns]))
         return chunk[wanted]
 
+    def _numeric_columns(self) -> list[str]:
+        """The model's numeric columns (the usual spellings of a gap are gaps there)."""
+        return [b.source for b in self.model.codec_.blocks if b.kind == "numeric"]
+
     def chunks(self, chunk_rows: int) -> Iterator[pd.DataFrame]:
         """DATA in chunks of at most ``chunk_rows`` rows (values not checked)."""
         from latentwatch.data.io import iter_tables
 
         for chunk in iter_tables(self.data, fmt=self.fmt, chunk_rows=chunk_rows,
-                                 text_columns=self._text_columns()):
+                                 text_columns=self._text_columns(),
+                                 numeric_columns=self._numeric_columns()):
             yield self._apply(chunk)
 
     def read(self, check: bool = True) -> pd.DataFrame:
@@ -180,7 +179,8 @@ class ModelInput:
         from latentwatch.data.io import read_table
 
         frame = self._apply(read_table(self.data, fmt=self.fmt,
-                                       text_columns=self._text_columns()))
+                                       text_columns=self._text_columns(),
+                                       numeric_columns=self._numeric_columns()))
         if check:
             self.check(frame)
         return frame
@@ -197,6 +197,25 @@ class ModelInput:
     def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model's input columns of a frame from :meth:`read`."""
         return frame[self.columns]
+
+
+def _stripped_matches(missing: Sequence[str], header: Sequence[str], source: str
+                      ) -> dict[str, str]:
+    """File column -> model column, for model columns that a file column names only with
+    other spaces around it (one each; two candidates are refused)."""
+    by_stripped: dict[str, list[str]] = {}
+    for column in header:
+        by_stripped.setdefault(column.strip(), []).append(column)
+    rename = {}
+    for wanted in missing:
+        candidates = [c for c in by_stripped.get(str(wanted).strip(), []) if c != wanted]
+        if len(candidates) > 1:
+            raise DataError(where(source, f"columns {candidates[0]!r} and {candidates[1]!r} "
+                                          f"both stand for the model's column {wanted!r} "
+                                          "(they differ only by spaces); rename one"))
+        if candidates:
+            rename[candidates[0]] = wanted
+    return rename
 
 
 # -- training data -----------------------------------------------------------------------
@@ -253,25 +272,33 @@ def training_schema(frame: pd.DataFrame, *, ids: Sequence[str] = (),
 
 
 # -- row selectors -------------------------------------------------------------------------
-def parse_rows(text: str, option: str = "--rows") -> list[int]:
-    """``"3,17,40-45"`` -> ``[3, 17, 40, ..., 45]``: row numbers from 1 (after the header)."""
-    rows: list[int] = []
+MAX_ROWS_PICKED = 100_000
+
+
+def parse_rows(text: str, option: str = "--rows", limit: int = MAX_ROWS_PICKED) -> list[int]:
+    """``"3,17,40-45"`` -> ``[3, 17, 40, ..., 45]``: row numbers from 1 (after the header).
+
+    At most ``limit`` rows may be picked; the count is checked before any list is built.
+    """
+    spans: list[tuple[int, int]] = []
     try:
         for part in text.split(","):
             if "-" in part.strip()[1:]:
                 low, high = (int(v) for v in part.split("-", 1))
                 if high < low:
                     raise ValueError
-                rows.extend(range(low, high + 1))
             else:
-                rows.append(int(part))
+                low = high = int(part)
+            spans.append((low, high))
     except ValueError:
         raise DataError(f"{option} {text!r}: expected row numbers and ranges like 3,17,40-45"
                         ) from None
-    if not rows or min(rows) < 1:
+    if not spans or min(low for low, _ in spans) < 1:
         raise DataError(f"{option} {text!r}: rows count from 1, the first row after the "
                         "header")
-    return sorted(set(rows))
+    if sum(high - low + 1 for low, high in spans) > limit:
+        raise DataError(f"{option} {text!r}: picks more than {limit:,} rows; pick fewer")
+    return sorted({row for low, high in spans for row in range(low, high + 1)})
 
 
 def check_row(number: int, n_rows: int, option: str, source: str) -> int:
@@ -284,10 +311,43 @@ def check_row(number: int, n_rows: int, option: str, source: str) -> int:
 
 # -- writing -------------------------------------------------------------------------------
 def default_model_path(data: str) -> Path:
-    """``DATA``'s name without its extensions, with ``.lwm`` (``model.lwm`` for stdin)."""
+    """``DATA``'s name with its table extensions replaced by ``.lwm`` (``sales.2023.csv``
+    -> ``sales.2023.lwm``, ``.hidden.csv.gz`` -> ``.hidden.lwm``; ``model.lwm`` for
+    stdin), in the working directory."""
     if data == STDIO:
         return Path("model.lwm")
-    return Path(Path(data).name.split(".")[0] + ".lwm")
+    name = Path(data).name
+    lowered = name.lower()
+    for suffix in (".gz", ".bz2", ".zip", ".xz", ".zst"):
+        if lowered.endswith(suffix):
+            name, lowered = name[:-len(suffix)], lowered[:-len(suffix)]
+            break
+    for suffix in (".csv", ".tsv", ".txt", ".parquet", ".pq"):
+        if lowered.endswith(suffix) and len(name) > len(suffix):
+            name = name[:-len(suffix)]
+            break
+    return Path((name or "model") + ".lwm")
+
+
+def check_out(out: str | Path | None, *inputs: str | Path | None,
+              option: str = "--out") -> None:
+    """Refuse an output path that is one of the inputs (symbolic links resolved), so that
+    no command overwrites the data it reads."""
+    if out is None or str(out) == STDIO:
+        return
+    target = os.path.realpath(out)
+    for given in inputs:
+        if given is None or str(given) == STDIO:
+            continue
+        same = os.path.realpath(given) == target
+        if not same and os.path.exists(out) and os.path.exists(given):
+            try:
+                same = os.path.samefile(out, given)
+            except OSError:
+                same = False
+        if same:
+            raise DataError(f"{option} {out}: is the input file {given}; write the output "
+                            "to another file")
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, fmt: str | None = None) -> None:
@@ -306,15 +366,15 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return Path(path)
-    from latentwatch.data.io import replace_atomically
+    from latentwatch.data.io import replace_atomically, temp_file
 
     path = Path(path)
     directory = path.parent
     if not directory.is_dir():
         raise DataError(f"{path}: cannot write (no such directory {directory})")
-    fd, tmp = tempfile.mkstemp(prefix=".latentwatch-", suffix=".tmp", dir=directory)
+    tmp = temp_file(directory)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "wb") as handle:
             handle.write(data)
         replace_atomically(tmp, path)
     finally:

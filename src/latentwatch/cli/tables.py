@@ -16,8 +16,9 @@ from typing import Annotated, Any
 import typer
 
 from latentwatch.cli import options as opt
-from latentwatch.cli.errors import fail
+from latentwatch.cli.errors import fail, visible
 from latentwatch.cli.reading import (
+    MAX_ROWS_PICKED,
     ModelInput,
     default_model_path,
     load_model,
@@ -30,20 +31,34 @@ from latentwatch.cli.reading import (
 
 
 def _console(stderr: bool = False):
+    """A rich console that shows text literally: no markup, no highlighting, control
+    characters of the data made visible (:func:`~latentwatch.cli.errors.visible`)."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    class LiteralConsole(Console):
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("markup", False)
+            super().print(*(visible(o) if isinstance(o, str) else o for o in objects),
+                          **kwargs)
+
+    return LiteralConsole(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _text(value: Any):
+    """User data as a rich Text: never read as markup, control characters visible."""
+    from rich.text import Text
+
+    return Text(visible(value))
 
 
 def _schema_table(schema, title: str):
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=escape(title), title_justify="left", show_edge=False)
+    table = Table(title=_text(title), title_justify="left", show_edge=False)
     for header in ("column", "kind", "details"):
         table.add_column(header, overflow="fold")
     for row in schema.describe():
-        table.add_row(*(escape(cell) for cell in row))
+        table.add_row(*(_text(cell) for cell in row))
     return table
 
 
@@ -341,7 +356,7 @@ def explain(
         help="Rows to explain, e.g. 3,17,40-45 (from 1, the first row after the header).")
                     ] = None,
     n: Annotated[int, opt.n_rows("Without --rows: explain this many highest-scoring rows.",
-                                 minimum=1)] = 5,
+                                 minimum=1, maximum=MAX_ROWS_PICKED)] = 5,
     top_k: Annotated[int, opt.top_k(1)] = 5,
     id_column: opt.IdColumns = None,
     chunk_rows: opt.ChunkRows = opt.CHUNK_ROWS,
@@ -487,7 +502,6 @@ def info(
 
 
 def _codec_table(detector):
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="schema", title_justify="left", show_edge=False)
@@ -508,8 +522,8 @@ def _codec_table(detector):
             learned = f"{len(block.categories)} categories + rare bucket: {shown}{more}"
         if block.missing:
             learned += "; gaps modelled"
-        table.add_row(escape(block.name), block.kind, escape(learned))
+        table.add_row(_text(block.name), block.kind, _text(learned))
     for name, kind, details in detector.schema_.describe():
         if kind in ("id", "excluded"):
-            table.add_row(escape(name), kind, escape(details))
+            table.add_row(_text(name), kind, _text(details))
     return table

@@ -41,10 +41,22 @@ for the training schema:
 
 A numeric matrix (an array, or a table whose columns are all numbers) is a table of
 numeric columns: the same codec, with every column a Gaussian and gaps masked.
+
+Hostile values at this boundary:
+
+* a gap in a column that never had one in training cannot be scored (a
+  :class:`Problem`, see :data:`UNSEEN_GAP`): the model learned no rate for it, and
+  dropping the term would make blanking a field a way to lower a score;
+* a training value beyond ``MAX_FIT_MAGNITUDE`` is refused (its column's scale would be
+  infinite); at scoring, standardised values are clipped to ``+-MAX_STANDARD``, so an
+  absurd value (1e308) gets a huge finite score, never inf or NaN;
+* a categorical column most of whose values were never seen in training (``' grocery '``
+  for ``'grocery'``) is named in a warning.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -73,6 +85,19 @@ QUOTED_PROBLEMS = 5
 MAX_RARE_LABELS = 1000
 # Whole numbers below this magnitude are exact in float64: such columns decode as Int64.
 MAX_EXACT_INTEGER = 2.0**53
+# Training values (after the log) beyond this magnitude are refused: their squares would
+# overflow the standardisation (an infinite scale silently kills a column).
+MAX_FIT_MAGNITUDE = 1e150
+# Standardised values are clipped to +-this when encoded: a value far beyond the training
+# range (1e308, say) then costs a huge but finite likelihood instead of an inf/NaN score.
+# Training rows never reach it (a standardised training value is at most sqrt(n_rows)).
+MAX_STANDARD = 1e6
+# A warning names a categorical column when at least this share of its values (and
+# UNSEEN_WARN_MIN of them) were never seen in training.
+UNSEEN_WARN_SHARE = 0.5
+UNSEEN_WARN_MIN = 20
+UNSEEN_GAP = ("is missing, but was never missing in training, so the model has no "
+              "likelihood for the gap (fill it, or refit on data with gaps there)")
 
 
 @dataclass(frozen=True)
@@ -308,8 +333,13 @@ class TableCodec:
         self.schema = schema
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, frame: pd.DataFrame, source: str | None = None) -> TableCodec:
+    def fit(self, frame: pd.DataFrame, source: str | None = None, *,
+            gaps_in: pd.DataFrame | None = None) -> TableCodec:
         """Learn the schema and the blocks from training rows.
+
+        ``gaps_in`` (the whole training table when ``frame`` is a part of it) also marks
+        the columns with gaps there as columns with modelled gaps, so that every training
+        row can be encoded.
 
         Numeric columns get their standardisation (after the log where asked) and range,
         categorical columns their ``max_categories`` most frequent labels seen at least
@@ -322,6 +352,11 @@ class TableCodec:
         DataError
             If a schema column is missing from ``frame`` or nothing is left to model.
         """
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._fit(frame, source, gaps_in)
+
+    def _fit(self, frame: pd.DataFrame, source: str | None, gaps_in: pd.DataFrame | None
+             ) -> TableCodec:
         schema = resolve_schema(self.schema, frame, source)
         missing_columns = [c for c in schema.names if c not in frame.columns]
         if missing_columns:
@@ -329,13 +364,14 @@ class TableCodec:
         blocks: list[Block] = []
         dates: list[DateColumn] = []
         for spec in schema.columns:
-            blocks.extend(_fit_blocks(frame[spec.name], spec, schema))
+            gappy = gaps_in is not None and bool(gaps_in[spec.name].isna().any())
+            blocks.extend(_fit_blocks(frame[spec.name], spec, schema, gappy))
             if spec.kind == "datetime":
                 dates.append(_fit_dates(frame[spec.name], spec))
         if not blocks:
             raise DataError(where(source, "no column left to model; the table needs at least "
                                           "one column that is not an id or excluded"))
-        _fit_numeric_scales(frame, blocks)
+        _fit_numeric_scales(frame, blocks, source, gaps_in)
         return self._set(schema, blocks, dates)
 
     def _set(self, schema: TableSchema, blocks: list[Block], dates: list[DateColumn]
@@ -450,17 +486,24 @@ class TableCodec:
             values, bad, shown_values = _block_values(block, raw, j, messages)
             if bad_dates is not None:
                 bad = bad | bad_dates
+            if not block.missing:
+                gaps = np.isnan(values) & ~bad
+                _note_gaps(messages, gaps, j)
+                bad = bad | gaps
             bad_cells[:, j] = bad
             observed = ~np.isnan(values) & ~bad
             start = self.input_start[j]
             if block.kind == "numeric":
-                standard = (values - block.mean) / block.scale
+                with np.errstate(over="ignore", invalid="ignore"):
+                    standard = np.clip((values - block.mean) / block.scale, -MAX_STANDARD,
+                                       MAX_STANDARD)
                 standard = np.where(observed, standard, 0.0)
                 packed[:, start] = standard
                 packed[:, target0 + j] = standard
             elif block.kind == "categorical":
                 code = np.where(observed, values, 0).astype(np.int64)
                 unseen[:, j] = observed & (code == len(block.categories))
+                _warn_unseen(block, raw, unseen[:, j], observed, source)
                 rows = np.flatnonzero(observed)
                 packed[rows, start + code[rows]] = 1.0
                 packed[:, target0 + j] = code
@@ -503,13 +546,19 @@ class TableCodec:
             _note(messages, infinite[:, k], int(blocks[k]), frame[columns[k]], "is infinite")
         mean = np.array([self.blocks[j].mean for j in blocks])
         scale = np.array([self.blocks[j].scale for j in blocks])
-        observed = ~np.isnan(values) & ~infinite
-        standard = np.where(observed, (values - mean) / scale, 0.0)
+        gaps = np.isnan(values)
+        observed = ~gaps & ~infinite
+        with np.errstate(over="ignore"):
+            standard = np.clip(np.where(observed, (values - mean) / scale, 0.0),
+                               -MAX_STANDARD, MAX_STANDARD)
         index = np.asarray(blocks)
         packed[:, self.input_start[index]] = standard
         packed[:, self.input_width + index] = standard
         packed[:, self.input_width + self.n_blocks + index] = observed
-        bad_cells[:, index] = infinite
+        unseen_gaps = gaps & ~np.array([self.blocks[j].missing for j in blocks])
+        for k in np.flatnonzero(unseen_gaps.any(axis=0)):
+            _note_gaps(messages, unseen_gaps[:, k], int(blocks[k]))
+        bad_cells[:, index] = infinite | unseen_gaps
         return set(int(j) for j in blocks)
 
     # -- rows to tables ------------------------------------------------------------------
@@ -724,6 +773,38 @@ def _note(messages: dict, bad: np.ndarray, j: int, raw: pd.Series, message: str)
         messages.setdefault((int(row), j), (values[row], f"{values[row]!r} {message}"))
 
 
+def _note_gaps(messages: dict, gaps: np.ndarray, j: int) -> None:
+    """Remember the gaps of block ``j`` that the model never saw in training."""
+    for row in np.flatnonzero(gaps):
+        messages.setdefault((int(row), j), (None, UNSEEN_GAP))
+
+
+def _warn_unseen(block: Block, raw: pd.Series, bucket: np.ndarray, observed: np.ndarray,
+                 source: str | None) -> None:
+    """Warn when most values of a categorical column were never seen in training."""
+    n_observed = int(observed.sum())
+    if n_observed < UNSEEN_WARN_MIN or bucket.sum() < UNSEEN_WARN_SHARE * n_observed:
+        return
+    if block.rare_values > len(block.rare_labels):  # not every pooled value is known
+        return
+    labels, _ = labels_of(raw[bucket], block.label_type)
+    pooled = list(block.rare_labels)
+    new = labels[~labels.isin(pooled)] if pooled else labels
+    if len(new) < UNSEEN_WARN_SHARE * n_observed:
+        return
+    example = new.iloc[0]
+    key = {str(c).strip().casefold(): c for c in block.categories}
+    near = key.get(str(example).strip().casefold())
+    hint = (f" ({example!r} matches {near!r} once spaces and case are ignored)"
+            if near is not None else "")
+    learned = ", ".join(repr(c) for c in block.categories[:8])
+    warnings.warn(where(source, (
+        f"column {block.source!r}: {len(new):,} of {n_observed:,} values were never seen in "
+        f"training, e.g. {example!r}{hint}; they all score as new values (learned: "
+        f"{learned}{', ...' if len(block.categories) > 8 else ''}): check the spelling, "
+        "spaces and case")), UserWarning, stacklevel=4)
+
+
 def to_numbers(raw: pd.Series, messages: dict | None = None, j: int = 0
                ) -> tuple[np.ndarray, np.ndarray]:
     """Floats (NaN when missing) and the mask of values that are not finite numbers."""
@@ -854,8 +935,9 @@ def category_codes(raw: pd.Series, block: Block) -> tuple[np.ndarray, np.ndarray
 
 
 # -- fitting ---------------------------------------------------------------------------
-def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema) -> list[Block]:
-    gaps = bool(raw.isna().any())
+def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema,
+                gappy: bool = False) -> list[Block]:
+    gaps = gappy or bool(raw.isna().any())
     if spec.kind == "numeric":
         numbers, _ = to_numbers(raw)
         finite = numbers[np.isfinite(numbers)]
@@ -880,7 +962,7 @@ def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema) -> list[B
                 learned["categories"] = sorted(learned["categories"], key=WEEKDAYS.index)
             out.append(Block(f"{spec.name}.{feature}", spec.name, "categorical",
                              label_type=label_type, derive=feature, date_format=spec.format,
-                             missing=bool(dates.isna().any()), **learned))
+                             missing=gappy or bool(dates.isna().any()), **learned))
         return out
     label_type = _category_label_type(raw)
     return [Block(spec.name, spec.name, "categorical", label_type=label_type, missing=gaps,
@@ -953,10 +1035,21 @@ def _boolean_labels(raw: pd.Series) -> list[Any]:
     return labels
 
 
-def _fit_numeric_scales(frame: pd.DataFrame, blocks: list[Block]) -> None:
-    numeric = [b for b in blocks if b.kind == "numeric"]
-    if not numeric:
+def _refuse_huge(matrix: np.ndarray, blocks: list[Block], source: str | None) -> None:
+    """Refuse training values whose standardisation would overflow, naming the first."""
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(matrix) > MAX_FIT_MAGNITUDE
+    if not huge.any():
         return
+    row, k = np.argwhere(huge)[0]
+    logged = " after the log" if blocks[k].log else ""
+    raise DataError(where(source, (
+        f"row {row + 1}, column {blocks[k].source!r}: {float(matrix[row, k])!r} is too large "
+        f"to model (beyond +-{MAX_FIT_MAGNITUDE:.0e}{logged}: the "
+        "column's scale would be infinite); rescale the column (other units) or exclude it")))
+
+
+def _numeric_matrix(frame: pd.DataFrame, numeric: list[Block]) -> np.ndarray:
     columns = []
     for block in numeric:
         numbers, _ = to_numbers(frame[block.source])
@@ -964,7 +1057,19 @@ def _fit_numeric_scales(frame: pd.DataFrame, blocks: list[Block]) -> None:
             with np.errstate(invalid="ignore", divide="ignore"):
                 numbers = np.log1p(np.where(numbers > -1, numbers, np.nan))
         columns.append(numbers)
-    matrix = np.column_stack(columns)
+    return np.column_stack(columns)
+
+
+def _fit_numeric_scales(frame: pd.DataFrame, blocks: list[Block], source: str | None = None,
+                        whole: pd.DataFrame | None = None) -> None:
+    """Means and scales of the numeric blocks; ``whole`` (the table ``frame`` is part of)
+    is checked for values too large to model, so that a message names its rows."""
+    numeric = [b for b in blocks if b.kind == "numeric"]
+    if not numeric:
+        return
+    matrix = _numeric_matrix(frame, numeric)
+    _refuse_huge(matrix if whole is None else _numeric_matrix(whole, numeric), numeric,
+                 source)
     if np.isfinite(matrix).all():
         means, scales = fit_standardizer(matrix)
     else:

@@ -6,6 +6,23 @@ CSV files may be compressed (``.csv.gz``, ``.csv.bz2``, ``.csv.zip``, ``.csv.xz`
 :func:`sniff_delimiter`): ``,`` by default, tab for ``.tsv``, and ``;``, tab or ``|`` when
 that is what the file uses. Parquet is ``.parquet`` or ``.pq``. Errors are
 :class:`~latentwatch.errors.DataError` with one line naming the file.
+
+What a CSV file holds is taken literally:
+
+* a row with fewer (or more) fields than the header is refused, naming the row (a
+  short row is not read as a row with gaps); so is a header with a name twice;
+* only an empty field is missing in a text column: ``NA`` (Namibia), ``None`` or
+  ``null`` are values. In a column whose other values are all numbers, the usual
+  spellings of a gap (:data:`NA_TOKENS`: ``NA``, ``N/A``, ``NaN``, ``null``, ...) are
+  gaps, as R and spreadsheets write them;
+* stdin is spooled to a temporary file first (deleted at once), so that it is checked
+  like a file.
+
+Outputs are written to a temporary file beside the target, named
+``.latentwatch-<host>-<pid>-<random>.tmp``, and renamed when complete. A failed rename, an
+error, Ctrl-C or SIGTERM removes it; one left by a killed process (SIGKILL, power loss)
+is recognised by its name and removed by the next writer in that directory on the same
+host once its process no longer runs (:func:`remove_orphans`).
 """
 
 from __future__ import annotations
@@ -16,7 +33,9 @@ import gzip
 import io
 import lzma
 import os
+import re
 import shutil
+import socket
 import sys
 import tempfile
 import zipfile
@@ -43,6 +62,13 @@ DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_LINES = 20
 _SNIFF_BYTES = 1 << 20
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+# Spellings of a gap in a numeric column (pandas' default na_values): in a column with
+# any value that is not a number they are text (``NA`` is Namibia's country code).
+NA_TOKENS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+                       "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a",
+                       "nan", "null"})
+# pyarrow's block for the field-count check: a record must fit in one.
+_CHECK_BLOCK = 1 << 26
 # Parquet columns read into pandas' nullable types, so that gaps do not turn ints into floats.
 _NULLABLE = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
              pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(),
@@ -184,27 +210,6 @@ def _file_head(path: str | Path) -> bytes:
         return b""
 
 
-class _Rejoined(io.RawIOBase):
-    """A binary stream that gives ``head`` and then what is left of ``rest``: stdin read
-    again from its start without holding all of it."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        super().__init__()
-        self._head = head
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self._head:
-            data, self._head = self._head[:len(buffer)], self._head[len(buffer):]
-        else:
-            data = self._rest.read1(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-
 def _check_readable(path: str | Path) -> None:
     if str(path) == STDIO:
         return
@@ -226,6 +231,7 @@ def iter_tables(
     chunk_rows: int = CHUNK_ROWS,
     columns: Sequence[str] | None = None,
     text_columns: Sequence[str] = (),
+    numeric_columns: Sequence[str] = (),
 ) -> Iterator[pd.DataFrame]:
     """Read a table in chunks of at most ``chunk_rows`` rows.
 
@@ -240,7 +246,10 @@ def iter_tables(
     columns : sequence of str or None
         Only these columns (all when ``None``); a missing one is an error naming it.
     text_columns : sequence of str
-        CSV columns to read as text, whatever they look like (identifiers, labels).
+        CSV columns to read as text, whatever they look like (identifiers, labels): only
+        an empty field is missing there.
+    numeric_columns : sequence of str
+        CSV columns known to be numbers: :data:`NA_TOKENS` are gaps there.
 
     Yields
     ------
@@ -250,23 +259,33 @@ def iter_tables(
     Raises
     ------
     DataError
-        Unreadable, empty or malformed file, or a missing column.
+        Unreadable, empty or malformed file (a row with another number of fields than
+        the header, a column named twice), or a missing column.
     """
     _check_readable(path)
     name = name_of(path)
     if table_format(path, fmt) == "parquet":
         yield from _parquet_chunks(path, name, chunk_rows, columns)
         return
-    if str(path) == STDIO:
-        head = _head(sys.stdin.buffer)
-        source = io.BufferedReader(_Rejoined(head, sys.stdin.buffer))
-    else:
+    with ExitStack() as stack:
+        if str(path) == STDIO:
+            path = _spool_stdin(stack)
         head, source = _file_head(path), path
-    sep = _delimiter(name, head, _separator(path))
+        sep = _delimiter(name, head, _separator(path))
+        header = next(iter(_records(io.StringIO(head.decode("utf-8-sig", errors="replace"),
+                                                newline="").readlines(), sep)), [])
+        _check_header(header, name)
+        _check_field_counts(path, name, sep, len(header))
+        yield from _csv_chunks(source, name, sep, chunk_rows, columns, text_columns,
+                               numeric_columns)
+
+
+def _csv_chunks(source, name: str, sep: str, chunk_rows: int, columns, text_columns,
+                numeric_columns) -> Iterator[pd.DataFrame]:
     try:
-        reader = pd.read_csv(source, sep=sep,
-                             chunksize=chunk_rows, dtype=dict.fromkeys(text_columns, "str"),
-                             low_memory=False)
+        reader = pd.read_csv(source, sep=sep, chunksize=chunk_rows,
+                             dtype=dict.fromkeys(text_columns, "str"), low_memory=False,
+                             keep_default_na=False, na_values=[""])
         with reader:
             first = True
             for chunk in reader:
@@ -277,11 +296,130 @@ def iter_tables(
                     first = False
                 if columns is not None:
                     chunk = chunk[list(columns)]
-                yield chunk.reset_index(drop=True)
+                yield _numbers_with_gaps(chunk.reset_index(drop=True), text_columns,
+                                         numeric_columns)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{name}: empty file (no header row)") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         raise _read_error(name, exc) from exc
+
+
+def _numbers_with_gaps(chunk: pd.DataFrame, text_columns: Sequence[str],
+                       numeric_columns: Sequence[str]) -> pd.DataFrame:
+    """In a column of numbers but for some :data:`NA_TOKENS`, those are gaps (in
+    ``numeric_columns`` always); other text, and every ``text_columns`` one, is kept."""
+    text, numeric = set(text_columns), set(numeric_columns)
+    for column in chunk.columns:
+        values = chunk[column]
+        if column in text or not (values.dtype == object
+                                  or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        tokens = values.isin(NA_TOKENS).to_numpy()
+        if not tokens.any():
+            continue
+        rest = values[values.notna().to_numpy() & ~tokens]
+        numbers = bool(len(rest)) and bool(pd.to_numeric(rest, errors="coerce").notna().all())
+        if numbers:
+            chunk[column] = pd.to_numeric(values.where(~tokens), errors="coerce")
+        elif column in numeric:
+            chunk[column] = values.astype(object).where(~tokens, None)
+    return chunk
+
+
+def _check_header(header: list[str], name: str) -> None:
+    """Refuse a header that names a column twice."""
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            raise DataError(f"{name}: column {column!r} appears twice in the header; rename "
+                            "or drop one copy")
+        seen.add(column)
+
+
+def _spool_stdin(stack: ExitStack) -> str:
+    """stdin copied to a temporary file (unlinked when ``stack`` closes)."""
+    fd, spooled = tempfile.mkstemp(prefix=".latentwatch-stdin-", suffix=".csv")
+    stack.callback(lambda: os.path.exists(spooled) and os.unlink(spooled))
+    with os.fdopen(fd, "wb") as out:
+        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+    if os.path.getsize(spooled) == 0:
+        raise DataError("<stdin>: empty input")
+    return spooled
+
+
+def _binary(path: str | Path, stack: ExitStack):
+    """A binary stream of a CSV file's text, decompressed as its name says."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".zip":
+        archive = stack.enter_context(zipfile.ZipFile(path))
+        names = archive.namelist()
+        if len(names) != 1:
+            raise DataError(f"{path}: a .zip file must hold exactly one file, not "
+                            f"{len(names)}")
+        return stack.enter_context(archive.open(names[0]))
+    if suffix == ".xz":
+        return stack.enter_context(lzma.open(path, "rb"))
+    if suffix in (".gz", ".bz2", ".zst"):
+        return stack.enter_context(pa.input_stream(str(path), compression="detect"))
+    return str(path)
+
+
+def _check_field_counts(path: str | Path, name: str, sep: str, width: int) -> None:
+    """Refuse a record with another number of fields than the header, naming its row.
+
+    One vectorised pass (pyarrow) over the file; the row number of a bad record is found
+    by a second, exact pass only when there is one.
+    """
+    import pyarrow.csv as pcsv
+
+    if width == 0:
+        return
+    bad: list[tuple[int, str]] = []
+
+    def handler(row) -> str:
+        if not bad:
+            bad.append((row.actual_columns, row.text))
+        return "skip"
+
+    try:
+        with ExitStack() as stack:
+            reader = pcsv.open_csv(
+                _binary(path, stack),
+                read_options=pcsv.ReadOptions(autogenerate_column_names=True,
+                                              block_size=_CHECK_BLOCK),
+                parse_options=pcsv.ParseOptions(delimiter=sep, newlines_in_values=True,
+                                                invalid_row_handler=handler),
+                convert_options=pcsv.ConvertOptions(include_columns=["f0"],
+                                                    column_types={"f0": pa.string()}))
+            for _ in reader:
+                if bad:
+                    break
+    except (pa.ArrowException, OSError, ValueError, EOFError, zipfile.BadZipFile,
+            lzma.LZMAError):
+        return  # not CSV as pyarrow reads it: pandas reports why, or reads it
+    if bad:
+        row, fields = _first_bad_record(path, sep, width)
+        shown = " ".join(bad[0][1].split())[:60]
+        where = f"row {row}" if row else "a row"
+        raise DataError(f"{name}: {where} has {fields if row else bad[0][0]} fields but the "
+                        f"header has {width} ({shown!r}); fix that row (a missing "
+                        "separator or quote?)")
+
+
+def _first_bad_record(path: str | Path, sep: str, width: int) -> tuple[int, int]:
+    """(row number from 1 after the header, its field count) of the first record whose
+    field count is not ``width``; (0, 0) if none is found."""
+    with ExitStack() as stack:
+        raw = _binary(path, stack)
+        binary = stack.enter_context(open(raw, "rb")) if isinstance(raw, str) else raw
+        text = stack.enter_context(io.TextIOWrapper(binary, encoding="utf-8-sig",
+                                                    errors="replace", newline=""))
+        records = (r for r in csv.reader(text, delimiter=sep) if r)
+        next(records, None)
+        for number, record in enumerate(records, start=1):
+            if len(record) != width:
+                return number, len(record)
+    return 0, 0
 
 
 def _read_error(name: str, exc: Exception) -> DataError:
@@ -306,6 +444,7 @@ def _parquet_chunks(path, name: str, chunk_rows: int, columns: Sequence[str] | N
         source = io.BytesIO(sys.stdin.buffer.read()) if str(path) == STDIO else str(path)
         parquet = pq.ParquetFile(source)
         names = parquet.schema_arrow.names
+        _check_header(names, name)
         if columns is not None:
             _require(columns, names, name)
         if parquet.metadata.num_rows == 0:
@@ -325,6 +464,7 @@ def read_table(
     fmt: str | None = None,
     columns: Sequence[str] | None = None,
     text_columns: Sequence[str] = (),
+    numeric_columns: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Read a whole table (see :func:`iter_tables`).
 
@@ -334,16 +474,81 @@ def read_table(
         As ``iter_tables``, and when the file has a header but no rows.
     """
     chunks = list(iter_tables(path, fmt=fmt, chunk_rows=1 << 62, columns=columns,
-                              text_columns=text_columns))
+                              text_columns=text_columns, numeric_columns=numeric_columns))
     frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     if len(frame) == 0:
         raise DataError(f"{name_of(path)}: no data rows")
     return frame
 
 
+_TEMP_PREFIX = ".latentwatch-"
+_TEMP = re.compile(r"^\.latentwatch-(?P<host>[A-Za-z0-9_.-]+)-(?P<pid>[0-9]+)-[^/]*\.tmp$")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())[:60] or "host"
+
+
+def temp_file(directory: str | Path) -> str:
+    """A new empty temporary file in ``directory``, named
+    ``.latentwatch-<host>-<pid>-<random>.tmp`` so that :func:`remove_orphans` can tell
+    one whose writer died; orphans of dead writers there are removed first.
+
+    Raises
+    ------
+    DataError
+        If the directory cannot be written.
+    """
+    remove_orphans(directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{_host()}-{os.getpid()}-",
+                                   suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise DataError(f"{directory}: cannot write ({exc.strerror or exc})") from exc
+    os.close(fd)
+    return tmp
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True
+    return True
+
+
+def remove_orphans(directory: str | Path) -> list[str]:
+    """Remove the temporary files that writers on this host left in ``directory`` when
+    they were killed (their process no longer runs); returns their names.
+
+    Files of other hosts (a shared disk) and of running processes are left alone.
+    """
+    removed = []
+    host = _host()
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return removed
+    for name in names:
+        match = _TEMP.match(name)
+        if match is None or match["host"] != host or _alive(int(match["pid"])):
+            continue
+        try:
+            os.unlink(os.path.join(directory or ".", name))
+            removed.append(name)
+        except OSError:
+            pass
+    return removed
+
+
 def replace_atomically(tmp: str | Path, path: str | Path) -> None:
     """Move the finished file ``tmp`` onto ``path`` in one step, with the mode a new file
     gets (``0o666`` less the umask) rather than the ``0o600`` of a ``mkstemp`` file.
+
+    When the move fails (``path`` is a directory, a name too long, no permission),
+    ``tmp`` is removed and a :class:`DataError` names ``path``.
 
     Parameters
     ----------
@@ -354,8 +559,16 @@ def replace_atomically(tmp: str | Path, path: str | Path) -> None:
     """
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
+    try:
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, "is a directory", str(path))
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise DataError(f"{path}: cannot write ({exc.strerror or exc}); nothing was "
+                        "written") from exc
 
 
 def _open_csv(tmp: str, path: str, stack: ExitStack) -> TextIO:
@@ -408,12 +621,8 @@ class TableWriter:
             directory = Path(self.path).parent if self.path != STDIO else None
             if directory is not None and not directory.is_dir():
                 raise DataError(f"{self.path}: cannot write (no such directory {directory})")
-            try:
-                fd, self._tmp = tempfile.mkstemp(prefix=".latentwatch-", suffix=".tmp",
-                                                 dir=directory)
-            except OSError as exc:
-                raise DataError(f"{self.path}: cannot write ({exc.strerror or exc})") from exc
-            os.close(fd)
+            self._tmp = temp_file(directory if directory is not None
+                                  else tempfile.gettempdir())
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append rows (the first call fixes the columns)."""
@@ -436,29 +645,41 @@ class TableWriter:
         self.rows += len(frame)
 
     def close(self) -> None:
-        """Finish the file and move it into place."""
-        if self._parquet is not None:
-            self._parquet.close()
-        self._stack.close()
+        """Finish the file and move it into place (on any failure, nothing is left)."""
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+            self._stack.close()
+        except BaseException:
+            self.abort()
+            raise
         if self._tmp is None:
             return
-        if self.path == STDIO:
-            with open(self._tmp, "rb") as f:
-                shutil.copyfileobj(f, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
-            os.unlink(self._tmp)
-        else:
-            replace_atomically(self._tmp, self.path)
-        self._tmp = None
+        tmp, self._tmp = self._tmp, None
+        try:
+            if self.path == STDIO:
+                with open(tmp, "rb") as f:
+                    shutil.copyfileobj(f, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            else:
+                replace_atomically(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     def abort(self) -> None:
         """Drop what was written (the file keeps its previous contents, if any)."""
-        if self._parquet is not None:
-            self._parquet.close()
-        self._stack.close()
-        if self._tmp is not None and os.path.exists(self._tmp):
-            os.unlink(self._tmp)
-        self._tmp = None
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+            self._stack.close()
+        except Exception:
+            pass
+        finally:
+            self._parquet = None
+            if self._tmp is not None and os.path.exists(self._tmp):
+                os.unlink(self._tmp)
+            self._tmp = None
 
     def __enter__(self) -> TableWriter:
         return self
