@@ -709,13 +709,16 @@ class VAEDetector(_Detector):
     Parameters
     ----------
     score_method : {"reconstruction_probability", "capped_reconstruction_probability", \
-"elbo", "reconstruction_error"}, default="reconstruction_probability"
+"elbo", "reconstruction_error", "importance_weighted"}, default="reconstruction_probability"
         ``"reconstruction_probability"`` (An & Cho, 2015):
         ``-log((1/L) sum_l p(x | z_l))`` with ``z_l ~ q(z|x)``;
         ``"capped_reconstruction_probability"``: the same with each column's likelihood
         capped at its typical value (the median over held-out rows of ``-log p(x_j|z)``);
         ``"elbo"``: the negative ELBO with ``beta = 1``; ``"reconstruction_error"``:
-        the point errors of the decoder mean at the posterior mean. Only used when
+        the point errors of the decoder mean at the posterior mean;
+        ``"importance_weighted"``: the importance-weighted estimate of ``-log p(x)``,
+        ``-log((1/L) sum_l p(x | z_l) p(z_l) / q(z_l | x))`` (a density, with the prior;
+        its latent part is shared over the columns). Only used when
         scoring; the threshold is fitted for each, so it can be changed with
         ``set_params`` after ``fit``.
     n_samples : int, default=16
@@ -723,7 +726,10 @@ class VAEDetector(_Detector):
     beta : float, default=1.0
         Weight of the KL term in the training loss.
     kl_warmup_epochs : int, default=0
-        Epochs over which the KL weight rises linearly from 0 to ``beta``."""
+        Epochs over which the KL weight rises linearly from 0 to ``beta``.
+    prior_components : int, default=0
+        Components of a learnable Gaussian-mixture prior in place of ``N(0, I)`` (0: the
+        standard-normal prior); for normal data with several modes."""
         + _COMMON_DOC
         + _COMMON_ATTRIBUTES
         + """    feature_nll_median_ : np.ndarray of shape (n_columns,)
@@ -748,6 +754,7 @@ class VAEDetector(_Detector):
         "n_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "beta": [Interval(numbers.Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "prior_components": [Interval(numbers.Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -757,6 +764,7 @@ class VAEDetector(_Detector):
         n_samples: int = 16,
         beta: float = 1.0,
         kl_warmup_epochs: int = 0,
+        prior_components: int = 0,
         hidden_dims: Sequence[int] | None = None,
         latent_dim: int | None = None,
         max_epochs: int | str = "auto",
@@ -779,6 +787,7 @@ class VAEDetector(_Detector):
         self.n_samples = n_samples
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
+        self.prior_components = prior_components
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.max_epochs = max_epochs
@@ -800,7 +809,8 @@ class VAEDetector(_Detector):
     def _model_config(self) -> models.VAEConfig:
         return models.VAEConfig(hidden_dims=self.hidden_dims, latent_dim=self.latent_dim,
                                 n_samples=self.n_samples, beta=self.beta,
-                                kl_warmup_epochs=self.kl_warmup_epochs)
+                                kl_warmup_epochs=self.kl_warmup_epochs,
+                                prior_components=self.prior_components)
 
     def _score_method(self) -> str:
         return self.score_method
