@@ -19,7 +19,9 @@ from benchmarks.memory import PeakMemory, peak_above
 
 PEERS = ("iforest", "ecod", "knn", "knn-std", "lof", "lof-std", "pyod-ae", "pyod-vae")
 LW_VAE_SCORES = {
-    "lw-vae": None,  # the detector's default score ("reconstruction_probability")
+    "lw-vae": None,  # the detector's default score
+    "lw-vae-rp": "reconstruction_probability",
+    "lw-vae-iw": "importance_weighted",
     "lw-vae-capped": "capped_reconstruction_probability",
     "lw-vae-elbo": "elbo",
     "lw-vae-recerr": "reconstruction_error",
