@@ -118,7 +118,20 @@ def capped(data: Dataset, max_rows: int) -> Dataset:
     return Dataset(data.name, data.X[keep], data.y[keep], data.n_original)
 
 
+def save(rows: list[dict], args: argparse.Namespace) -> pd.DataFrame:
+    """This variant's rows so far, with the other variants' rows of ``--out``, to ``--out``."""
+    table = pd.DataFrame(rows)
+    out = Path(args.out)
+    if out.exists():
+        old = pd.read_csv(out)
+        table = pd.concat([old[old["variant"] != (args.tag or args.variant)], table])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    return table
+
+
 def run(args: argparse.Namespace) -> pd.DataFrame:
+    """Every candidate's AUC-ROC on every dataset, written to ``--out`` after each dataset."""
     from latentwatch import VAEDetector
 
     VAEDetector(max_epochs=1).fit(np.random.default_rng(0).normal(size=(64, 4)))
@@ -145,7 +158,8 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
                                  "seed": seed, "setting": setting, "method": method,
                                  "auc_roc": evaluate(data.y[test], s)[0], "fit_s": fit_s})
         print(name, flush=True)
-    return pd.DataFrame(rows)
+        table = save(rows, args)
+    return table
 
 
 def main() -> None:
@@ -167,14 +181,7 @@ def main() -> None:
     p.add_argument("--out", default="results/screen.csv")
     args = p.parse_args()
     configure_threads(1)
-    table = run(args)
-    out = Path(args.out)
-    if out.exists():
-        old = pd.read_csv(out)
-        table = pd.concat([old[old["variant"] != (args.tag or args.variant)], table])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
-    summary(table)
+    summary(run(args))
 
 
 def summary(table: pd.DataFrame) -> None:

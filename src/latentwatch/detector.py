@@ -37,7 +37,6 @@ from latentwatch.engine import scoring, seeds
 from latentwatch.engine.device import resolve_device, seeded_torch, torch_threads
 from latentwatch.engine.splits import split_rows
 from latentwatch.models.priors import fit_latent_mixture
-from latentwatch.models.vae import RP
 
 
 def _threads(method):
@@ -312,12 +311,13 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         return self.thresholds_.source
 
     def _check_score_method(self, strategy) -> None:
-        """Refuse a log-likelihood threshold with a score that is not ``log p(x)``."""
-        if isinstance(strategy, thresholds.LogLikelihood) and self._score_method() != RP:
+        """Refuse a log-likelihood threshold with a score that is not a ``log p(x)``."""
+        if (isinstance(strategy, thresholds.LogLikelihood)
+                and self._score_method() not in thresholds.LIKELIHOOD_METHODS):
             raise ValueError(
-                "the log_likelihood threshold compares score_samples, the reconstruction "
-                f"log-probability, with a fixed value: it needs score_method={RP!r}, not "
-                f"{self._score_method()!r}")
+                "the log_likelihood threshold compares score_samples, a log-probability, "
+                f"with a fixed value: it needs score_method in {thresholds.LIKELIHOOD_METHODS}"
+                f", not {self._score_method()!r}")
 
     def _check_threshold_ready(self) -> float:
         self._check_score_method(self.threshold_)
@@ -699,7 +699,8 @@ class AutoEncoderDetector(_Detector):
 
 class VAEDetector(_Detector):
     __doc__ = (
-        """Variational autoencoder anomaly detector scored by reconstruction probability.
+        """Variational autoencoder anomaly detector scored by its importance-weighted
+    estimate of ``-log p(x)``.
 
     The encoder gives a diagonal Gaussian ``q(z|x)``; the decoder gives, for every
     column, a distribution (a Gaussian with a learned, bounded variance for numbers, a
@@ -709,7 +710,7 @@ class VAEDetector(_Detector):
     Parameters
     ----------
     score_method : {"reconstruction_probability", "capped_reconstruction_probability", \
-"elbo", "reconstruction_error", "importance_weighted"}, default="reconstruction_probability"
+"elbo", "reconstruction_error", "importance_weighted"}, default="importance_weighted"
         ``"reconstruction_probability"`` (An & Cho, 2015):
         ``-log((1/L) sum_l p(x | z_l))`` with ``z_l ~ q(z|x)``;
         ``"capped_reconstruction_probability"``: the same with each column's likelihood
@@ -760,7 +761,7 @@ class VAEDetector(_Detector):
     def __init__(
         self,
         *,
-        score_method: str = "reconstruction_probability",
+        score_method: str = "importance_weighted",
         n_samples: int = 16,
         beta: float = 1.0,
         kl_warmup_epochs: int = 0,
