@@ -22,8 +22,10 @@ THREAD_ENV_VARS = (
 )
 QUICK_DATASETS = ("wine", "glass", "vertebral", "WBC", "cardio")
 METHOD_ALIASES = {
-    "peers": ("iforest", "ecod", "pyod-ae", "pyod-vae"),
-    "lw": ("lw-vae", "lw-vae-capped", "lw-vae-elbo", "lw-vae-recerr", "lw-ae"),
+    "peers": ("iforest", "ecod", "knn", "knn-std", "lof", "lof-std", "pyod-ae", "pyod-vae"),
+    "simple": ("iforest", "ecod", "knn", "knn-std", "lof-std"),
+    "lw": ("lw-vae", "lw-vae-rp", "lw-vae-iw", "lw-vae-capped", "lw-vae-elbo", "lw-vae-recerr",
+           "lw-ae"),
 }
 
 

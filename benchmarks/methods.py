@@ -17,9 +17,11 @@ import numpy as np
 
 from benchmarks.memory import PeakMemory, peak_above
 
-PEERS = ("iforest", "ecod", "pyod-ae", "pyod-vae")
+PEERS = ("iforest", "ecod", "knn", "knn-std", "lof", "lof-std", "pyod-ae", "pyod-vae")
 LW_VAE_SCORES = {
-    "lw-vae": None,  # the detector's default score ("reconstruction_probability")
+    "lw-vae": None,  # the detector's default score
+    "lw-vae-rp": "reconstruction_probability",
+    "lw-vae-iw": "importance_weighted",
     "lw-vae-capped": "capped_reconstruction_probability",
     "lw-vae-elbo": "elbo",
     "lw-vae-recerr": "reconstruction_error",
@@ -30,6 +32,10 @@ ALL_METHODS = PEERS + LW_METHODS
 PEER_LABELS = {
     "iforest": "sklearn IsolationForest",
     "ecod": "PyOD ECOD",
+    "knn": "PyOD KNN",
+    "knn-std": "StandardScaler + PyOD KNN",
+    "lof": "PyOD LOF",
+    "lof-std": "StandardScaler + PyOD LOF",
     "pyod-ae": "PyOD AutoEncoder",
     "pyod-vae": "PyOD VAE",
 }
@@ -58,8 +64,8 @@ def method_versions(method: str) -> dict[str, str]:
     """Versions of the libraries whose change should invalidate a cached result of ``method``."""
     if method == "iforest":
         return {"scikit-learn": _pkg_version("scikit-learn")}
-    if method == "ecod":
-        return {"pyod": _pkg_version("pyod")}
+    if method in ("ecod", "knn", "knn-std", "lof", "lof-std"):
+        return {"pyod": _pkg_version("pyod"), "scikit-learn": _pkg_version("scikit-learn")}
     if method in ("pyod-ae", "pyod-vae"):
         return {"pyod": _pkg_version("pyod"), "torch": _pkg_version("torch")}
     return {"latentwatch": _pkg_version("latentwatch")}
@@ -109,6 +115,16 @@ def _make_peer(method: str, seed: int) -> tuple[Any, Callable[[Any, np.ndarray],
         from pyod.models.ecod import ECOD
 
         return ECOD(), lambda d, X: d.decision_function(X)
+    if method in ("knn", "knn-std", "lof", "lof-std"):
+        from pyod.models.knn import KNN
+        from pyod.models.lof import LOF
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        detector = KNN() if method.startswith("knn") else LOF()
+        if method.endswith("-std"):
+            detector = make_pipeline(StandardScaler(), detector)
+        return detector, lambda d, X: d.decision_function(X)
     if method == "pyod-ae":
         from pyod.models.auto_encoder import AutoEncoder
 

@@ -53,11 +53,14 @@ class Part:
         earlier ones key by key).
     hidden : callable or None
         Maps the hidden widths so far to new ones.
+    latent : callable or None
+        Maps the latent size so far (from the package's default rule at first) to a new one.
     """
 
     params: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     hidden: Callable[[list[int]], list[int]] | None = None
+    latent: Callable[[int], int] | None = None
 
 
 def _batch_rule(steps_per_epoch: int, low: int, high: int) -> dict[str, Any]:
@@ -70,6 +73,13 @@ PARTS: dict[str, Part] = {
     "defaults": Part(),
     # architecture (the default rule: two layers, see latentwatch.models.layers)
     "half-width": Part(hidden=lambda dims: [max(16, h // 2) for h in dims]),
+    "double-width": Part(hidden=lambda dims: [2 * h for h in dims]),
+    "half-latent": Part(latent=lambda k: max(1, k // 2)),
+    "double-latent": Part(latent=lambda k: 2 * k),
+    "lr2e-3": Part({"learning_rate": 2e-3}),
+    "lr8e-3": Part({"learning_rate": 8e-3}),
+    "mog5": Part({"prior_components": 5}),
+    "mog10": Part({"prior_components": 10}),
     "one-hidden-layer": Part(hidden=lambda dims: dims[:1]),
     "three-hidden-layers": Part(hidden=lambda dims: [*dims, max(8, dims[-1] // 2)]),
     # training budget and batch rules (TrainingConfig fields). The default since round four
@@ -119,20 +129,25 @@ def parse_variant(variant: str) -> list[Part]:
 def variant_params(variant: str, n_inputs: int) -> dict[str, Any]:
     """``VAEDetector`` keyword arguments of ``variant`` for data of ``n_inputs`` network
     inputs (columns, plus one per column with gaps)."""
-    from latentwatch.models.layers import default_hidden_dims
+    from latentwatch.models.layers import default_hidden_dims, default_latent_dim
 
     params: dict[str, Any] = {}
     training: dict[str, Any] = {}
     dims: list[int] | None = None
+    latent: int | None = None
     for part in parse_variant(variant):
         params.update(part.params)
         training.update(part.training)
         if part.hidden is not None:
             dims = part.hidden(list(dims if dims is not None else default_hidden_dims(n_inputs)))
+        if part.latent is not None:
+            latent = part.latent(latent if latent is not None else default_latent_dim(n_inputs))
     if training:
         params["training"] = training
     if dims is not None:
         params["hidden_dims"] = dims
+    if latent is not None:
+        params["latent_dim"] = latent
     return params
 
 

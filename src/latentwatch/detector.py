@@ -37,7 +37,6 @@ from latentwatch.engine import scoring, seeds
 from latentwatch.engine.device import resolve_device, seeded_torch, torch_threads
 from latentwatch.engine.splits import split_rows
 from latentwatch.models.priors import fit_latent_mixture
-from latentwatch.models.vae import RP
 
 
 def _threads(method):
@@ -313,12 +312,13 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         return self.thresholds_.source
 
     def _check_score_method(self, strategy) -> None:
-        """Refuse a log-likelihood threshold with a score that is not ``log p(x)``."""
-        if isinstance(strategy, thresholds.LogLikelihood) and self._score_method() != RP:
+        """Refuse a log-likelihood threshold with a score that is not a ``log p(x)``."""
+        if (isinstance(strategy, thresholds.LogLikelihood)
+                and self._score_method() not in thresholds.LIKELIHOOD_METHODS):
             raise ValueError(
-                "the log_likelihood threshold compares score_samples, the reconstruction "
-                f"log-probability, with a fixed value: it needs score_method={RP!r}, not "
-                f"{self._score_method()!r}")
+                "the log_likelihood threshold compares score_samples, a log-probability, "
+                f"with a fixed value: it needs score_method in {thresholds.LIKELIHOOD_METHODS}"
+                f", not {self._score_method()!r}")
 
     def _check_threshold_ready(self) -> float:
         self._check_score_method(self.threshold_)
@@ -700,7 +700,8 @@ class AutoEncoderDetector(_Detector):
 
 class VAEDetector(_Detector):
     __doc__ = (
-        """Variational autoencoder anomaly detector scored by reconstruction probability.
+        """Variational autoencoder anomaly detector scored by its importance-weighted
+    estimate of ``-log p(x)``.
 
     The encoder gives a diagonal Gaussian ``q(z|x)``; the decoder gives, for every
     column, a distribution (a Gaussian with a learned, bounded variance for numbers, a
@@ -710,13 +711,16 @@ class VAEDetector(_Detector):
     Parameters
     ----------
     score_method : {"reconstruction_probability", "capped_reconstruction_probability", \
-"elbo", "reconstruction_error"}, default="reconstruction_probability"
+"elbo", "reconstruction_error", "importance_weighted"}, default="importance_weighted"
         ``"reconstruction_probability"`` (An & Cho, 2015):
         ``-log((1/L) sum_l p(x | z_l))`` with ``z_l ~ q(z|x)``;
         ``"capped_reconstruction_probability"``: the same with each column's likelihood
         capped at its typical value (the median over held-out rows of ``-log p(x_j|z)``);
         ``"elbo"``: the negative ELBO with ``beta = 1``; ``"reconstruction_error"``:
-        the point errors of the decoder mean at the posterior mean. Only used when
+        the point errors of the decoder mean at the posterior mean;
+        ``"importance_weighted"``: the importance-weighted estimate of ``-log p(x)``,
+        ``-log((1/L) sum_l p(x | z_l) p(z_l) / q(z_l | x))`` (a density, with the prior;
+        its latent part is shared over the columns). Only used when
         scoring; the threshold is fitted for each, so it can be changed with
         ``set_params`` after ``fit``.
     n_samples : int, default=16
@@ -724,7 +728,10 @@ class VAEDetector(_Detector):
     beta : float, default=1.0
         Weight of the KL term in the training loss.
     kl_warmup_epochs : int, default=0
-        Epochs over which the KL weight rises linearly from 0 to ``beta``."""
+        Epochs over which the KL weight rises linearly from 0 to ``beta``.
+    prior_components : int, default=0
+        Components of a learnable Gaussian-mixture prior in place of ``N(0, I)`` (0: the
+        standard-normal prior); for normal data with several modes."""
         + _COMMON_DOC
         + _COMMON_ATTRIBUTES
         + """    feature_nll_median_ : np.ndarray of shape (n_columns,)
@@ -749,15 +756,17 @@ class VAEDetector(_Detector):
         "n_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "beta": [Interval(numbers.Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "prior_components": [Interval(numbers.Integral, 0, None, closed="left")],
     }
 
     def __init__(
         self,
         *,
-        score_method: str = "reconstruction_probability",
+        score_method: str = "importance_weighted",
         n_samples: int = 16,
         beta: float = 1.0,
         kl_warmup_epochs: int = 0,
+        prior_components: int = 0,
         hidden_dims: Sequence[int] | None = None,
         latent_dim: int | None = None,
         max_epochs: int | str = "auto",
@@ -780,6 +789,7 @@ class VAEDetector(_Detector):
         self.n_samples = n_samples
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
+        self.prior_components = prior_components
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.max_epochs = max_epochs
@@ -801,7 +811,8 @@ class VAEDetector(_Detector):
     def _model_config(self) -> models.VAEConfig:
         return models.VAEConfig(hidden_dims=self.hidden_dims, latent_dim=self.latent_dim,
                                 n_samples=self.n_samples, beta=self.beta,
-                                kl_warmup_epochs=self.kl_warmup_epochs)
+                                kl_warmup_epochs=self.kl_warmup_epochs,
+                                prior_components=self.prior_components)
 
     def _score_method(self) -> str:
         return self.score_method

@@ -54,6 +54,56 @@ def log_mean_exp(log_values: torch.Tensor, dim: int = 0) -> torch.Tensor:
     return torch.logsumexp(log_values, dim=dim) - math.log(log_values.shape[dim])
 
 
+def standard_normal_log_density(z: torch.Tensor) -> torch.Tensor:
+    """``log N(z; 0, I) = -0.5 * sum_k (log(2 pi) + z_k^2)``, the latent axis (last) summed."""
+    return -0.5 * (LOG_2PI + z.square()).sum(dim=-1)
+
+
+def posterior_log_density(logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """``log q(z | x)`` at ``z = mu + exp(logvar / 2) * eps`` for a diagonal Gaussian ``q``.
+
+    ``log N(z; mu, diag(sigma^2)) = -0.5 * sum_k (log(2 pi) + logvar_k + eps_k^2)``; the latent
+    axis (last) is summed.
+    """
+    return -0.5 * (LOG_2PI + logvar + eps.square()).sum(dim=-1)
+
+
+def importance_weighted_contributions(
+    nll_per_feature: torch.Tensor, latent_cost: torch.Tensor, active: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The importance-weighted estimate of ``-log p(x)`` split into per-feature parts and a
+    latent part.
+
+    With ``a_l = -sum_j nll[l, j] - latent_cost[l]`` for ``L`` samples ``z_l ~ q(z | x)``,
+    where ``latent_cost[l] = log q(z_l | x) - log p(z_l)``, the score is
+    ``-log((1/L) sum_l exp(a_l))`` (Burda et al., 2016). With weights ``w = softmax(a)`` it
+    decomposes exactly as
+
+    ``sum_j c_j + sum_l w_l latent_cost[l] + KL(w || uniform)``,  ``c_j = sum_l w_l nll[l, j]``.
+
+    Parameters
+    ----------
+    nll_per_feature : torch.Tensor of shape (L, n_rows, n_features)
+    latent_cost : torch.Tensor of shape (L, n_rows)
+    active : torch.Tensor of shape (n_rows, n_features) or None
+        As for :func:`reconstruction_probability_contributions`.
+
+    Returns
+    -------
+    per_feature : torch.Tensor of shape (n_rows, n_features)
+        ``c_j``.
+    latent : torch.Tensor of shape (n_rows,)
+        The latent part plus the disagreement term; ``per_feature.sum(-1) + latent`` is the
+        score.
+    """
+    n_samples = nll_per_feature.shape[0]
+    log_weights = torch.log_softmax(-nll_per_feature.sum(dim=-1) - latent_cost, dim=0)
+    weights = log_weights.exp()
+    per_feature = (weights.unsqueeze(-1) * nll_per_feature).sum(dim=0)
+    latent = (weights * (latent_cost + log_weights + math.log(n_samples))).sum(dim=0)
+    return per_feature, latent
+
+
 def reconstruction_probability_score(nll_per_sample: torch.Tensor) -> torch.Tensor:
     """Anomaly score of An & Cho (2015) from per-sample reconstruction log-likelihoods.
 

@@ -179,9 +179,11 @@ class LogLikelihood(ThresholdStrategy):
     ----------
     min_log_likelihood : float
         Rows with ``log p(x) < min_log_likelihood`` are anomalies. ``log p(x)`` is the
-        Monte Carlo reconstruction log-probability ``log((1/L) sum_l p(x | z_l))``
-        of the standardised row, in nats, i.e. ``VAEDetector.score_samples`` with
-        ``score_method="reconstruction_probability"``. It sums over features, so a
+        importance-weighted estimate ``log((1/L) sum_l p(x | z_l) p(z_l) / q(z_l | x))``
+        (the default score) or the reconstruction log-probability
+        ``log((1/L) sum_l p(x | z_l))`` of the standardised row, in nats, i.e.
+        ``VAEDetector.score_samples`` with ``score_method`` ``"importance_weighted"`` or
+        ``"reconstruction_probability"``. It sums over features, so a
         sensible value grows with their number; look at the scores of normal rows
         (``latentwatch report``) to choose it.
     """
@@ -197,7 +199,7 @@ class LogLikelihood(ThresholdStrategy):
             raise ValueError(f"min_log_likelihood must be a finite number, got {value!r}")
 
     def describe(self) -> str:
-        return (f"log_likelihood: flags rows with reconstruction log-probability below "
+        return (f"log_likelihood: flags rows with log-probability below "
                 f"{self.min_log_likelihood:.4g} nats")
 
 
@@ -456,12 +458,16 @@ def needs_training_scores(strategy: ThresholdStrategy | None) -> bool:
     return isinstance(strategy, Contamination)
 
 
+#: The VAE scores that are ``-log p(x)`` estimates, which a ``LogLikelihood`` threshold reads.
+LIKELIHOOD_METHODS = ("importance_weighted", "reconstruction_probability")
+
+
 def fit_threshold(
     strategy: ThresholdStrategy | None,
     training: dict[str, np.ndarray] | None,
     validation: dict[str, np.ndarray] | None,
     calibration: dict[str, np.ndarray] | None,
-    likelihood_method: str | None = "reconstruction_probability",
+    likelihood_methods: tuple[str, ...] = LIKELIHOOD_METHODS,
 ) -> ThresholdState:
     """Fit the threshold of every score method from its scores (``{method: scores}``).
 
@@ -470,7 +476,7 @@ def fit_threshold(
     ``Contamination(share)`` takes that quantile of the training scores, as
     IsolationForest does; ``FalseAlarmRate(rate)`` the conformal threshold of the
     calibration split (none yet without one: ``calibrate`` must come first);
-    ``LogLikelihood(v)`` flags ``log p(x) < v`` for ``likelihood_method`` only. The
+    ``LogLikelihood(v)`` flags ``log p(x) < v`` for ``likelihood_methods`` only. The
     validation scores (or the calibration split's) serve as calibration scores for
     ``p_values``.
     """
@@ -488,7 +494,8 @@ def fit_threshold(
         elif isinstance(strategy, Contamination):
             offset = float(np.percentile(-training[method], 100.0 * strategy.share))
         elif isinstance(strategy, LogLikelihood):
-            offset = float(strategy.min_log_likelihood) if method == likelihood_method else None
+            offset = (float(strategy.min_log_likelihood) if method in likelihood_methods
+                      else None)
         elif calibration:
             offset = -conformal_threshold(cal, strategy.rate)
         else:

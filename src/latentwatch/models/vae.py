@@ -19,10 +19,12 @@ from torch import nn
 
 from latentwatch import maths
 from latentwatch.models.layers import apply_optional, mlp, optional_linear, resolve_dims
+from latentwatch.models.mixture_prior import MixturePrior
 
 RP = "reconstruction_probability"
 CAPPED_RP = "capped_reconstruction_probability"
-SCORE_METHODS = (RP, CAPPED_RP, "elbo", "reconstruction_error")
+IW = "importance_weighted"
+SCORE_METHODS = (RP, CAPPED_RP, "elbo", "reconstruction_error", IW)
 # Bounds of the log-variances, in standardised units. The decoder floor exp(-6) ~ (0.05 sd)^2
 # stops the likelihood from running off to infinity on constant or duplicated data.
 DECODER_LOGVAR_BOUNDS = (-6.0, 4.0)
@@ -43,6 +45,8 @@ class VAEConfig:
     beta: float = 1.0
     # epochs over which the KL weight rises linearly from 0 to beta (0: no warm-up)
     kl_warmup_epochs: int = 0
+    # components of a learnable Gaussian-mixture prior (0: the standard-normal prior)
+    prior_components: int = 0
 
 
 class VAE(nn.Module):
@@ -81,6 +85,8 @@ class VAE(nn.Module):
         self.output_mean = optional_linear(decoded, shape.n_outputs)
         self.output_logvar = optional_linear(decoded, shape.n_outputs)
         self.output_logits = optional_linear(decoded, shape.n_logits)
+        self.prior = (MixturePrior(config.prior_components, self.latent_dim)
+                      if config.prior_components else None)
         # per-column caps of the capped score (medians of held-out -log p(x_j | z))
         self.register_buffer("nll_caps", torch.full((shape.n_blocks,), float("-inf")))
 
@@ -120,22 +126,46 @@ class VAE(nn.Module):
         return beta if warmup == 0 else beta * min(1.0, (epoch + 1) / warmup)
 
     def loss(self, heads, x: torch.Tensor, gen: torch.Generator, epoch: int) -> torch.Tensor:
-        """Per-row negative ELBO ``(n,)`` with one reparameterised sample."""
+        """Per-row negative ELBO ``(n,)`` with one reparameterised sample (the KL in closed
+        form for the standard-normal prior, else its one-sample estimate
+        ``log q(z|x) - log p(z)``)."""
         mu, logvar = self.posterior(heads.inputs(x))
         eps = torch.randn(mu.shape, generator=gen, device=mu.device, dtype=mu.dtype)
-        mean, out_logvar, logits = self.decode(maths.reparameterize(mu, logvar, eps))
+        z = maths.reparameterize(mu, logvar, eps)
+        mean, out_logvar, logits = self.decode(z)
         nll = heads.nll(x, mean, out_logvar, logits).sum(dim=1)
-        return nll + self.kl_weight(epoch) * maths.kl_to_standard_normal(mu, logvar)
+        if self.prior is None:
+            kl = maths.kl_to_standard_normal(mu, logvar)
+        else:
+            kl = maths.posterior_log_density(logvar, eps) - self.prior.log_density(z)
+        return nll + self.kl_weight(epoch) * kl
+
+    def prior_log_density(self, z: torch.Tensor) -> torch.Tensor:
+        """``log p(z)`` ``z.shape[:-1]`` under the model's prior."""
+        if self.prior is None:
+            return maths.standard_normal_log_density(z)
+        return self.prior.log_density(z)
 
     # -- scores --------------------------------------------------------------------------
     def sample_nll(self, heads, x: torch.Tensor, noise: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-sample, per-column ``-log p(x_ij | z_l)`` ``(L, n, d)`` and the KL ``(n,)``."""
+        """Per-sample, per-column ``-log p(x_ij | z_l)`` ``(L, n, d)`` and the KL ``(n,)``
+        (with a mixture prior, its estimate over the ``L`` samples)."""
+        nll, kl, _ = self._sample_terms(heads, x, noise)
+        return nll, kl
+
+    def _sample_terms(self, heads, x: torch.Tensor, noise: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`sample_nll` plus ``log q(z_l | x) - log p(z_l)`` ``(L, n)``."""
         mu, logvar = self.posterior(heads.inputs(x))
-        z = maths.reparameterize(mu.unsqueeze(0), logvar.unsqueeze(0), noise.unsqueeze(1))
+        eps = noise.unsqueeze(1)
+        z = maths.reparameterize(mu.unsqueeze(0), logvar.unsqueeze(0), eps)
         mean, out_logvar, logits = self.decode(z)
-        return (heads.nll(x.unsqueeze(0), mean, out_logvar, logits),
-                maths.kl_to_standard_normal(mu, logvar))
+        latent_cost = (maths.posterior_log_density(logvar.unsqueeze(0), eps)
+                       - self.prior_log_density(z))
+        kl = (maths.kl_to_standard_normal(mu, logvar) if self.prior is None
+              else latent_cost.mean(dim=0))
+        return heads.nll(x.unsqueeze(0), mean, out_logvar, logits), kl, latent_cost
 
     def _point_errors(self, heads, x: torch.Tensor) -> torch.Tensor:
         mean, _, logits = self.decode(self.posterior(heads.inputs(x))[0])
@@ -149,15 +179,21 @@ class VAE(nn.Module):
         ``capped_reconstruction_probability``: the same with each column's likelihood
         capped at ``exp(-m_j)`` (``nll_caps``); ``elbo``: the negative ELBO with
         ``beta = 1`` (its KL shared over the active columns; a row with none scores 0, as
-        it does by the other methods); ``reconstruction_error``: the point errors of the
+        it does by the other methods); ``importance_weighted``: the importance-weighted
+        estimate of ``-log p(x)`` over the ``L`` samples, whose latent part
+        (``maths.importance_weighted_contributions``) is shared over the active columns as
+        the ELBO's KL is; ``reconstruction_error``: the point errors of the
         decoder mean at the posterior mean. See :mod:`latentwatch.maths` for the
         decompositions.
         """
         if method == "reconstruction_error":
             parts = self._point_errors(heads, x)
             return parts.sum(dim=1), parts
-        nll, kl = self.sample_nll(heads, x, noise)
+        nll, kl, latent_cost = self._sample_terms(heads, x, noise)
         active = heads.active(x)
+        if method == IW:
+            parts = _iw_parts(nll, latent_cost, active)
+            return parts.sum(dim=1), parts
         if method == CAPPED_RP:
             nll = maths.floor_nll(nll, self.nll_caps.to(nll.dtype), active)
         if method in (RP, CAPPED_RP):
@@ -170,7 +206,7 @@ class VAE(nn.Module):
                    ) -> dict[str, torch.Tensor]:
         """Every score method's row scores ``{method: (n,)}`` from one decoder pass,
         computed as :meth:`scores` computes them (bit for bit on the same rows)."""
-        nll, kl = self.sample_nll(heads, x, noise)
+        nll, kl, latent_cost = self._sample_terms(heads, x, noise)
         active = heads.active(x)
         capped = maths.floor_nll(nll, self.nll_caps.to(nll.dtype), active)
         return {
@@ -178,6 +214,7 @@ class VAE(nn.Module):
             CAPPED_RP: maths.reconstruction_probability_score(capped.sum(dim=-1)),
             "elbo": _elbo_parts(nll, kl, active).sum(dim=1),
             "reconstruction_error": self._point_errors(heads, x).sum(dim=1),
+            IW: _iw_parts(nll, latent_cost, active).sum(dim=1),
         }
 
     def score_state_batch(self, heads, x: torch.Tensor, noise: torch.Tensor
@@ -196,6 +233,14 @@ def _elbo_parts(nll: torch.Tensor, kl: torch.Tensor, active: torch.Tensor) -> to
     """Per-column parts ``(n, d)`` of the negative ELBO: the expected ``-log p(x_j | z)``
     plus the KL shared over the active columns (a row without any scores 0)."""
     return nll.mean(dim=0) + maths.spread_over(kl, nll.shape[-1], active)
+
+
+def _iw_parts(nll: torch.Tensor, latent_cost: torch.Tensor, active: torch.Tensor
+              ) -> torch.Tensor:
+    """Per-column parts ``(n, d)`` of the importance-weighted ``-log p(x)``: each column's
+    weighted ``-log p(x_j | z)`` plus the latent part shared over the active columns."""
+    per_column, latent = maths.importance_weighted_contributions(nll, latent_cost, active)
+    return per_column + maths.spread_over(latent, nll.shape[-1], active)
 
 
 def median_of_active(values: np.ndarray, active: np.ndarray) -> np.ndarray:
