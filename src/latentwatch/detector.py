@@ -74,6 +74,9 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         "verbose": ["boolean"],
         "schema": [None, StrOptions({"infer"}), dict, TableSchema],
         "training": [None, dict],
+        "time_column": [None, str],
+        "window": [None, StrOptions({"auto"}), Interval(numbers.Integral, 2, None,
+                                                        closed="left")],
     }
 
     # -- configuration -------------------------------------------------------------------
@@ -179,7 +182,8 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         with torch_threads(self.n_jobs):
             rows = split_rows(len(frame), thresholds.calibration_fraction(strategy),
                               self.validation_fraction, seeds.rng(self.seed_, "splits"))
-            self.codec_ = codec_for(frame, self.schema).fit(frame.iloc[rows.fit])
+            self.codec_ = codec_for(frame, self.schema, time_column=self.time_column,
+                                    window=self.window).fit(frame.iloc[rows.fit])
             encoded = self.codec_.encode(frame)
             encoded.raise_for_problems()
             batch = encoded.packed
@@ -515,6 +519,11 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         return self.codec_.schema_
 
     @property
+    def window_(self) -> int | None:
+        """Steps per window of a time-series model (None for a table model)."""
+        return getattr(self.codec_, "window", None)
+
+    @property
     def latent_dim_(self) -> int:
         return int(self.module_.latent_dim)
 
@@ -600,6 +609,15 @@ _COMMON_DOC = """
     training : dict or None, default=None
         Further fields of :class:`latentwatch.engine.TrainingConfig` (the tuning
         constants of "auto" epochs and batches, the improvement tolerance).
+    time_column : str or None, default=None
+        Makes ``X`` a time series ordered by this column (numbers or timestamps): each
+        row is scored on the window of its last ``window`` steps of every channel (every
+        other numeric column), with gaps, skipped timestamps and the steps before the
+        start masked (see :mod:`latentwatch.data.windows`).
+    window : int, "auto" or None, default=None
+        Steps per window; ``"auto"`` (or ``None`` with a ``time_column``) chooses it from
+        the dominant period of the training series. A window without a time column takes
+        the rows as consecutive steps.
 """
 
 _COMMON_ATTRIBUTES = """
@@ -674,6 +692,8 @@ class AutoEncoderDetector(_Detector):
         verbose: bool = False,
         schema: TableSchema | dict | str | None = None,
         training: dict | None = None,
+        time_column: str | None = None,
+        window: int | str | None = None,
     ) -> None:
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
@@ -692,6 +712,8 @@ class AutoEncoderDetector(_Detector):
         self.verbose = verbose
         self.schema = schema
         self.training = training
+        self.time_column = time_column
+        self.window = window
 
     def _model_config(self) -> models.AEConfig:
         return models.AEConfig(hidden_dims=self.hidden_dims, latent_dim=self.latent_dim)
@@ -774,6 +796,8 @@ class VAEDetector(_Detector):
         verbose: bool = False,
         schema: TableSchema | dict | str | None = None,
         training: dict | None = None,
+        time_column: str | None = None,
+        window: int | str | None = None,
     ) -> None:
         self.score_method = score_method
         self.n_samples = n_samples
@@ -796,6 +820,8 @@ class VAEDetector(_Detector):
         self.verbose = verbose
         self.schema = schema
         self.training = training
+        self.time_column = time_column
+        self.window = window
 
     def _model_config(self) -> models.VAEConfig:
         return models.VAEConfig(hidden_dims=self.hidden_dims, latent_dim=self.latent_dim,
