@@ -13,7 +13,7 @@ from latentwatch.data.codec import TableCodec
 
 
 def codec_for(X: Any, schema: Any = None, *, time_column: str | None = None,
-              window: int | str | None = None) -> TableCodec:
+              window: int | str | None = None, source: str | None = None) -> TableCodec:
     """The (unfitted) codec for data ``X`` read with ``schema``.
 
     A ``time_column`` or a ``window`` makes ``X`` a time series: a
@@ -30,6 +30,8 @@ def codec_for(X: Any, schema: Any = None, *, time_column: str | None = None,
         columns only).
     time_column : str or None
     window : int, "auto" or None
+    source : str or None
+        Name of the data, for messages.
 
     Returns
     -------
@@ -39,7 +41,7 @@ def codec_for(X: Any, schema: Any = None, *, time_column: str | None = None,
     if time_column is not None or window is not None:
         from latentwatch.data.windows import window_codec
 
-        return window_codec(X, time_column, window, schema)
+        return window_codec(X, time_column, window, schema, source)
     return TableCodec(schema)
 
 
