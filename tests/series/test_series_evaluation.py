@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from latentwatch.series_evaluation import (
-    event_recall,
     evaluate_series,
+    event_recall,
     events,
     false_alarms_per_1000,
     range_pr_auc,
