@@ -38,7 +38,9 @@ def read_skab(path: Path) -> pd.DataFrame:
 
 def nab_series(root: Path) -> list[tuple[str, pd.DataFrame, np.ndarray]]:
     """NAB series with at least one labelled window: ``(group/name.csv, frame, labels)``,
-    labels 1 inside ``labels/combined_windows.json``'s windows."""
+    labels 1 inside ``labels/combined_windows.json``'s windows. A row whose timestamp
+    repeats the previous one is dropped (latentwatch refuses a duplicated time; one
+    series, realAdExchange's exchange-3_cpc, has one), and said."""
     windows = json.loads((root / "labels" / "combined_windows.json").read_text())
     out = []
     for name, spans in sorted(windows.items()):
@@ -46,6 +48,10 @@ def nab_series(root: Path) -> list[tuple[str, pd.DataFrame, np.ndarray]]:
         if not spans or not path.exists():
             continue
         frame = pd.read_csv(path)
+        repeated = frame["timestamp"].duplicated()
+        if repeated.any():
+            print(f"{name}: dropped {int(repeated.sum())} rows with a repeated timestamp")
+            frame = frame.loc[~repeated].reset_index(drop=True)
         stamps = pd.to_datetime(frame["timestamp"])
         labels = np.zeros(len(frame), dtype=int)
         for start, end in spans:

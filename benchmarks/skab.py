@@ -12,7 +12,8 @@ and the mean per-file AUC-PR of the test scores is added (threshold-free). The w
 are latentwatch's auto window of each file's training part, the same for the peers (see
 :mod:`benchmarks.series`). ``lw-vae`` scores by ``--score-method`` (default
 ``reconstruction_error``: the squared error in nats, which the benchmark chose);
-``lw-vae-rp`` is the same fitted model scored by the reconstruction probability. Prints a markdown table with SKAB's leaderboard below it, and
+``lw-vae-rp`` is the same fitted model scored by the reconstruction probability.
+Prints a markdown table with SKAB's leaderboard below it, and
 writes ``results.csv`` (per file and method) and ``summary.md`` to ``--out``.
 """
 
