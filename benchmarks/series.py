@@ -39,8 +39,8 @@ def read_skab(path: Path) -> pd.DataFrame:
 def nab_series(root: Path) -> list[tuple[str, pd.DataFrame, np.ndarray]]:
     """NAB series with at least one labelled window: ``(group/name.csv, frame, labels)``,
     labels 1 inside ``labels/combined_windows.json``'s windows. A row whose timestamp
-    repeats the previous one is dropped (latentwatch refuses a duplicated time; one
-    series, realAdExchange's exchange-3_cpc, has one), and said."""
+    repeats the previous one is dropped (latentwatch refuses a duplicated time; four
+    series have one such row), and said."""
     windows = json.loads((root / "labels" / "combined_windows.json").read_text())
     out = []
     for name, spans in sorted(windows.items()):
