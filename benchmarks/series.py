@@ -111,3 +111,12 @@ def lw_scores(frame: pd.DataFrame, time_column: str, exclude: list[str], n_train
     fitted = time.perf_counter()
     scores = model.anomaly_score(frame)
     return scores, fitted - started, time.perf_counter() - fitted, model
+
+
+def last_step_scores(model, frame: pd.DataFrame) -> np.ndarray:
+    """Each step's score from its own entries only (Donut scores the last point): the sum of
+    the per-block parts of the window's last step, with the model's current score method
+    (exact for the reconstruction error; for the reconstruction probability, the last
+    step's share of the window's score)."""
+    parts = model.feature_scores(frame)
+    return parts[:, -len(model.codec_.channels):].sum(axis=1)

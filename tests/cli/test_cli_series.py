@@ -103,3 +103,22 @@ def test_refusals_are_one_line(fitted, tmp_path):
                           "300 rows are too few for a window of 200 steps")
     assert_one_line_error(invoke("fit", tmp_path / "texty.csv", "--time-column", "when"),
                           "time column 'when' is not in the data")
+
+
+def test_keep_bad_rows_gives_every_row_an_output_row(fitted, tmp_path):
+    folder, frame, _ = fitted
+    broken = frame.astype({"flow": object})
+    broken.loc[50, "datetime"] = broken.loc[10, "datetime"]
+    broken.loc[300, "flow"] = "n/a?"
+    broken.to_csv(tmp_path / "broken.csv", index=False)
+    ok(invoke("score", folder / "m.lwm", tmp_path / "broken.csv", "--keep-bad-rows",
+              "--chunk-rows", "40", "-q", "-o", tmp_path / "out.csv"))
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert len(out) == len(frame)
+    assert out["score"].isna().sum() == 2 and out["score"].isna()[[50, 300]].all()
+    assert "sorted by time" in out.loc[50, "reason"] and "flow" in out.loc[300, "reason"]
+    whole = latentwatch.load(folder / "m.lwm")
+    from latentwatch.service import score_table
+
+    direct = score_table(whole, broken).table["score"].to_numpy()
+    np.testing.assert_allclose(out["score"], direct, rtol=1e-12, atol=0)
