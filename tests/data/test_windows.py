@@ -124,6 +124,9 @@ def test_bad_training_input_gives_one_line():
         codec_for(frame, time_column="when", window=2)
     with pytest.raises(DataError, match="8 rows are too few for a window of 5 steps"):
         codec_for(frame, {"exclude": ["id"]}, time_column="t", window=5).fit(frame)
+    with pytest.raises(DataError, match="channel 'x' has no value in the training rows"):
+        codec_for(frame, {"id_columns": ["id"]}, time_column="t", window=2).fit(
+            frame.assign(x=np.nan))
     with pytest.raises(DataError, match="only set id and excluded"):
         codec_for(frame, "infer", time_column="t", window=2)
 

@@ -226,8 +226,8 @@ class WindowCodec(TableCodec):
         Raises
         ------
         DataError
-            If the time column is missing, a channel is not numeric, or there are fewer
-            than ``MIN_ROWS_PER_WINDOW * window`` rows.
+            If the time column is missing, a channel is not numeric or has no value, or
+            there are fewer than ``MIN_ROWS_PER_WINDOW * window`` rows.
         """
         channels, ids, excluded = channel_names(frame, self.time_column, self.schema, source)
         if len(frame) < MIN_ROWS_PER_WINDOW * self.window:
@@ -241,11 +241,13 @@ class WindowCodec(TableCodec):
         for name in channels:
             numbers = to_numbers(frame[name])[0]
             finite = numbers[np.isfinite(numbers)]
-            mean, scale = fit_standardizer(finite[:, None]) if finite.size else ([0.0], [1.0])
+            if not finite.size:
+                raise DataError(where(source, f"channel {name!r} has no value in the training "
+                                              "rows; exclude it (-x) or give it values"))
+            mean, scale = fit_standardizer(finite[:, None])
             integer = bool(finite.size and np.all(np.mod(finite, 1) == 0)
                            and np.abs(finite).max() < 2.0**53)
-            low, high = (float(finite.min()), float(finite.max())) if finite.size else (
-                None, None)
+            low, high = float(finite.min()), float(finite.max())
             blocks.append(Block(name, name, "numeric", integer=integer,
                                 decimals=_decimals(finite), mean=float(mean[0]),
                                 scale=float(scale[0]), low=low, high=high, label_type="float"))
