@@ -97,3 +97,14 @@ def test_a_window_without_a_time_column_takes_rows_as_steps(series):
     model = VAEDetector(window=6, max_epochs=2, random_state=0).fit(values[:300])
     assert model.codec_.sources == ["x0", "x1"]
     assert np.isfinite(model.anomaly_score(values)).all()
+
+
+def test_a_false_alarm_rate_threshold_works_per_step(series):
+    frame, labels = series
+    model = VAEDetector(time_column="when", window=12, max_epochs=3, random_state=0,
+                        threshold="false_alarm_rate:0.05",
+                        schema={"exclude": ["label"]}).fit(frame.iloc[:480])
+    assert model.calibration_source_ == "calibration_split"
+    flags = model.predict(frame) == -1
+    normal_rate = flags[480:][labels[480:] == 0].mean()
+    assert normal_rate < 0.25 and flags[560:580].mean() > 0.5
