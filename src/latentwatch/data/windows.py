@@ -345,7 +345,7 @@ class WindowCodec(TableCodec):
             times, bad_time = parse_times(raw)
             for row in np.flatnonzero(bad_time):
                 value = raw.iat[row]
-                text = "is missing" if pd.isna(value) else f"{value!r} is not a time"
+                text = "is missing" if pd.isna(value) else f"{_quote(value)} is not a time"
                 problems[int(row)] = Problem(int(row), self.time_column, value,
                                              f"time {text}" if pd.isna(value) else text)
         else:
@@ -357,13 +357,15 @@ class WindowCodec(TableCodec):
         candidate_times = np.where(usable, times, -np.inf)
         before = np.concatenate([[-np.inf], np.maximum.accumulate(candidate_times)[:-1]])
         late = usable & (times <= before)
+        in_order = np.where(usable & ~late, np.arange(n_all), -1)
+        last_in_order = np.maximum.accumulate(in_order)
         for row in np.flatnonzero(late):
-            last = int(np.flatnonzero(usable[:row] & ~late[:row])[-1])
+            last = int(last_in_order[row - 1])
             column = frame_all[self.time_column]
             word = "the same as" if times[row] == times[last] else "before"
             problems[int(row)] = Problem(int(row), self.time_column, column.iat[row], (
-                f"time {column.iat[row]!r} is {word} the time of an earlier row "
-                f"({column.iat[last]!r}): the series must be sorted by time, without "
+                f"time {_quote(column.iat[row])} is {word} the time of an earlier row "
+                f"({_quote(column.iat[last])}): the series must be sorted by time, without "
                 "duplicates"))
         usable &= ~late
         good = np.flatnonzero(usable)
@@ -404,6 +406,14 @@ class WindowCodec(TableCodec):
         """Not defined for windows: a decoded window is not a row of the series."""
         raise ValueError("a windowed model does not decode rows: its rows are windows of "
                          f"{self.window} steps (use anomaly_score, explain or the report)")
+
+
+def _quote(value: Any) -> str:
+    """A time as a message quotes it: numbers plainly, anything else by its repr."""
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+            value, bool | np.bool_):
+        return f"{float(value):.15g}"
+    return repr(str(value)) if isinstance(value, pd.Timestamp) else repr(value)
 
 
 def window_codec(frame: pd.DataFrame, time_column: str | None, window: int | str | None,
