@@ -198,9 +198,13 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
                 batch[rows.train])))
             self.module_.to(self.device_)
             device = torch.device(self.device_)
+            train_rows = batch[rows.train]
+            if hasattr(self.codec_, "training_rows"):  # a series: partial windows too
+                train_rows = self.codec_.training_rows(train_rows,
+                                                       seeds.rng(self.seed_, "window-masks"))
             self.history_ = engine.train(
                 self.module_, heads,
-                torch.from_numpy(batch[rows.train]).to(device, torch.float32),
+                torch.from_numpy(train_rows).to(device, torch.float32),
                 torch.from_numpy(batch[rows.validation]).to(device, torch.float32),
                 training, self.seed_)
             self.module_.eval()
@@ -218,7 +222,15 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         return self
 
     def _all_scores(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        return scoring.all_scores(self.module_, self.heads_, rows, self.seed_, self.device_)
+        scores = scoring.all_scores(self.module_, self.heads_, rows, self.seed_, self.device_)
+        scale = self._window_scale(rows)
+        return scores if scale is None else {m: s * scale for m, s in scores.items()}
+
+    def _window_scale(self, rows: np.ndarray) -> np.ndarray | None:
+        """A time-series model's per-row factor to a full window's scale (see
+        ``WindowCodec.full_window_scale``); None for a table model."""
+        scale = getattr(self.codec_, "full_window_scale", None)
+        return None if scale is None else scale(rows)
 
     def _threshold_scores(self, strategy, batch: np.ndarray, rows) -> dict:
         """Every score method's scores of the rows a threshold is fitted on: the training
@@ -249,7 +261,10 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         if method not in self.module_.score_methods:
             raise ValueError(f"score_method {method!r} is not one of "
                              f"{self.module_.score_methods}")
-        return scoring.score(self.module_, self.heads_, rows, method, self.seed_, self.device_)
+        scores, parts = scoring.score(self.module_, self.heads_, rows, method, self.seed_,
+                                      self.device_)
+        scale = self._window_scale(rows)
+        return (scores, parts) if scale is None else (scores * scale, parts * scale[:, None])
 
     def anomaly_score(self, X) -> np.ndarray:
         """Anomaly score of each row: higher = more anomalous (nats).

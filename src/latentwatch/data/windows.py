@@ -11,7 +11,8 @@ heads, the models and the engine read windows as they read tables.
 Entries without a value are masked (``observed = 0``, input 0) and add nothing to the
 likelihood (Donut's modified ELBO, Xu et al. 2018): a gap (NaN) in a channel, a step the
 timestamps skip, and the ``W - 1`` steps before the series starts. So every row that can
-be read gets a window, and a finite score, from its first step on.
+be read gets a window, and a finite score, from its first step on; the estimator scales a
+partial window's score to a full window's (:meth:`WindowCodec.full_window_scale`).
 
 Time steps come from the time column: the sampling interval ``dt`` is the median gap
 between consecutive training timestamps, and row ``i`` sits ``clip(round((t_i -
@@ -60,6 +61,8 @@ MIN_PERIOD_CORRELATION = 0.3
 ROWS_PER_WINDOW = 4
 # Training needs at least this many windows' worth of rows: n_rows >= this * W.
 MIN_ROWS_PER_WINDOW = 2
+# Share of the training windows added again with their oldest steps masked.
+PARTIAL_SHARE = 0.5
 # Packed float64 values one chunk of a streamed score may hold (256 MB).
 CHUNK_VALUES = 2**25
 
@@ -298,6 +301,38 @@ class WindowCodec(TableCodec):
     def context_rows(self) -> int:
         """Usable rows a chunk needs from before it: ``W - 1``."""
         return self.window - 1
+
+    def training_rows(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The training windows and, appended, ``PARTIAL_SHARE`` of them again with their
+        oldest ``k`` steps masked (``k`` uniform in ``1 .. W - 1``).
+
+        A window at the series start or after a gap has its oldest steps masked; without
+        such windows in training the encoder never sees them (Donut's missing-data
+        injection serves the same end for isolated gaps).
+        """
+        if self.window < 2 or not len(rows):
+            return rows
+        pick = np.sort(rng.choice(len(rows), max(1, int(PARTIAL_SHARE * len(rows))),
+                                  replace=False))
+        extra = rows[pick].copy()
+        lags = rng.integers(1, self.window, size=len(pick)) * len(self.channels)
+        masked = np.arange(self.n_blocks)[None, :] < lags[:, None]
+        for start in (0, self.n_blocks, 2 * self.n_blocks):
+            part = extra[:, start:start + self.n_blocks]
+            part[masked] = 0.0
+        return np.concatenate([rows, extra])
+
+    def full_window_scale(self, rows: np.ndarray) -> np.ndarray:
+        """``n_blocks / n_observed`` of each packed row (1 for a row without any entry).
+
+        A window's score sums its observed entries only, so a partial window (the series
+        start, after a gap) would score on fewer terms than a full one: lower when the
+        entries' nats are positive, higher when a tight fit makes them negative. Scaling the
+        score and its parts by this factor scores a partial window as a full one whose
+        missing entries are like its observed ones (the mean observed entry times ``W * C``).
+        """
+        observed = rows[:, self.input_width + self.n_blocks:].sum(axis=1)
+        return self.n_blocks / np.maximum(observed, 1.0)
 
     def encode(self, frame: pd.DataFrame, source: str | None = None, keep_shown: bool = False,
                context: pd.DataFrame | None = None) -> Encoded:
