@@ -147,3 +147,27 @@ def test_round_trip_of_the_codec():
     again = codec_from_dict(codec.to_dict())
     assert isinstance(again, WindowCodec) and again == codec
     np.testing.assert_array_equal(again.encode(frame).packed, codec.encode(frame).packed)
+
+
+def test_partial_training_windows_mask_the_oldest_steps():
+    frame = _series()
+    codec = codec_for(frame, {"id_columns": ["id"]}, time_column="t", window=3).fit(frame)
+    rows = codec.encode(frame).packed
+    out = codec.training_rows(rows, np.random.default_rng(0))
+    extra = out[len(rows):]
+    assert len(extra) == 4 and np.array_equal(out[:len(rows)], rows)
+    width, channels = codec.n_blocks, len(codec.channels)
+
+    def is_masked_copy(row, original):
+        for lag in range(1, codec.window):
+            head = lag * channels
+            parts = [row[k * width:(k + 1) * width] for k in range(3)]
+            base = [original[k * width:(k + 1) * width] for k in range(3)]
+            if all((p[:head] == 0).all() and np.array_equal(p[head:], b[head:])
+                   for p, b in zip(parts, base, strict=True)):
+                return True
+        return False
+
+    assert all(any(is_masked_copy(row, original) for original in rows) for row in extra)
+    scale = codec.full_window_scale(rows)
+    np.testing.assert_allclose(scale, width / np.maximum(rows[:, 2 * width:].sum(axis=1), 1))
