@@ -73,6 +73,9 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         "verbose": ["boolean"],
         "schema": [None, StrOptions({"infer"}), dict, TableSchema],
         "training": [None, dict],
+        "time_column": [None, str],
+        "window": [None, StrOptions({"auto"}), Interval(numbers.Integral, 2, None,
+                                                        closed="left")],
     }
 
     # -- configuration -------------------------------------------------------------------
@@ -178,8 +181,8 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         with torch_threads(self.n_jobs):
             rows = split_rows(len(frame), thresholds.calibration_fraction(strategy),
                               self.validation_fraction, seeds.rng(self.seed_, "splits"))
-            self.codec_ = codec_for(frame, self.schema).fit(frame.iloc[rows.fit],
-                                                            gaps_in=frame)
+            self.codec_ = codec_for(frame, self.schema, time_column=self.time_column,
+                                    window=self.window).fit(frame.iloc[rows.fit], gaps_in=frame)
             encoded = self.codec_.encode(frame)
             encoded.raise_for_problems()
             batch = encoded.packed
@@ -194,9 +197,13 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
                 batch[rows.train])))
             self.module_.to(self.device_)
             device = torch.device(self.device_)
+            train_rows = batch[rows.train]
+            if hasattr(self.codec_, "training_rows"):  # a series: partial windows too
+                train_rows = self.codec_.training_rows(train_rows,
+                                                       seeds.rng(self.seed_, "window-masks"))
             self.history_ = engine.train(
                 self.module_, heads,
-                torch.from_numpy(batch[rows.train]).to(device, torch.float32),
+                torch.from_numpy(train_rows).to(device, torch.float32),
                 torch.from_numpy(batch[rows.validation]).to(device, torch.float32),
                 training, self.seed_)
             self.module_.eval()
@@ -214,7 +221,15 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         return self
 
     def _all_scores(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        return scoring.all_scores(self.module_, self.heads_, rows, self.seed_, self.device_)
+        scores = scoring.all_scores(self.module_, self.heads_, rows, self.seed_, self.device_)
+        scale = self._window_scale(rows)
+        return scores if scale is None else {m: s * scale for m, s in scores.items()}
+
+    def _window_scale(self, rows: np.ndarray) -> np.ndarray | None:
+        """A time-series model's per-row factor to a full window's scale (see
+        ``WindowCodec.full_window_scale``); None for a table model."""
+        scale = getattr(self.codec_, "full_window_scale", None)
+        return None if scale is None else scale(rows)
 
     def _threshold_scores(self, strategy, batch: np.ndarray, rows) -> dict:
         """Every score method's scores of the rows a threshold is fitted on: the training
@@ -245,7 +260,10 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         if method not in self.module_.score_methods:
             raise ValueError(f"score_method {method!r} is not one of "
                              f"{self.module_.score_methods}")
-        return scoring.score(self.module_, self.heads_, rows, method, self.seed_, self.device_)
+        scores, parts = scoring.score(self.module_, self.heads_, rows, method, self.seed_,
+                                      self.device_)
+        scale = self._window_scale(rows)
+        return (scores, parts) if scale is None else (scores * scale, parts * scale[:, None])
 
     def anomaly_score(self, X) -> np.ndarray:
         """Anomaly score of each row: higher = more anomalous (nats).
@@ -516,6 +534,11 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         return self.codec_.schema_
 
     @property
+    def window_(self) -> int | None:
+        """Steps per window of a time-series model (None for a table model)."""
+        return getattr(self.codec_, "window", None)
+
+    @property
     def latent_dim_(self) -> int:
         return int(self.module_.latent_dim)
 
@@ -601,6 +624,15 @@ _COMMON_DOC = """
     training : dict or None, default=None
         Further fields of :class:`latentwatch.engine.TrainingConfig` (the tuning
         constants of "auto" epochs and batches, the improvement tolerance).
+    time_column : str or None, default=None
+        Makes ``X`` a time series ordered by this column (numbers or timestamps): each
+        row is scored on the window of its last ``window`` steps of every channel (every
+        other numeric column), with gaps, skipped timestamps and the steps before the
+        start masked (see :mod:`latentwatch.data.windows`).
+    window : int, "auto" or None, default=None
+        Steps per window; ``"auto"`` (or ``None`` with a ``time_column``) chooses it from
+        the dominant period of the training series. A window without a time column takes
+        the rows as consecutive steps.
 """
 
 _COMMON_ATTRIBUTES = """
@@ -675,6 +707,8 @@ class AutoEncoderDetector(_Detector):
         verbose: bool = False,
         schema: TableSchema | dict | str | None = None,
         training: dict | None = None,
+        time_column: str | None = None,
+        window: int | str | None = None,
     ) -> None:
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
@@ -693,6 +727,8 @@ class AutoEncoderDetector(_Detector):
         self.verbose = verbose
         self.schema = schema
         self.training = training
+        self.time_column = time_column
+        self.window = window
 
     def _model_config(self) -> models.AEConfig:
         return models.AEConfig(hidden_dims=self.hidden_dims, latent_dim=self.latent_dim)
@@ -784,6 +820,8 @@ class VAEDetector(_Detector):
         verbose: bool = False,
         schema: TableSchema | dict | str | None = None,
         training: dict | None = None,
+        time_column: str | None = None,
+        window: int | str | None = None,
     ) -> None:
         self.score_method = score_method
         self.n_samples = n_samples
@@ -807,6 +845,8 @@ class VAEDetector(_Detector):
         self.verbose = verbose
         self.schema = schema
         self.training = training
+        self.time_column = time_column
+        self.window = window
 
     def _model_config(self) -> models.VAEConfig:
         return models.VAEConfig(hidden_dims=self.hidden_dims, latent_dim=self.latent_dim,

@@ -75,6 +75,7 @@ def score_table(
     id_columns: Sequence[str] = (),
     source: str | None = None,
     keep_shown: bool = False,
+    context: pd.DataFrame | None = None,
 ) -> ScoredTable:
     """Score every row of ``frame`` with a fitted detector.
 
@@ -91,6 +92,11 @@ def score_table(
         Name of the data, for messages.
     keep_shown : bool, default=False
         Keep the observed values per column in ``encoded.shown`` (for explanations).
+    context : pandas.DataFrame or None
+        A time-series model only: the rows just before ``frame`` (the last
+        ``codec_.context_rows`` usable ones are enough), which its windows reach into;
+        they get no output row. Scoring a series in chunks with the previous rows as
+        context gives the scores of the whole series.
 
     Returns
     -------
@@ -117,7 +123,8 @@ def score_table(
         if name in RESERVED:
             raise DataError(where(source, f"id column {name!r} has the name of an output "
                                           "column; rename it"))
-    encoded = model.codec_.encode(frame, source=source, keep_shown=keep_shown)
+    extra = {} if context is None else {"context": context}
+    encoded = model.codec_.encode(frame, source=source, keep_shown=keep_shown, **extra)
     scores, parts = model._scores(encoded.good)
     n = len(frame)
     good = ~encoded.bad

@@ -46,7 +46,9 @@ def evaluate(
     Prints AUC-ROC, AUC-PR, precision, recall, F1 and the false-alarm rate at the
     model's threshold, precision at k and the confusion counts, then a table of operating
     points: precision, recall, false-alarm rate and alerts per 10,000 rows at thresholds
-    from 10 to 1,000 alerts per 10,000 rows and at the model's own.
+    from 10 to 1,000 alerts per 10,000 rows and at the model's own; for a time-series model
+    also VUS-PR (range-aware), event recall (share of labelled intervals with an alarm),
+    false alarms per 1,000 steps, FAR and MAR.
 
     [bold]Example:[/bold] latentwatch evaluate fraud.lwm labelled.csv -l is_fraud -o metrics.json
     """
@@ -60,9 +62,21 @@ def evaluate(
         result = evaluate_model(detector, reader.inputs(frame), y, k=precision_at)
     except ValueError as exc:  # e.g. a false_alarm_rate threshold not calibrated yet
         fail(f"{reader.source}: {exc}")
+    text, table = result.to_json(), result.table()
+    if detector.window_ is not None:
+        import json
+
+        from latentwatch.series_evaluation import evaluate_series
+
+        scores = detector.anomaly_score(reader.inputs(frame))
+        offset = detector.offset_
+        series = evaluate_series(y, scores, None if offset is None else scores > -offset,
+                                 max_buffer=detector.window_)
+        text = json.dumps({**result.to_dict(), "series": series.to_dict()}, indent=2)
+        table += "\n\ntime series (labelled intervals)\n" + series.table()
     if out is not None:
-        write_text(out, result.to_json() + "\n")
-    typer.echo(result.to_json() if as_json else result.table())
+        write_text(out, text + "\n")
+    typer.echo(text if as_json else table)
 
 
 def report(

@@ -157,6 +157,24 @@ def _hidden_dims(text: str | None) -> list[int] | None:
     return numbers
 
 
+def _window(text: str | None) -> int | str:
+    if text is None or text == "auto":
+        return "auto"
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 2:
+        fail(f"--window {text!r}: expected a number of steps (2 or more) or auto")
+    return number
+
+
+def _numeric_times(column) -> bool:
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    return is_numeric_dtype(column.dtype) and not is_bool_dtype(column.dtype)
+
+
 def fit(
     data: opt.Data,
     model: Annotated[ModelKind, typer.Option("--model", "-m", help="vae (a variational "
@@ -169,6 +187,15 @@ def fit(
         "--id-column", "-i", show_default=False,
         help="Id column: set aside, and copied to the output of score (repeatable).")] = None,
     exclude: opt.Exclude = None,
+    time_column: Annotated[str | None, typer.Option(
+        "--time-column", "-t", show_default=False,
+        help="Read DATA as a time series ordered by this column: each row is scored on the "
+        "window of its last --window steps of every other numeric column (gaps and "
+        "skipped timestamps masked).")] = None,
+    window: Annotated[str | None, typer.Option(
+        "--window", "-w", show_default="auto with --time-column",
+        help="Steps per window, or auto: the dominant period of the series "
+        "(autocorrelation), bounded to 8..256 and a quarter of the rows.")] = None,
     schema_file: opt.SchemaOption = None,
     max_categories: opt.MaxCategories = None,
     epochs: Annotated[str, typer.Option(
@@ -207,9 +234,13 @@ def fit(
     Id (-i) and excluded (-x) columns are set aside first; the other columns then follow
     the Python rule: all numeric gives a numeric matrix, the model (and the scores, bit
     for bit) of VAEDetector(random_state=SEED).fit(frame) on the same columns; otherwise
-    the schema is inferred (see [bold]latentwatch schema[/bold]).
+    the schema is inferred (see [bold]latentwatch schema[/bold]). With --time-column (or
+    --window) DATA is a time series: every numeric column other than the time, id and
+    excluded ones is a channel, and each row is scored on its window.
 
     [bold]Example:[/bold] latentwatch fit transactions.csv -i transaction_id -m vae -o fraud.lwm
+
+    [bold]Example:[/bold] latentwatch fit pump.csv --time-column datetime -x anomaly -o pump.lwm
     """
     from latentwatch import thresholds
     from latentwatch.data import codec_for
@@ -230,10 +261,22 @@ def fit(
         fail(f"--threshold: {exc}")
     source = name_of(data)
     ids, excluded = list(id_column or []), list(exclude or [])
+    series = time_column is not None or window is not None
+    if series and (schema_file is not None or max_categories is not None):
+        fail("--schema and --max-categories read tables; a time series (--time-column, "
+             "--window) reads every channel as a number")
     frame = read_training(data, opt.value(fmt), ids, schema_file)
-    params["schema"] = training_schema(frame, ids=ids, exclude=excluded, schema=schema_file,
-                                       max_categories=max_categories, source=source)
-    encoded = codec_for(frame, params["schema"]).fit(frame, source).encode(frame, source)
+    if series:
+        params.update(time_column=time_column, window=_window(window),
+                      schema={"id_columns": ids, "exclude": excluded})
+        codec = codec_for(frame, params["schema"], time_column=time_column,
+                          window=params["window"], source=source)
+    else:
+        params["schema"] = training_schema(frame, ids=ids, exclude=excluded,
+                                           schema=schema_file, max_categories=max_categories,
+                                           source=source)
+        codec = codec_for(frame, params["schema"])
+    encoded = codec.fit(frame, source).encode(frame, source)
     if encoded.problems:
         text = describe_problems(encoded.problems)
         if not skip_bad_rows:
@@ -259,6 +302,12 @@ def fit(
     console = _console()
     if not quiet:
         console.print(_schema_table(detector.schema_, f"{source}: {len(frame):,} rows"))
+    if series:
+        codec = detector.codec_
+        console.print(f"window: {codec.window} steps ({codec.window_rule}); "
+                      f"{len(codec.channels)} channels; sampling interval {codec.interval:g}"
+                      f"{' s' if time_column and not _numeric_times(frame[time_column]) else ''}",
+                      markup=False)
     history = detector.history_
     monitored = history["val_loss"] or history["train_loss"]
     best = history["best_epoch"]
@@ -277,6 +326,48 @@ def fit(
 
 
 # -- score ---------------------------------------------------------------------------------
+class _Context:
+    """The rows a time-series model's windows carry across chunks: the last ``W - 1``
+    usable rows read (nothing for a table model)."""
+
+    def __init__(self, detector) -> None:
+        self.codec = detector.codec_
+        self.rows = getattr(self.codec, "context_rows", None)
+        self.frame = None
+
+    def chunk_rows(self, chunk_rows: int) -> int:
+        """Rows per chunk: fewer for long windows, so that memory stays bounded."""
+        return chunk_rows if self.rows is None else self.codec.rows_per_chunk(chunk_rows)
+
+    def before(self) -> dict:
+        """``score_table``'s ``context`` argument for the next chunk."""
+        return {} if self.rows is None else {"context": self.frame}
+
+    def carry(self, chunk, bad) -> None:
+        if self.rows is None:
+            return
+        import pandas as pd
+
+        usable = chunk.loc[~bad, self.codec.sources]
+        joined = usable if self.frame is None else pd.concat([self.frame, usable])
+        self.frame = self._last(joined)
+
+    def _last(self, frame):
+        return frame.iloc[-self.rows:] if self.rows else frame.iloc[:0]
+
+    def preceding(self, chunk, position: int, bad) -> dict:
+        """``score_table``'s ``context`` for row ``position`` of ``chunk`` alone: the
+        usable rows before it that its window reaches into (``bad``: the chunk's unusable
+        rows)."""
+        if self.rows is None:
+            return {}
+        import pandas as pd
+
+        usable = chunk.iloc[:position].loc[~bad[:position], self.codec.sources]
+        joined = usable if self.frame is None else pd.concat([self.frame, usable])
+        return {"context": self._last(joined)}
+
+
 def score(
     model: opt.Model,
     data: opt.Data,
@@ -314,13 +405,15 @@ def score(
     first: list[Problem] = []
     n_bad = n_rows = n_flagged = 0
     bar = tqdm(disable=True if quiet else None, unit=" rows", desc="scoring")
-    chunks = reader.chunks(chunk_rows)
+    series = _Context(detector)
+    chunks = reader.chunks(series.chunk_rows(chunk_rows))
     with TableWriter(out, opt.value(out_format)) as writer:
         for chunk in chunks:
             if not len(chunk):
                 continue
             scored = score_table(detector, chunk, top_k=top_k, id_columns=reader.ids,
-                                 source=source)
+                                 source=source, **series.before())
+            series.carry(chunk, scored.encoded.bad)
             problems = scored.problems
             first += [Problem(p.position + n_rows, p.column, p.value, p.message)
                       for p in problems[:5 - len(first)]]
@@ -387,18 +480,27 @@ def explain(
     picked: list[tuple[int, Any]] = []
     best: list[tuple[float, int, Any]] = []
     n_seen = 0
-    for chunk in reader.chunks(chunk_rows):
+    series = _Context(detector)
+    for chunk in reader.chunks(series.chunk_rows(chunk_rows)):
         if wanted is not None:
             positions = [r - 1 - n_seen for r in wanted if n_seen < r <= n_seen + len(chunk)]
-            picked += [(n_seen + p + 1, chunk.iloc[[p]]) for p in positions]
+            bad = (detector.codec_.encode(chunk, source, **series.before()).bad
+                   if series.rows is not None else None)
+            picked += [(n_seen + p + 1, (chunk.iloc[[p]], series.preceding(chunk, p, bad)))
+                       for p in positions]
         else:
-            scores = score_table(detector, chunk, top_k=0, source=source).table["score"]
+            scored = score_table(detector, chunk, top_k=0, source=source, **series.before())
+            scores, bad = scored.table["score"], scored.encoded.bad
             for position in np.flatnonzero(scores.notna().to_numpy()):
                 key = (float(scores.iat[position]), -(n_seen + int(position) + 1))
                 if len(best) < n:
-                    heapq.heappush(best, (*key, chunk.iloc[[position]]))
+                    heapq.heappush(best, (*key, (chunk.iloc[[position]],
+                                                 series.preceding(chunk, position, bad))))
                 elif key > best[0][:2]:
-                    heapq.heapreplace(best, (*key, chunk.iloc[[position]]))
+                    heapq.heapreplace(best, (*key, (chunk.iloc[[position]],
+                                                    series.preceding(chunk, position, bad))))
+        if series.rows is not None:
+            series.carry(chunk, bad)
         n_seen += len(chunk)
     if n_seen == 0:
         fail(f"{source}: no data rows")
@@ -414,9 +516,9 @@ def explain(
     threshold = "no threshold yet" if offset is None else f"threshold {-offset:.4g}"
     console = _console()
     documents: list[dict[str, Any]] = []
-    for number, row in picked:
+    for number, (row, context) in picked:
         scored = score_table(detector, row.reset_index(drop=True), top_k=0, source=source,
-                             keep_shown=True)
+                             keep_shown=True, **context)
         label = "  ".join(f"{c}={row[c].iloc[0]}" for c in reader.ids)
         head = f"row {number}" + (f"  {label}" if label else "")
         ids = {c: json_value(row[c].iloc[0]) for c in reader.ids}
@@ -440,6 +542,11 @@ def explain(
                       markup=False)
         for item in explanation.contributions:
             console.print(f"  {item.nats:+9.3g}  {item}", markup=False)
+        if detector.window_ is not None:
+            from latentwatch.series import describe_channels
+
+            console.print(f"  by channel: {describe_channels(detector.codec_, scored.parts[0])}",
+                          markup=False)
     text = json.dumps({"threshold": None if offset is None else -offset, "rows": documents},
                       indent=2)
     if out is not None:
@@ -484,6 +591,11 @@ def info(
                   f"); network {codec.shape.n_inputs} inputs -> {detector.hidden_dims_} -> "
                   f"latent {detector.latent_dim_} ({meta['model']['name']})", markup=False)
     console.print(_codec_table(detector))
+    if detector.window_ is not None:
+        console.print(f"series: each row is scored on the window of its last {codec.window} "
+                      f"steps ({codec.window_rule}) of {len(codec.channels)} channels; time "
+                      f"column {codec.time_column!r}, sampling interval {codec.interval:g}",
+                      markup=False)
     params = {k: v for k, v in detector.get_params(deep=False).items() if k != "schema"}
     console.print("parameters: " + ", ".join(f"{k}={v}" for k, v in params.items()),
                   markup=False)
@@ -507,7 +619,7 @@ def _codec_table(detector):
     table = Table(title="schema", title_justify="left", show_edge=False)
     for header in ("column", "kind", "learned"):
         table.add_column(header, overflow="fold")
-    for block in detector.codec_.blocks:
+    for block in getattr(detector.codec_, "channel_blocks", detector.codec_.blocks):
         if block.kind == "numeric":
             learned = (f"{'log(1+x) ' if block.log else ''}mean {block.mean:.4g}, sd "
                        f"{block.scale:.4g}, range {block.low:.4g} to {block.high:.4g}"

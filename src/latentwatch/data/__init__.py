@@ -1,8 +1,8 @@
 """How user data becomes tensors and back; knows no model.
 
 :func:`codec_for` is the ONE place that picks the data kind. Today there is one: a
-table (a numeric matrix is a table whose columns are all numeric); windows of a time
-series or images would be further cases here.
+table (a numeric matrix is a table whose columns are all numeric), and windows of a
+time series (:mod:`latentwatch.data.windows`) when a time column or a window is given.
 """
 
 from __future__ import annotations
@@ -12,8 +12,13 @@ from typing import Any
 from latentwatch.data.codec import TableCodec
 
 
-def codec_for(X: Any, schema: Any = None) -> TableCodec:
+def codec_for(X: Any, schema: Any = None, *, time_column: str | None = None,
+              window: int | str | None = None, source: str | None = None) -> TableCodec:
     """The (unfitted) codec for data ``X`` read with ``schema``.
+
+    A ``time_column`` or a ``window`` makes ``X`` a time series: a
+    :class:`~latentwatch.data.windows.WindowCodec` (``window=None`` or ``"auto"`` then
+    chooses the window from ``X``); otherwise a table.
 
     Parameters
     ----------
@@ -21,19 +26,32 @@ def codec_for(X: Any, schema: Any = None) -> TableCodec:
         The data, as the estimator's boundary hands it over (arrays become frames with
         columns ``x0, x1, ...`` there).
     schema : TableSchema, dict, "infer" or None
-        See :func:`latentwatch.data.codec.resolve_schema`.
+        See :func:`latentwatch.data.codec.resolve_schema` (a series: id and excluded
+        columns only).
+    time_column : str or None
+    window : int, "auto" or None
+    source : str or None
+        Name of the data, for messages.
 
     Returns
     -------
     TableCodec
         Call ``.fit(training_rows)`` on it.
     """
+    if time_column is not None or window is not None:
+        from latentwatch.data.windows import window_codec
+
+        return window_codec(X, time_column, window, schema, source)
     return TableCodec(schema)
 
 
 def codec_from_dict(data: dict[str, Any]) -> TableCodec:
     """A fitted codec from its ``to_dict`` form (the model file)."""
     kind = data.get("kind", "table")
+    if kind == "window":
+        from latentwatch.data.windows import WindowCodec
+
+        return WindowCodec.from_dict(data)
     if kind != "table":
         raise ValueError(f"unknown data kind {kind!r}")
     return TableCodec.from_dict(data)

@@ -21,6 +21,7 @@ STREAMS = (
     "score-state",       # held-out rows behind the capped score's medians
     "mixture-draws",     # posterior draws behind the aggregate-posterior summary
     "mixture-fit",       # EM initialisation of that summary
+    "window-masks",      # a series' training windows repeated with their oldest steps masked
 )
 
 

@@ -14,7 +14,8 @@ Sections: summary; rows not scored (when there are any); threshold; score distri
 (by label when labels are given); ROC and precision-recall curves and the evaluation
 table (with labels); the most anomalous rows with their top contributing columns,
 observed and expected; a 2-D map of the latent space; per-column reconstruction quality;
-training and validation loss; the schema and parameters.
+training and validation loss; the schema and parameters. A time-series model's report
+adds a time-series view after the summary (:mod:`~latentwatch.report.series_section`).
 
 Modules: :mod:`~latentwatch.report.scored` (the data, computed once),
 :mod:`~latentwatch.report.data_sections` and :mod:`~latentwatch.report.model_sections`
@@ -32,6 +33,7 @@ from typing import Any
 from latentwatch.report import data_sections, model_sections
 from latentwatch.report.page import CSS, esc
 from latentwatch.report.scored import Scored, score_for_report
+from latentwatch.report.series_section import series_section
 
 __all__ = ["MAX_MAP_POINTS", "build_report", "write_report"]
 
@@ -131,6 +133,8 @@ def _headings(model: Any, scored: Scored | None) -> list[tuple[str, str]]:
     out = [("summary", "Summary")]
     if scored is not None and scored.problems:
         out.append(("unscored", "Rows not scored"))
+    if scored is not None and getattr(model, "window_", None) is not None:
+        out.append(("series", "Time series"))
     out += [("threshold", "Threshold"), ("scores", "Score distribution")]
     if scored is not None and scored.y is not None:
         out.append(("evaluation", "Evaluation against labels"))
@@ -146,6 +150,7 @@ def sections(model: Any, scored: Scored | None, top: int = 10, random_state: int
     render = {
         "summary": lambda: model_sections.summary_section(model, scored),
         "unscored": lambda: data_sections.unscored_section(scored),
+        "series": lambda: series_section(model, scored),
         "threshold": lambda: model_sections.threshold_section(model, scored),
         "scores": lambda: data_sections.scores_section(model, scored),
         "evaluation": lambda: data_sections.evaluation_section(model, scored),
