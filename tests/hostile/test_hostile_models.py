@@ -31,15 +31,15 @@ def _write(path, meta, tensors, *, resign: bool, raw_meta: str | None = None):
     return path
 
 
-def _refused_everywhere(path, *fragments):
+def _refused_everywhere(path) -> str:
+    """Refused by ``load``, ``info`` and ``score``; returns ``load``'s message."""
     TALLY["forged files"] += 1
     with pytest.raises(ModelFormatError) as caught:
         latentwatch.load(path)
-    for fragment in fragments:
-        assert fragment in str(caught.value), str(caught.value)
     refused(invoke("info", path), str(path))
     refused(invoke("score", path, path.with_suffix(".csv")), str(path))
     TALLY["forged files refused"] += 1
+    return str(caught.value)
 
 
 def _edit_threshold(meta, tensors):
@@ -76,7 +76,7 @@ def test_any_edit_without_the_checksum_is_refused(model, tmp_path, edit):
     meta, tensors = _open(model)
     UNSIGNED[edit](meta, tensors)
     path = _write(tmp_path / "forged.lwm", meta, tensors, resign=False)
-    _refused_everywhere(path, "checksum")
+    assert "checksum" in _refused_everywhere(path)
 
 
 def _nan_weight(meta, tensors):
@@ -130,14 +130,14 @@ def test_hostile_contents_with_a_recomputed_checksum_are_refused(model, tmp_path
     change, message = SIGNED[edit]
     change(meta, tensors)
     path = _write(tmp_path / "forged.lwm", meta, tensors, resign=True)
-    _refused_everywhere(path, message)
+    assert message in _refused_everywhere(path)
 
 
 def test_200000_levels_of_nested_json_are_refused(model, tmp_path):
     meta, tensors = _open(model)
     raw = json.dumps(meta)[:-1] + ', "deep": ' + "[" * 200_000 + "]" * 200_000 + "}"
     path = _write(tmp_path / "deep.lwm", meta, tensors, resign=False, raw_meta=raw)
-    _refused_everywhere(path, "not valid JSON")
+    assert "not valid JSON" in _refused_everywhere(path)
 
 
 @pytest.mark.parametrize("cut", [0, 7, 100, -100, -1])
@@ -145,13 +145,13 @@ def test_truncated_files_are_refused(model, tmp_path, cut):
     data = model.read_bytes()
     path = tmp_path / "cut.lwm"
     path.write_bytes(data[:cut] if cut >= 0 else data[:len(data) + cut])
-    _refused_everywhere(path)
+    assert _refused_everywhere(path).startswith(f"{path}: ")
 
 
 def test_a_foreign_safetensors_file_is_refused(tmp_path):
     path = tmp_path / "foreign.lwm"
     save_file({"w": torch.zeros(2)}, str(path), metadata={"format": "pt"})
-    _refused_everywhere(path, "not a latentwatch model")
+    assert "not a latentwatch model" in _refused_everywhere(path)
 
 
 def test_an_honest_file_loads_and_scores_bit_for_bit(model, tmp_path):

@@ -30,13 +30,14 @@ def test_a_short_row_is_refused_with_its_row(model, tmp_path):
     rows = _rows()
     rows[3] = "t9999,51.2,0.1"
     path = _file(tmp_path, rows)
-    refused(invoke("score", model, path), str(path), "row 4 has 3 fields", "header has 5")
+    error = refused(invoke("score", model, path), str(path))
+    assert "row 4 has 3 fields" in error and "header has 5" in error
 
 
 def test_a_long_row_is_refused_with_its_row(model, tmp_path):
     rows = _rows()
     rows[1] += ",extra"
-    refused(invoke("score", model, _file(tmp_path, rows)), "row 2 has 6 fields")
+    assert "row 2 has 6 fields" in refused(invoke("score", model, _file(tmp_path, rows)))
 
 
 def test_a_short_row_is_found_after_quoted_newlines(model, tmp_path):
@@ -45,7 +46,7 @@ def test_a_short_row_is_found_after_quoted_newlines(model, tmp_path):
                                                                      ).replace(
         ",travel,", ',"tra\nvel",')
     rows[4] = "t9999,51.2"
-    refused(invoke("score", model, _file(tmp_path, rows)), "row 5 has 2 fields")
+    assert "row 5 has 2 fields" in refused(invoke("score", model, _file(tmp_path, rows)))
 
 
 def test_a_short_row_on_stdin_is_refused(model, tmp_path):
