@@ -220,6 +220,68 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
                 ConvergenceWarning, stacklevel=2)
         return self
 
+    def fit_dataset(self, path_or_glob: str | Path, *, fmt: str | None = None,
+                    checkpoint_dir: str | Path | None = None, resume: bool = False,
+                    chunk_rows: int = 100_000, shuffle_rows: int = 65_536,
+                    max_validation_rows: int = 50_000, max_calibration_rows: int = 50_000,
+                    skip_bad_rows: bool = False, num_workers: int = 0):
+        """Fit on a folder or glob of Parquet or CSV files larger than memory.
+
+        Two streaming passes learn the schema (from a uniform sample of 100,000 rows)
+        and the codec's statistics; training then streams shuffled row groups, with
+        early stopping on a hashed validation sample and a checkpoint after every epoch.
+        Under ``torchrun --nproc-per-node N`` it trains one model with
+        DistributedDataParallel. The model is an ordinary one: it saves, loads and
+        scores as a model from ``fit`` (see :mod:`latentwatch.scale`).
+
+        Parameters
+        ----------
+        path_or_glob : str or Path
+            A folder (its ``.parquet``/``.csv`` files), a glob or a file; paths sorted.
+        fmt : {"csv", "parquet"} or None
+            Overrides the extensions.
+        checkpoint_dir : str, Path or None
+            Where a checkpoint (safetensors + JSON) is written after every epoch.
+        resume : bool, default=False
+            Continue from the checkpoint in ``checkpoint_dir``: the same model as a run
+            that was never interrupted.
+        chunk_rows : int, default=100_000
+            Rows read at a time.
+        shuffle_rows : int, default=65_536
+            Rows of the shuffle buffer.
+        max_validation_rows, max_calibration_rows : int, default=50_000
+            Caps on the held-out rows (validation and training sample; calibration).
+        skip_bad_rows : bool, default=False
+            Train without rows the model cannot read instead of failing.
+        num_workers : int, default=0
+            DataLoader workers reading pieces (0: the training process reads).
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import tempfile, numpy as np, pandas as pd
+        >>> from latentwatch import VAEDetector
+        >>> folder = tempfile.mkdtemp()
+        >>> rng = np.random.default_rng(0)
+        >>> for k in range(2):
+        ...     pd.DataFrame(rng.normal(size=(300, 3)), columns=list("abc")).to_parquet(
+        ...         f"{folder}/part-{k}.parquet")
+        >>> model = VAEDetector(max_epochs=2, random_state=0).fit_dataset(folder)
+        >>> model.anomaly_score(pd.DataFrame(rng.normal(size=(2, 3)), columns=list("abc"))
+        ...                     ).shape
+        (2,)
+        """
+        from latentwatch.scale import fit_dataset
+
+        return fit_dataset(self, path_or_glob, fmt=fmt, checkpoint_dir=checkpoint_dir,
+                           resume=resume, chunk_rows=chunk_rows, shuffle_rows=shuffle_rows,
+                           max_validation_rows=max_validation_rows,
+                           max_calibration_rows=max_calibration_rows,
+                           skip_bad_rows=skip_bad_rows, num_workers=num_workers)
+
     def _all_scores(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         scores = scoring.all_scores(self.module_, self.heads_, rows, self.seed_, self.device_)
         scale = self._window_scale(rows)

@@ -1002,14 +1002,27 @@ def _category_label_type(raw: pd.Series) -> str:
 def _learn_categories(raw: pd.Series, label_type: str, schema: TableSchema) -> dict[str, Any]:
     """The kept labels (sorted), how many distinct values go to the rare bucket, and the
     most frequent of those with their counts (the Block fields of a categorical column)."""
+    return categories_from_counts(label_counts(raw, label_type), label_type, schema)
+
+
+def label_counts(raw: pd.Series, label_type: str) -> pd.Series:
+    """How often each present label occurs (in the label type): what a categorical block
+    learns from, and what streamed chunks add up (``a.add(b, fill_value=0)``)."""
     labels, missing = labels_of(raw, label_type)
-    counts = labels[~missing].value_counts(dropna=True)
+    return labels[~missing].value_counts(dropna=True)
+
+
+def categories_from_counts(counts: pd.Series, label_type: str, schema: TableSchema,
+                           distinct: int | None = None) -> dict[str, Any]:
+    """The Block fields of a categorical column from its label counts (``distinct``: the
+    number of distinct labels when ``counts`` holds only some of them)."""
     order = sorted(counts.index, key=lambda label: (-counts[label], str(label)))
     frequent = [v for v in order if counts[v] >= schema.min_category_count]
     kept = set(frequent[:schema.max_categories])
     rare = [v for v in order if v not in kept][:MAX_RARE_LABELS]
     cast = {"int": int, "float": float}.get(label_type, str)
-    return {"categories": sorted(cast(v) for v in kept), "rare_values": len(counts) - len(kept),
+    n_distinct = len(counts) if distinct is None else max(distinct, len(counts))
+    return {"categories": sorted(cast(v) for v in kept), "rare_values": n_distinct - len(kept),
             "rare_labels": [cast(v) for v in rare], "rare_counts": [int(counts[v]) for v in rare]}
 
 

@@ -43,3 +43,49 @@ def split_rows(n_rows: int, calibration_fraction: float, validation_fraction: fl
     calibration, rest = np.sort(order[:n_cal]), order[n_cal:]
     n_val = round(validation_fraction * len(rest)) if len(rest) >= min_rows_for_validation else 0
     return RowSplits(np.sort(rest), np.sort(rest[n_val:]), np.sort(rest[:n_val]), calibration)
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def hashed_uniforms(key: int, start: int, n: int) -> np.ndarray:
+    """A uniform draw in ``[0, 1)`` for each of the global row indices ``start ..
+    start + n - 1``: SplitMix64 of ``index * golden + key``, top 53 bits.
+
+    A row's draw depends on its index and the key only, so a split made of these draws
+    is the same however the rows are read (chunks, files, ranks, workers).
+
+    >>> a = hashed_uniforms(7, 0, 10)
+    >>> bool(np.array_equal(a[3:], hashed_uniforms(7, 3, 7))), bool(((a >= 0) & (a < 1)).all())
+    (True, True)
+    """
+    with np.errstate(over="ignore"):
+        x = np.arange(start, start + n, dtype=np.uint64) * _GOLDEN + np.uint64(key % 2**64)
+        x = (x ^ (x >> np.uint64(30))) * _MIX1
+        x = (x ^ (x >> np.uint64(27))) * _MIX2
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def stream_shares(n_rows: int, calibration_fraction: float, validation_fraction: float,
+                  max_calibration_rows: int, max_validation_rows: int,
+                  min_rows_for_validation: int = MIN_ROWS_FOR_VALIDATION
+                  ) -> tuple[float, float]:
+    """Shares of the rows of a stream that calibrate and that validate.
+
+    ``calibration = min(calibration_fraction, max_calibration_rows / n_rows)`` and, of the
+    rest, ``validation_fraction`` (as :func:`split_rows`), at most ``max_validation_rows``
+    rows; none when fewer than ``min_rows_for_validation`` rows remain. The counts are then
+    about these shares of ``n_rows`` (each row is drawn on its own).
+
+    >>> stream_shares(1_000_000, 0.0, 0.1, 50_000, 50_000)
+    (0.0, 0.05)
+    """
+    n = max(n_rows, 1)
+    calibration = min(calibration_fraction, max_calibration_rows / n)
+    rest = n * (1 - calibration)
+    if rest < min_rows_for_validation:
+        return calibration, 0.0
+    return calibration, min(validation_fraction * (1 - calibration), max_validation_rows / n)

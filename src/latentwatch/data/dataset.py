@@ -1,0 +1,835 @@
+"""Tables larger than memory: a folder or glob of Parquet/CSV files read in pieces.
+
+A :class:`TableDataset` is an ordered list of files (sorted paths) cut into *pieces*: a
+Parquet row group, or a chunk of ``chunk_rows`` rows of a CSV file. Every row has a
+global index (its position in the files taken in order), which is all the row splits
+need: :func:`latentwatch.engine.splits.hashed_uniforms` turns it into the row's uniform
+draw, so whether a row validates, calibrates or trains does not depend on how the files
+are cut, on the reader or on the process.
+
+Fitting a codec takes two streaming passes with bounded memory (:func:`fit_codec_stream`):
+
+1. a uniform sample of at most ``SCHEMA_SAMPLE_ROWS`` fitting rows (the rows with the
+   smallest hashes of their global index: a *bottom-k* sample, exact and the same for any
+   cutting of the files) from which the schema is inferred with
+   :func:`~latentwatch.data.codec.resolve_schema`, as ``fit`` infers it from the whole
+   table. On a table with fewer fitting rows the sample is the table, and the schema is
+   the in-memory one; on a larger one the inference's shares (identifier-like text,
+   skewness, integers with few values) are those of the sample;
+2. mergeable statistics of every modelled column over every fitting row: counts, gaps,
+   minimum and maximum, integer-ness, decimals, and the mean and variance by Chan's
+   pairwise update (exact up to rounding: the in-memory mean and scale agree to about
+   1e-12 relative), label counts of categorical and datetime features and boolean
+   spellings (exact while a column has at most ``MAX_TRACKED_LABELS`` distinct labels;
+   beyond, the rarest half is dropped at each overflow, so the kept categories remain the
+   most frequent but ``rare_values`` and ``rare_counts`` become estimates), and the
+   training period of datetime columns.
+
+The codec is a plain :class:`~latentwatch.data.codec.TableCodec` (same blocks, same
+``to_dict``), so every model built on it saves, loads, scores, explains, reports and
+samples like one fitted in memory. The same pass keeps the held-out rows (validation,
+calibration, a sample of training rows) as raw rows, bounded by the caps of the split,
+and notes values the model cannot read (file, row, column) so that a bad file fails
+before training starts.
+
+:class:`StreamingRows` is the torch ``IterableDataset`` that training reads: the
+training pieces of an epoch in an order drawn from ``(seed, epoch)``, dealt to the
+distributed ranks and then to the DataLoader workers so that each reads its own
+(disjoint) pieces, encoded, with a bounded shuffle buffer, as float32 batches.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from latentwatch.data import codec as codec_module
+from latentwatch.data.codec import Block, DateColumn, TableCodec
+from latentwatch.data.io import _NULLABLE, CHUNK_ROWS, iter_tables, table_format
+from latentwatch.errors import DataError
+
+# Rows in the sample the schema is inferred from.
+SCHEMA_SAMPLE_ROWS = 100_000
+# Distinct labels a categorical column counts exactly; past this the rarest are dropped.
+MAX_TRACKED_LABELS = 200_000
+# Rows in the shuffle buffer of the training stream.
+SHUFFLE_ROWS = 65_536
+# At most this many bad values are quoted in a message.
+QUOTED = 5
+_GLOB = set("*?[")
+
+
+# -- files -------------------------------------------------------------------------------
+def resolve_files(path_or_glob: str | Path, fmt: str | None = None) -> tuple[list[Path], str]:
+    """The files of a dataset, in order, and their format.
+
+    A folder gives its Parquet or CSV files (not recursing, hidden files skipped); a glob
+    (``data/*.parquet``, ``logs/**/*.csv``) its matches; a file itself. Paths are sorted,
+    so the global row order does not depend on the file system.
+
+    Raises
+    ------
+    DataError
+        When nothing matches, or the files mix formats without ``fmt``.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> folder = tempfile.mkdtemp()
+    >>> pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(f"{folder}/a.parquet")
+    >>> files, fmt = resolve_files(folder)
+    >>> [f.name for f in files], fmt
+    (['a.parquet'], 'parquet')
+    """
+    text = str(path_or_glob)
+    if os.path.isdir(text):
+        found = [Path(text, name) for name in sorted(os.listdir(text))
+                 if not name.startswith((".", "_")) and os.path.isfile(os.path.join(text, name))]
+        found = [p for p in found if _table_kind(p) is not None] if fmt is None else found
+        what = f"{text}: a folder with no Parquet or CSV files"
+    elif _GLOB & set(text):
+        found = [Path(p) for p in sorted(glob.glob(text, recursive=True)) if os.path.isfile(p)]
+        what = f"{text}: no file matches"
+    else:
+        found = [Path(text)] if os.path.isfile(text) else []
+        what = f"{text}: no such file or folder"
+    if not found:
+        raise DataError(what)
+    kinds = {p: _table_kind(p) if fmt is None else fmt for p in found}
+    unknown = [p for p, kind in kinds.items() if kind is None]
+    if unknown:
+        raise DataError(f"{unknown[0]}: unknown file type among the files of {text} (use .csv "
+                        "or .parquet, or pass the format)")
+    formats = sorted(set(kinds.values()))
+    if len(formats) > 1:
+        first = {k: next(p for p, v in kinds.items() if v == k) for k in formats}
+        raise DataError(f"{text}: mixes {formats[0]} ({first[formats[0]]}) and {formats[1]} "
+                        f"({first[formats[1]]}) files; give one format (e.g. a glob *.parquet)")
+    return found, formats[0]
+
+
+def _table_kind(path: Path) -> str | None:
+    try:
+        return table_format(path)
+    except DataError:
+        return None
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A part of the dataset read at once: a Parquet row group or a CSV chunk.
+
+    Attributes
+    ----------
+    file : int
+        Index into ``TableDataset.files``.
+    part : int
+        Row group (Parquet) or chunk number (CSV) in the file.
+    start : int
+        Global index of its first row (rows of all files counted in order from 0).
+    rows : int
+    first_row : int
+        Its first row's number in its file, from 1 (as messages name rows).
+    """
+
+    file: int
+    part: int
+    start: int
+    rows: int
+    first_row: int
+
+
+class TableDataset:
+    """An ordered list of Parquet or CSV files read in pieces of bounded size.
+
+    Parameters
+    ----------
+    path_or_glob : str or Path
+        A folder, a glob or a file (see :func:`resolve_files`).
+    fmt : {"csv", "parquet"} or None
+        Overrides the extensions.
+    chunk_rows : int, default=100_000
+        Rows read at a time (a CSV piece; a Parquet row group is read in slices of this).
+    text_columns : sequence of str
+        Columns read as text (identifiers).
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> folder = tempfile.mkdtemp()
+    >>> for k in range(2):
+    ...     pd.DataFrame({"x": [float(k), 1.0, 2.0]}).to_parquet(f"{folder}/p{k}.parquet")
+    >>> data = TableDataset(folder)
+    >>> data.n_rows, [p.start for p in data.pieces]
+    (6, [0, 3])
+    """
+
+    def __init__(self, path_or_glob: str | Path, *, fmt: str | None = None,
+                 chunk_rows: int = CHUNK_ROWS, text_columns: Sequence[str] = ()) -> None:
+        self.path = str(path_or_glob)
+        self.files, self.format = resolve_files(path_or_glob, fmt)
+        self.chunk_rows = int(chunk_rows)
+        self.text_columns = list(text_columns)
+        self.pieces = self._pieces()
+        self.n_rows = sum(p.rows for p in self.pieces)
+        if self.n_rows == 0:
+            raise DataError(f"{self.path}: no data rows")
+
+    def _pieces(self) -> list[Piece]:
+        pieces: list[Piece] = []
+        start = 0
+        for k, path in enumerate(self.files):
+            if self.format == "parquet":
+                sizes = _row_group_sizes(path)
+            else:
+                sizes = [len(c) for c in iter_tables(path, fmt="csv", chunk_rows=self.chunk_rows,
+                                                     text_columns=self.text_columns)]
+            first = 1
+            for part, rows in enumerate(sizes):
+                if rows:
+                    pieces.append(Piece(k, part, start, rows, first))
+                start += rows
+                first += rows
+        return pieces
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The files, their sizes and modification times: what a checkpoint must match."""
+        return {"files": [str(p) for p in self.files], "format": self.format,
+                "sizes": [os.path.getsize(p) for p in self.files],
+                "mtimes": [int(os.path.getmtime(p)) for p in self.files],
+                "rows": self.n_rows}
+
+    def name(self, piece: Piece) -> str:
+        return str(self.files[piece.file])
+
+    def read(self, pieces: Sequence[Piece] | None = None, columns: Sequence[str] | None = None
+             ) -> Iterator[tuple[Piece, int, pd.DataFrame]]:
+        """``(piece, offset, rows)`` for the given pieces (all by default), in slices of at
+        most ``chunk_rows`` rows; ``offset`` counts rows from the piece's first.
+
+        Parquet pieces are read directly, in the order given; CSV files are read from
+        their start, in file order, and only the asked pieces are kept (convert to
+        Parquet to read a shard of a large dataset quickly).
+        """
+        pieces = list(self.pieces if pieces is None else pieces)
+        if self.format == "parquet":
+            for piece in pieces:
+                yield from self._parquet_piece(piece, columns)
+            return
+        wanted: dict[int, dict[int, Piece]] = {}
+        for piece in pieces:
+            wanted.setdefault(piece.file, {})[piece.part] = piece
+        for k in sorted(wanted):
+            chunks = iter_tables(self.files[k], fmt="csv", chunk_rows=self.chunk_rows,
+                                 columns=columns, text_columns=self.text_columns)
+            last = max(wanted[k])
+            for part, chunk in enumerate(chunks):
+                if part in wanted[k]:
+                    yield wanted[k][part], 0, chunk
+                if part >= last:
+                    break
+
+    def _parquet_piece(self, piece: Piece, columns: Sequence[str] | None
+                       ) -> Iterator[tuple[Piece, int, pd.DataFrame]]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        name = self.name(piece)
+        try:
+            handle = pq.ParquetFile(name)
+            missing = [c for c in (columns or ()) if c not in handle.schema_arrow.names]
+            if missing:
+                raise DataError(f"{name}: column {missing[0]!r} is missing (it has: "
+                                f"{', '.join(handle.schema_arrow.names[:20])})")
+            offset = 0
+            for batch in handle.iter_batches(batch_size=self.chunk_rows, row_groups=[piece.part],
+                                             columns=list(columns) if columns else None):
+                frame = batch.to_pandas(types_mapper=_NULLABLE.get)
+                yield piece, offset, frame
+                offset += len(frame)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise DataError(f"{name}: not a readable Parquet file "
+                            f"({' '.join(str(exc).split())})") from exc
+
+
+def _row_group_sizes(path: Path) -> list[int]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.ParquetFile(str(path)).metadata
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({' '.join(str(exc).split())})"
+                        ) from exc
+    return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+
+
+# -- the row splits of a stream -----------------------------------------------------------
+@dataclass(frozen=True)
+class StreamSplit:
+    """Which rows of a dataset train, validate, calibrate, or sample the training rows.
+
+    A row whose uniform draw ``u`` (:func:`~latentwatch.engine.splits.hashed_uniforms` of
+    its global index) is below ``calibration`` calibrates, below ``calibration +
+    validation`` validates, and trains otherwise; training rows below ``calibration +
+    validation + training_sample`` are also in the training sample (the rows a
+    contamination threshold, the prior and the initial logits are fitted on).
+    """
+
+    key: int
+    calibration: float
+    validation: float
+    training_sample: float
+
+    def codes(self, start: int, n: int) -> np.ndarray:
+        """Per row: 0 train, 1 validate, 2 calibrate, 3 train and in the training sample."""
+        from latentwatch.engine.splits import hashed_uniforms
+
+        u = hashed_uniforms(self.key, start, n)
+        cal, val = self.calibration, self.calibration + self.validation
+        out = np.where(u < cal, 2, np.where(u < val, 1, 0)).astype(np.int8)
+        out[(u >= val) & (u < val + self.training_sample)] = 3
+        return out
+
+    def to_dict(self) -> dict[str, float]:
+        return {"key": self.key, "calibration": self.calibration,
+                "validation": self.validation, "training_sample": self.training_sample}
+
+
+# -- statistics --------------------------------------------------------------------------
+@dataclass
+class _Numeric:
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    low: float | None = None
+    high: float | None = None
+    integer: bool = True
+    decimals: int | None = 0
+    any_value: bool = False
+
+    def add(self, finite: np.ndarray, transformed: np.ndarray) -> None:
+        """Merge the chunk's finite values (and their transformed, finite, values)."""
+        if finite.size:
+            self.any_value = True
+            self.low = float(finite.min()) if self.low is None else min(self.low,
+                                                                       float(finite.min()))
+            self.high = float(finite.max()) if self.high is None else max(self.high,
+                                                                         float(finite.max()))
+            self.integer = self.integer and bool(np.all(np.mod(finite, 1) == 0)
+                                                 and np.abs(finite).max()
+                                                 < codec_module.MAX_EXACT_INTEGER)
+            chunk = codec_module._decimals(finite)
+            self.decimals = None if chunk is None or self.decimals is None else max(
+                self.decimals, chunk)
+        if transformed.size:
+            self.mean, self.m2, self.n = chan_merge(self.n, self.mean, self.m2, transformed)
+
+    def scale(self) -> tuple[float, float]:
+        """Mean and scale as :func:`~latentwatch.data.scaling.fit_standardizer` gives."""
+        if self.n == 0:
+            return 0.0, 1.0
+        sd = float(np.sqrt(max(self.m2, 0.0) / self.n))
+        return self.mean, 1.0 if sd <= 1e-12 * max(1.0, abs(self.mean)) else sd
+
+
+def chan_merge(n: int, mean: float, m2: float, values: np.ndarray) -> tuple[float, float, int]:
+    """Mean and sum of squared deviations of a running set merged with ``values``.
+
+    Chan, Golub and LeVeque (1979): with the chunk's ``n_b``, ``mean_b``, ``M2_b``,
+    ``delta = mean_b - mean_a``, ``n = n_a + n_b``, ``mean = mean_a + delta * n_b / n``
+    and ``M2 = M2_a + M2_b + delta^2 * n_a * n_b / n``.
+
+    >>> mean, m2, n = chan_merge(0, 0.0, 0.0, np.array([1.0, 2.0]))
+    >>> chan_merge(n, mean, m2, np.array([3.0, 6.0]))
+    (3.0, 14.0, 4)
+    """
+    n_b = values.size
+    mean_b = float(values.mean())
+    m2_b = float(np.sum((values - mean_b) ** 2))
+    total = n + n_b
+    delta = mean_b - mean
+    return (mean + delta * n_b / total, m2 + m2_b + delta * delta * n * n_b / total, total)
+
+
+@dataclass
+class _Labels:
+    counts: pd.Series = field(default_factory=lambda: pd.Series(dtype=np.int64))
+    dropped: int = 0
+
+    def add(self, chunk: pd.Series) -> None:
+        merged = self.counts.add(chunk, fill_value=0) if len(self.counts) else chunk
+        if len(merged) > MAX_TRACKED_LABELS:
+            order = merged.sort_values(ascending=False, kind="stable")
+            keep = MAX_TRACKED_LABELS // 2
+            self.dropped += len(order) - keep
+            merged = order.iloc[:keep]
+        self.counts = merged.astype(np.int64)
+
+    def distinct(self) -> int:
+        return len(self.counts) + self.dropped
+
+
+@dataclass
+class _Column:
+    gaps: bool = False
+    numeric: _Numeric = field(default_factory=_Numeric)
+    labels: dict[str, _Labels] = field(default_factory=dict)
+    spellings: dict[float, dict[str, int]] = field(default_factory=dict)
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+    utc: bool = False
+    date_gaps: bool = False
+
+
+class CodecStatistics:
+    """Statistics of the modelled columns merged chunk by chunk; ``codec()`` gives the
+    :class:`TableCodec` that ``TableCodec(schema).fit`` gives on all the rows at once (see
+    the module docstring for where it is an estimate).
+
+    Parameters
+    ----------
+    schema : TableSchema
+        The resolved schema.
+    label_types : dict
+        Label type of each categorical or boolean column (from the schema sample).
+    """
+
+    def __init__(self, schema, label_types: dict[str, str]) -> None:
+        self.schema = schema
+        self.label_types = label_types
+        self.columns = {spec.name: _Column() for spec in schema.columns}
+        self.problems: list[str] = []
+        self.n_problems = 0
+
+    def add(self, frame: pd.DataFrame, fitting: np.ndarray, name: str, first_row: int) -> None:
+        """Merge a chunk: ``fitting`` marks its rows the codec learns from (the others
+        only count for gaps); ``first_row`` is the chunk's first row number in ``name``."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for spec in self.schema.columns:
+                if spec.name not in frame.columns:
+                    raise DataError(f"{name}: column {spec.name!r} is missing (the schema "
+                                    f"reads: {', '.join(self.schema.names[:20])})")
+                self._add_column(spec, frame[spec.name], fitting, name, first_row)
+
+    def _note(self, bad: np.ndarray, raw: pd.Series, name: str, first_row: int,
+              message: str) -> None:
+        rows = np.flatnonzero(bad)
+        self.n_problems += len(rows)
+        for row in rows[:QUOTED - len(self.problems)]:
+            self.problems.append(f"{name}: row {first_row + row}, column {raw.name!r}: "
+                                 f"{raw.iloc[row]!r} {message}")
+
+    def _add_column(self, spec, raw: pd.Series, fitting: np.ndarray, name: str,
+                    first_row: int) -> None:
+        column = self.columns[spec.name]
+        column.gaps = column.gaps or bool(raw.isna().any())
+        if spec.kind == "numeric":
+            numbers, bad = codec_module.to_numbers(raw)
+            self._note(bad, raw, name, first_row, "is not a finite number")
+            transformed = numbers
+            if spec.log:
+                below = numbers <= -1
+                self._note(below & ~bad, raw, name, first_row,
+                           "is not above -1 (the column is on a log scale)")
+                transformed = np.log1p(np.where(below, np.nan, numbers))
+            huge = np.abs(transformed) > codec_module.MAX_FIT_MAGNITUDE
+            if huge.any():
+                row = int(np.argmax(huge))
+                raise DataError(f"{name}: row {first_row + row}, column {spec.name!r}: "
+                                f"{raw.iloc[row]!r} is too large to model (beyond "
+                                f"+-{codec_module.MAX_FIT_MAGNITUDE:.0e}); rescale the column "
+                                "or exclude it")
+            fit_numbers, fit_transformed = numbers[fitting], transformed[fitting]
+            column.numeric.add(fit_numbers[np.isfinite(fit_numbers)],
+                               fit_transformed[np.isfinite(fit_transformed)])
+        elif spec.kind == "boolean":
+            flags, bad = codec_module.to_booleans(raw)
+            self._note(bad, raw, name, first_row, "is not a boolean (true/false, yes/no, 1/0)")
+            text = raw[fitting].astype(object).where(raw[fitting].notna(), None)
+            for flag in (0.0, 1.0):
+                spelt = text[flags[fitting] == flag].map(lambda v: str(v).strip()).value_counts()
+                into = column.spellings.setdefault(flag, {})
+                for word, count in spelt.items():
+                    into[word] = into.get(word, 0) + int(count)
+        elif spec.kind == "datetime":
+            dates, bad = codec_module._dates(raw, spec.format)
+            self._note(bad, raw, name, first_row, "is not a date/time")
+            column.date_gaps = column.date_gaps or bool(dates.isna().any())
+            fit_dates = dates[fitting]
+            present = fit_dates.dropna()
+            if len(present):
+                column.utc = getattr(dates.dt, "tz", None) is not None
+                low, high = present.min(), present.max()
+                column.first = low if column.first is None else min(column.first, low)
+                column.last = high if column.last is None else max(column.last, high)
+            for feature in spec.features:
+                derived = codec_module.derive_feature(fit_dates, feature)
+                label_type = "str" if feature == "weekday" else "int"
+                column.labels.setdefault(feature, _Labels()).add(
+                    codec_module.label_counts(derived, label_type))
+        else:
+            label_type = self.label_types[spec.name]
+            column.labels.setdefault("", _Labels()).add(
+                codec_module.label_counts(raw[fitting], label_type))
+
+    def raise_for_problems(self) -> None:
+        """A :class:`DataError` quoting the first bad values, if any."""
+        if self.problems:
+            more = "; ..." if self.n_problems > len(self.problems) else ""
+            raise DataError(f"{self.n_problems} values cannot be used: "
+                            f"{'; '.join(self.problems)}{more}; fix them, or skip the bad "
+                            "rows (skip_bad_rows=True, --skip-bad-rows)")
+
+    def codec(self) -> TableCodec:
+        """The fitted codec."""
+        blocks: list[Block] = []
+        dates: list[DateColumn] = []
+        for spec in self.schema.columns:
+            blocks.extend(self._blocks(spec))
+            if spec.kind == "datetime":
+                dates.append(self._date_column(spec))
+        return TableCodec(self.schema)._set(self.schema, blocks, dates)
+
+    def _blocks(self, spec) -> list[Block]:
+        column = self.columns[spec.name]
+        if spec.kind == "numeric":
+            stats = column.numeric
+            mean, scale = stats.scale()
+            integer = stats.any_value and stats.integer
+            return [Block(spec.name, spec.name, "numeric", log=spec.log, integer=integer,
+                          decimals=stats.decimals if stats.any_value else 0, mean=mean,
+                          scale=scale, low=stats.low, high=stats.high, missing=column.gaps,
+                          label_type="float")]
+        if spec.kind == "boolean":
+            label_type = self.label_types[spec.name]
+            labels = ([False, True] if label_type == "bool" else [0, 1] if label_type == "int"
+                      else [max(column.spellings.get(flag, {}).items(), key=lambda kv: kv[1],
+                                default=(fallback,))[0]
+                            for flag, fallback in ((0.0, "false"), (1.0, "true"))])
+            return [Block(spec.name, spec.name, "boolean", categories=labels,
+                          label_type=label_type, missing=column.gaps)]
+        if spec.kind == "datetime":
+            out = []
+            for feature in spec.features:
+                label_type = "str" if feature == "weekday" else "int"
+                tracked = column.labels.get(feature, _Labels())
+                learned = codec_module.categories_from_counts(tracked.counts, label_type,
+                                                              self.schema, tracked.distinct())
+                if feature == "weekday":
+                    learned["categories"] = sorted(learned["categories"],
+                                                   key=codec_module.WEEKDAYS.index)
+                out.append(Block(f"{spec.name}.{feature}", spec.name, "categorical",
+                                 label_type=label_type, derive=feature, date_format=spec.format,
+                                 missing=column.gaps or column.date_gaps, **learned))
+            return out
+        label_type = self.label_types[spec.name]
+        tracked = column.labels.get("", _Labels())
+        return [Block(spec.name, spec.name, "categorical", label_type=label_type,
+                      missing=column.gaps, **codec_module.categories_from_counts(
+                          tracked.counts, label_type, self.schema, tracked.distinct()))]
+
+    def _date_column(self, spec) -> DateColumn:
+        column = self.columns[spec.name]
+        if column.first is None:
+            return DateColumn(spec.name, "1970-01-01T00:00:00", "1970-01-01T00:00:00",
+                              column.utc)
+        first, last = column.first, column.last
+        if column.utc:
+            first, last = first.tz_convert("UTC"), last.tz_convert("UTC")
+        return DateColumn(spec.name, first.isoformat(), last.isoformat(), column.utc)
+
+
+def label_types(schema, sample: pd.DataFrame) -> dict[str, str]:
+    """The label type of every categorical and boolean column, read from the sample."""
+    out = {}
+    for spec in schema.columns:
+        if spec.kind == "categorical":
+            out[spec.name] = codec_module._category_label_type(sample[spec.name])
+        elif spec.kind == "boolean":
+            out[spec.name] = codec_module._boolean_label_type(sample[spec.name])
+    return out
+
+
+# -- the two passes ----------------------------------------------------------------------
+@dataclass
+class StreamFit:
+    """What the statistics passes give: the codec and the held-out rows (raw).
+
+    Attributes
+    ----------
+    codec : TableCodec
+    validation, calibration, training_sample : pandas.DataFrame
+        The held-out rows and the sample of training rows (model columns), in row order.
+    n_rows : int
+        Rows of the dataset.
+    counts : dict
+        Rows per split: ``train``, ``validation``, ``calibration``.
+    """
+
+    codec: TableCodec
+    validation: pd.DataFrame
+    calibration: pd.DataFrame
+    training_sample: pd.DataFrame
+    n_rows: int
+    counts: dict[str, int]
+
+
+def schema_sample(data: TableDataset, split: StreamSplit, size: int = SCHEMA_SAMPLE_ROWS
+                  ) -> pd.DataFrame:
+    """The (at most ``size``) fitting rows with the smallest hashes, in row order: a
+    uniform sample that does not depend on how the files are cut."""
+    from latentwatch.engine.splits import hashed_uniforms
+
+    kept: list[pd.DataFrame] = []
+    keys: list[np.ndarray] = []
+    bound = np.inf
+    for piece, offset, frame in data.read():
+        start = piece.start + offset
+        u = hashed_uniforms(split.key ^ 0x5A17, start, len(frame))
+        fitting = split.codes(start, len(frame)) != 2
+        take = fitting & (u < bound)
+        if not take.any():
+            continue
+        rows = frame.loc[take].copy()
+        rows.index = start + np.flatnonzero(take)
+        kept.append(rows)
+        keys.append(u[take])
+        if sum(len(k) for k in keys) > 2 * size:
+            kept, keys, bound = _smallest(kept, keys, size)
+    kept, keys, _ = _smallest(kept, keys, size)
+    if not kept:
+        raise DataError(f"{data.path}: no rows to fit on")
+    sample = pd.concat(kept).sort_index()
+    return sample.reset_index(drop=True)
+
+
+def _smallest(kept: list[pd.DataFrame], keys: list[np.ndarray], size: int):
+    if not kept:
+        return kept, keys, np.inf
+    frame = pd.concat(kept)
+    key = np.concatenate(keys)
+    if len(key) <= size:
+        return [frame], [key], np.inf
+    order = np.argsort(key, kind="stable")[:size]
+    return [frame.iloc[order]], [key[order]], float(key[order[-1]])
+
+
+def fit_codec_stream(data: TableDataset, schema: Any, split: StreamSplit, *,
+                     sample_rows: int = SCHEMA_SAMPLE_ROWS, max_held_out: int | None = None,
+                     skip_bad_rows: bool = False) -> StreamFit:
+    """Fit a codec on a dataset in two streaming passes and keep the held-out rows.
+
+    Parameters
+    ----------
+    data : TableDataset
+    schema : TableSchema, dict, "infer" or None
+        As for :class:`TableCodec` (resolved on the schema sample).
+    split : StreamSplit
+    sample_rows : int
+        Rows of the schema sample.
+    max_held_out : int or None
+        Refuse more held-out rows than this (a wrong split would otherwise hold the data).
+    skip_bad_rows : bool
+        Do not refuse values the model cannot read (training then drops their rows).
+
+    Returns
+    -------
+    StreamFit
+
+    Raises
+    ------
+    DataError
+        A missing column, nothing to model, or (unless ``skip_bad_rows``) values the model
+        cannot read, naming file, row and column.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, pandas as pd
+    >>> folder = tempfile.mkdtemp()
+    >>> rng = np.random.default_rng(0)
+    >>> for k in range(3):
+    ...     pd.DataFrame({"x": rng.normal(size=100)}).to_parquet(f"{folder}/p{k}.parquet")
+    >>> fitted = fit_codec_stream(TableDataset(folder), None, StreamSplit(1, 0.0, 0.1, 0.1))
+    >>> fitted.codec.names, fitted.counts["train"] + fitted.counts["validation"]
+    (['x'], 300)
+    """
+    sample = schema_sample(data, split, sample_rows)
+    resolved = codec_module.resolve_schema(schema, sample, data.path)
+    stats = CodecStatistics(resolved, label_types(resolved, sample))
+    held: dict[int, list[pd.DataFrame]] = {1: [], 2: [], 3: []}
+    counts = {"train": 0, "validation": 0, "calibration": 0}
+    for piece, offset, frame in data.read():
+        start = piece.start + offset
+        codes = split.codes(start, len(frame))
+        stats.add(frame, codes != 2, data.name(piece), piece.first_row + offset)
+        for code in held:
+            rows = frame.loc[codes == code]
+            if len(rows):
+                rows.index = start + np.flatnonzero(codes == code)
+                held[code].append(rows[resolved.names])
+        counts["train"] += int(np.isin(codes, (0, 3)).sum())
+        counts["validation"] += int((codes == 1).sum())
+        counts["calibration"] += int((codes == 2).sum())
+        if max_held_out is not None and counts["validation"] + counts["calibration"] > max_held_out:
+            raise DataError(f"{data.path}: more than {max_held_out:,} held-out rows; lower the "
+                            "validation or calibration share")
+    if not skip_bad_rows:
+        stats.raise_for_problems()
+    if not resolved.columns:
+        raise DataError(f"{data.path}: no column left to model")
+    empty = pd.DataFrame({c: sample[c].iloc[:0] for c in resolved.names})
+    joined = {code: pd.concat(parts) if parts else empty for code, parts in held.items()}
+    return StreamFit(stats.codec(), joined[1], joined[2], joined[3], data.n_rows, counts)
+
+
+# -- the training stream -----------------------------------------------------------------
+def deal_pieces(pieces: Sequence[Piece], weights: Sequence[int], n_shards: int,
+                order: np.ndarray) -> list[list[Piece]]:
+    """Deal pieces (taken in ``order``) to ``n_shards`` shards, each to the shard with the
+    fewest rows so far (ties to the lowest shard): disjoint shards whose sizes differ by at
+    most one piece.
+
+    >>> parts = [Piece(0, k, 10 * k, 10, 1) for k in range(4)]
+    >>> [[p.part for p in s] for s in deal_pieces(parts, [10, 10, 10, 10], 2, np.arange(4))]
+    [[0, 2], [1, 3]]
+    """
+    shards: list[list[Piece]] = [[] for _ in range(n_shards)]
+    sizes = np.zeros(n_shards, dtype=np.int64)
+    for k in order:
+        target = int(np.argmin(sizes))
+        shards[target].append(pieces[k])
+        sizes[target] += weights[k]
+    return shards
+
+
+def _torch_iterable():
+    from torch.utils.data import IterableDataset
+
+    return IterableDataset
+
+
+class StreamingRows(_torch_iterable()):
+    """The training rows of a dataset as shuffled float32 batches, one shard per reader.
+
+    Each epoch the pieces are put in an order drawn from ``(seed, epoch)`` and dealt to
+    ``world_size * num_workers`` shards (:func:`deal_pieces`, by their training rows): rank
+    ``r``'s worker ``w`` reads shard ``r * num_workers + w`` only. Rows are encoded,
+    the training rows kept (bad rows dropped when ``skip_bad_rows``, else a
+    :class:`DataError` naming file, row and column), and pass through a shuffle buffer of
+    ``shuffle_rows`` rows: when it is full it is permuted and all but half of it leaves
+    as batches; at the end the rest leaves, permuted. Every draw comes from ``(seed, epoch,
+    shard)``, so an epoch's batches are the same on every run, and after a resume.
+
+    Parameters
+    ----------
+    data : TableDataset
+    codec : TableCodec
+        Fitted.
+    split : StreamSplit
+    batch_size : int
+        Rows per batch (of one rank).
+    seed : int
+    rank, world_size : int
+    shuffle_rows : int
+    skip_bad_rows : bool
+    num_workers : int
+        DataLoader workers per rank (0: read in the training process).
+    """
+
+    def __init__(self, data: TableDataset, codec: TableCodec, split: StreamSplit, *,
+                 batch_size: int, seed: int, rank: int = 0, world_size: int = 1,
+                 shuffle_rows: int = SHUFFLE_ROWS, skip_bad_rows: bool = False,
+                 num_workers: int = 0) -> None:
+        self.data = data
+        self.codec = codec
+        self.split = split
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self.shuffle_rows = max(int(shuffle_rows), 2 * self.batch_size)
+        self.skip_bad_rows = skip_bad_rows
+        self.num_workers = int(num_workers)
+        self.epoch = 0
+        self.weights = [self._training_rows(p) for p in data.pieces]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Workers get the codec as its JSON form, never a pickled object."""
+        state = dict(self.__dict__)
+        state["codec"] = json.dumps(self.codec.to_dict())
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from latentwatch.data import codec_from_dict
+
+        state = dict(state)
+        state["codec"] = codec_from_dict(json.loads(state["codec"]))
+        self.__dict__.update(state)
+
+    def _training_rows(self, piece: Piece) -> int:
+        return int(np.isin(self.split.codes(piece.start, piece.rows), (0, 3)).sum())
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def _rng(self, *parts: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence([self.seed, *parts]))
+
+    def shards(self, epoch: int) -> list[list[Piece]]:
+        """The pieces of every shard (rank-major, then worker) in epoch ``epoch``."""
+        workers = max(self.num_workers, 1)
+        order = self._rng(epoch).permutation(len(self.data.pieces))
+        return deal_pieces(self.data.pieces, self.weights, self.world_size * workers, order)
+
+    def shard_of(self, epoch: int, worker: int = 0) -> list[Piece]:
+        return self.shards(epoch)[self.rank * max(self.num_workers, 1) + worker]
+
+    def __iter__(self):
+        import torch
+
+        info = torch.utils.data.get_worker_info()
+        worker = 0 if info is None else info.id
+        shard = self.rank * max(self.num_workers, 1) + worker
+        rng = self._rng(self.epoch, shard, 1)
+        buffer = np.empty((0, self.codec.packed_width), dtype=np.float32)
+        for rows in self._rows(self.shard_of(self.epoch, worker)):
+            buffer = np.concatenate([buffer, rows])
+            if len(buffer) >= self.shuffle_rows:
+                buffer = buffer[rng.permutation(len(buffer))]
+                n_out = (len(buffer) - self.shuffle_rows // 2) // self.batch_size
+                for k in range(n_out):
+                    yield torch.from_numpy(buffer[k * self.batch_size:(k + 1) * self.batch_size])
+                buffer = buffer[n_out * self.batch_size:].copy()
+        buffer = buffer[rng.permutation(len(buffer))]
+        for start in range(0, len(buffer), self.batch_size):
+            yield torch.from_numpy(buffer[start:start + self.batch_size])
+
+    def _rows(self, pieces: Sequence[Piece]) -> Iterator[np.ndarray]:
+        """Encoded training rows of the pieces, piece by piece."""
+        for piece, offset, frame in self.data.read(pieces, self.codec.sources):
+            start = piece.start + offset
+            keep = np.isin(self.split.codes(start, len(frame)), (0, 3))
+            encoded = self.codec.encode(frame, source=self.data.name(piece))
+            if encoded.problems and not self.skip_bad_rows:
+                encoded.raise_for_problems(self.data.name(piece), piece.first_row + offset)
+            keep &= ~encoded.bad
+            yield encoded.packed[keep].astype(np.float32)
+
+    def row_indices(self, epoch: int) -> np.ndarray:
+        """Global indices of the training rows this rank reads in ``epoch`` (all workers):
+        what the tests check the shards with."""
+        out = []
+        for worker in range(max(self.num_workers, 1)):
+            for piece in self.shard_of(epoch, worker):
+                codes = self.split.codes(piece.start, piece.rows)
+                out.append(piece.start + np.flatnonzero(np.isin(codes, (0, 3))))
+        return np.sort(np.concatenate(out)) if out else np.empty(0, dtype=np.int64)
