@@ -66,9 +66,13 @@ def fit_dataset(detector, path_or_glob: str | Path, *, fmt: str | None = None,
                 max_calibration_rows: int = MAX_HELD_OUT_ROWS,
                 sample_rows: int = SCHEMA_SAMPLE_ROWS, skip_bad_rows: bool = False,
                 num_workers: int = 0, text_columns: tuple[str, ...] = (),
-                on_epoch_end=None):
+                on_epoch_end=None, on_fitted=None):
     """Fit ``detector`` on the files of a folder or glob; see the module docstring and
     :meth:`latentwatch.VAEDetector.fit_dataset` for the parameters. Returns the detector.
+
+    ``on_epoch_end(epoch, history)`` runs after every epoch; ``on_fitted(detector)`` runs
+    on rank 0 once the detector is fitted (e.g. to save it) while the other ranks wait
+    on a barrier.
     """
     detector._validate_params()
     if detector.time_column is not None or detector.window is not None:
@@ -90,6 +94,9 @@ def fit_dataset(detector, path_or_glob: str | Path, *, fmt: str | None = None,
                  max_calibration_rows=max_calibration_rows, sample_rows=sample_rows,
                  skip_bad_rows=skip_bad_rows, num_workers=num_workers,
                  text_columns=text_columns, on_epoch_end=on_epoch_end)
+        if on_fitted is not None and ctx.main:
+            on_fitted(detector)
+        distributed.barrier(ctx)
     finally:
         distributed.finish(ctx)
     if detector.history_["still_improving"] and detector.max_epochs != "auto":

@@ -223,11 +223,27 @@ def fit(
         "--device", help="Where to train: auto (CUDA when available), cpu, cuda, ...")
                       ] = "auto",
     fmt: opt.InputFormat = None,
+    stream: Annotated[bool, typer.Option(
+        "--stream", help="Stream DATA even when it is one file (a folder or a glob always "
+        "streams): memory does not grow with the data.")] = False,
+    checkpoint_dir: Annotated[str | None, typer.Option(
+        "--checkpoint-dir", show_default=False,
+        help="Streaming: write a checkpoint here after every epoch.")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Streaming: continue from the checkpoint in --checkpoint-dir "
+        "(the same model as an uninterrupted run).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No schema table or progress "
                                                                "bar.")] = False,
     debug: opt.Debug = False,
 ) -> None:
     """Train a detector on DATA and save it to one model file.
+
+    DATA may be a folder or a glob of Parquet or CSV files (quote it: 'data/*.parquet'):
+    it is then streamed, larger than memory (two passes learn the schema and the
+    statistics, then training reads shuffled row groups, with a checkpoint per epoch
+    with --checkpoint-dir, and --resume). One file is read whole unless --stream is
+    given. Under torchrun --nproc-per-node N -m latentwatch fit ... the streamed fit
+    trains one model with DistributedDataParallel; rank 0 writes it.
 
     Prints the schema the model reads DATA with, a progress bar and a summary, and says
     when training stopped at the epoch cap with the validation loss still falling.
@@ -262,6 +278,18 @@ def fit(
     source = name_of(data)
     ids, excluded = list(id_column or []), list(exclude or [])
     series = time_column is not None or window is not None
+    if stream or is_dataset(data):
+        if series:
+            fail("--time-column and --window read one table in memory; a folder, a glob or "
+                 "--stream trains on a table of independent rows")
+        _fit_stream(data, detector_class, params, ids=ids, excluded=excluded,
+                    schema_file=schema_file, max_categories=max_categories, out=out,
+                    fmt=opt.value(fmt), checkpoint_dir=checkpoint_dir, resume=resume,
+                    skip_bad_rows=skip_bad_rows, quiet=quiet)
+        return
+    if checkpoint_dir is not None or resume:
+        fail("--checkpoint-dir and --resume apply to a streamed fit: give a folder, a glob "
+             "or --stream")
     if series and (schema_file is not None or max_categories is not None):
         fail("--schema and --max-categories read tables; a time series (--time-column, "
              "--window) reads every channel as a number")
@@ -319,6 +347,87 @@ def fit(
         f"best {best}: {'validation' if history['val_loss'] else 'training'} loss "
         f"{monitored[best - 1]:.4g}); threshold {threshold_text}; saved {target}",
         markup=False)
+    if history["still_improving"]:
+        typer.echo(f"warning: training stopped at the epoch cap ({detector.n_epochs_} "
+                   "epochs) with the validation loss still falling; try --epochs "
+                   f"{2 * detector.n_epochs_}", err=True)
+
+
+def is_dataset(data: str) -> bool:
+    """Whether DATA names several files: a folder, or a glob that is not a file's name."""
+    import os
+
+    return os.path.isdir(data) or (bool(set("*?[") & set(data)) and not os.path.isfile(data))
+
+
+def _stream_schema(ids: list[str], excluded: list[str], schema_file: str | None,
+                   max_categories: int | None):
+    """The ``schema`` argument of a streamed fit: the in-memory rule without a frame."""
+    from latentwatch.data.schema import MAX_CATEGORIES, read_schema_file
+
+    if not ids and not excluded and max_categories is None and schema_file in (None, "infer"):
+        return schema_file
+    overrides: dict[str, Any] = {}
+    if schema_file not in (None, "infer"):
+        overrides = dict(read_schema_file(schema_file))
+    overrides["id_columns"] = list(dict.fromkeys([*overrides.get("id_columns", []), *ids]))
+    overrides["exclude"] = list(dict.fromkeys([*overrides.get("exclude", []), *excluded]))
+    if max_categories is not None or schema_file == "infer":
+        overrides["max_categories"] = max_categories or overrides.get("max_categories",
+                                                                      MAX_CATEGORIES)
+    return overrides
+
+
+def _fit_stream(data: str, detector_class, params: dict, *, ids, excluded, schema_file,
+                max_categories, out, fmt, checkpoint_dir, resume, skip_bad_rows,
+                quiet) -> None:
+    """``fit`` on a folder or glob: :func:`latentwatch.scale.fit_dataset`; rank 0 saves."""
+    import os
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from latentwatch.engine.distributed import from_environment
+    from latentwatch.scale import fit_dataset
+
+    if resume and checkpoint_dir is None:
+        fail("--resume needs --checkpoint-dir (where the checkpoint is)")
+    main = from_environment()[0] == 0
+    params["schema"] = _stream_schema(ids, excluded, schema_file, max_categories)
+    params["verbose"] = params["verbose"] and main
+    detector = detector_class(**params)
+    name = Path(data.rstrip("/")).name if os.path.isdir(data) else "model"
+    target = Path(out) if out is not None else Path(f"{name or 'model'}.lwm")
+
+    def save(fitted) -> None:
+        fitted.set_params(verbose=False).save(target)
+
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit_dataset(detector, data, fmt=fmt, checkpoint_dir=checkpoint_dir, resume=resume,
+                    skip_bad_rows=skip_bad_rows, text_columns=tuple(ids), on_fitted=save)
+    if not main:
+        return
+    seconds = time.perf_counter() - started
+    history = detector.history_
+    rows = history["rows"]
+    console = _console()
+    if not quiet:
+        console.print(_schema_table(detector.schema_, f"{name_of(data)}: "
+                                                      f"{sum(rows.values()):,} rows"))
+    monitored = history["val_loss"] or history["train_loss"]
+    best = history["best_epoch"]
+    offset = detector.offset_
+    ranks = history["world_size"]
+    resumed = f", {history['resumed_from']} resumed" if history["resumed_from"] else ""
+    on_ranks = f" on {ranks} ranks" if ranks > 1 else ""
+    console.print(
+        f"trained {type(detector).__name__} on {rows['train']:,} streamed rows "
+        f"({rows['validation']:,} validation, {rows['calibration']:,} calibration) x "
+        f"{detector.n_features_in_} columns in {seconds:.1f} s"
+        f"{on_ranks} ({detector.n_epochs_} epochs{resumed}, best {best}: loss "
+        f"{monitored[best - 1]:.4g}); threshold "
+        f"{'none yet' if offset is None else f'{-offset:.4g}'}; saved {target}", markup=False)
     if history["still_improving"]:
         typer.echo(f"warning: training stopped at the epoch cap ({detector.n_epochs_} "
                    "epochs) with the validation loss still falling; try --epochs "
