@@ -134,7 +134,7 @@ def train_stream(
         state = load_checkpoint(checkpoint_dir, module, optimizer, fingerprint)
     state = state or TrainingState(best_state=copy.deepcopy(module.state_dict()))
     resumed_from = state.epoch
-    validate = X_val.shape[0] > 0
+    validate = bool(broadcast_json(ctx, X_val.shape[0] > 0))  # rank 0's rows decide
     bar = tqdm(range(state.epoch, max_epochs), disable=not (config.verbose and ctx.main),
                desc="training", unit="epoch", initial=state.epoch, total=max_epochs)
     for epoch in bar:
