@@ -168,3 +168,26 @@ def torch_rows(stream) -> np.ndarray:
 
 def sort_rows(rows: np.ndarray) -> np.ndarray:
     return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_dataloader_workers_read_their_own_pieces_and_get_the_codec_as_json(transactions):
+    import torch
+
+    folder, train, _, _ = transactions
+    data = TableDataset(folder, text_columns=["transaction_id"])
+    split = StreamSplit(2, 0.0, 0.1, 0.05)
+    codec = fit_codec_stream(data, SCHEMA, split).codec
+    rows = StreamingRows(data, codec, split, batch_size=128, seed=1, num_workers=2,
+                         shuffle_rows=256)
+    state = rows.__getstate__()
+    assert isinstance(state["codec"], str)  # plain JSON crosses to a spawned worker
+    copy = StreamingRows.__new__(StreamingRows)
+    copy.__setstate__(state)
+    assert copy.codec == codec
+    shards = [set(p.part + 100 * p.file for p in rows.shard_of(0, w)) for w in range(2)]
+    assert not shards[0] & shards[1]
+    loader = torch.utils.data.DataLoader(rows, batch_size=None, num_workers=2)
+    got = np.concatenate([b.numpy() for b in loader])
+    training = np.flatnonzero(np.isin(split.codes(0, data.n_rows), (0, 3)))
+    expected = codec.encode(train.iloc[training]).packed.astype(np.float32)
+    assert np.array_equal(sort_rows(got), sort_rows(expected))
