@@ -98,7 +98,7 @@ def test_files_resolve_in_order_and_refuse_mixed_or_missing(tmp_path):
     with pytest.raises(DataError, match=r"mixes csv .*d\.csv.* and parquet") as error:
         resolve_files(folder)
     assert "\n" not in str(error.value)
-    with pytest.raises(DataError, match=r"nothing.*\*\.pq: no file matches|no file matches"):
+    with pytest.raises(DataError, match=r"\*\.pq: no file matches"):
         resolve_files(f"{folder}/*.pq")
     with pytest.raises(DataError, match="no such file or folder"):
         resolve_files(tmp_path / "absent")

@@ -54,6 +54,7 @@ import pandas as pd
 from latentwatch.data import codec as codec_module
 from latentwatch.data.codec import Block, DateColumn, TableCodec
 from latentwatch.data.io import _NULLABLE, CHUNK_ROWS, iter_tables, table_format
+from latentwatch.data.scaling import _RELATIVE_FLOOR
 from latentwatch.errors import DataError
 
 # Rows in the sample the schema is inferred from.
@@ -158,6 +159,7 @@ class TableDataset:
         Overrides the extensions.
     chunk_rows : int, default=100_000
         Rows read at a time (a CSV piece; a Parquet row group is read in slices of this).
+        Listing the pieces reads Parquet metadata only, but parses every CSV file once.
     text_columns : sequence of str
         Columns read as text (identifiers).
 
@@ -338,7 +340,7 @@ class _Numeric:
         if self.n == 0:
             return 0.0, 1.0
         sd = float(np.sqrt(max(self.m2, 0.0) / self.n))
-        return self.mean, 1.0 if sd <= 1e-12 * max(1.0, abs(self.mean)) else sd
+        return self.mean, 1.0 if sd <= _RELATIVE_FLOOR * max(1.0, abs(self.mean)) else sd
 
 
 def chan_merge(n: int, mean: float, m2: float, values: np.ndarray) -> tuple[float, float, int]:
@@ -624,8 +626,8 @@ def _smallest(kept: list[pd.DataFrame], keys: list[np.ndarray], size: int):
 
 
 def fit_codec_stream(data: TableDataset, schema: Any, split: StreamSplit, *,
-                     sample_rows: int = SCHEMA_SAMPLE_ROWS, max_held_out: int | None = None,
-                     skip_bad_rows: bool = False) -> StreamFit:
+                     sample_rows: int = SCHEMA_SAMPLE_ROWS, skip_bad_rows: bool = False
+                     ) -> StreamFit:
     """Fit a codec on a dataset in two streaming passes and keep the held-out rows.
 
     Parameters
@@ -636,8 +638,6 @@ def fit_codec_stream(data: TableDataset, schema: Any, split: StreamSplit, *,
     split : StreamSplit
     sample_rows : int
         Rows of the schema sample.
-    max_held_out : int or None
-        Refuse more held-out rows than this (a wrong split would otherwise hold the data).
     skip_bad_rows : bool
         Do not refuse values the model cannot read (training then drops their rows).
 
@@ -679,9 +679,6 @@ def fit_codec_stream(data: TableDataset, schema: Any, split: StreamSplit, *,
         counts["train"] += int(np.isin(codes, (0, 3)).sum())
         counts["validation"] += int((codes == 1).sum())
         counts["calibration"] += int((codes == 2).sum())
-        if max_held_out is not None and counts["validation"] + counts["calibration"] > max_held_out:
-            raise DataError(f"{data.path}: more than {max_held_out:,} held-out rows; lower the "
-                            "validation or calibration share")
     if not skip_bad_rows:
         stats.raise_for_problems()
     if not resolved.columns:
