@@ -33,6 +33,7 @@ from latentwatch.engine.checkpoint import (
 )
 from latentwatch.engine.distributed import Context, all_have, all_sum, broadcast_json
 from latentwatch.engine.training import TrainingConfig, _mean_loss, trimmed_mean
+from latentwatch.errors import ModelFormatError
 
 
 class _Loss(nn.Module):
@@ -133,6 +134,9 @@ def train_stream(
     if resume and checkpoint_dir is not None:
         state = load_checkpoint(checkpoint_dir, module, optimizer, fingerprint)
     state = state or TrainingState(best_state=copy.deepcopy(module.state_dict()))
+    if not all_have(ctx, state.epoch == broadcast_json(ctx, state.epoch)):
+        raise ModelFormatError(f"{checkpoint_dir}: the ranks found different checkpoints "
+                               "there; put --checkpoint-dir on a disk every rank reads")
     resumed_from = state.epoch
     validate = bool(broadcast_json(ctx, X_val.shape[0] > 0))  # rank 0's rows decide
     bar = tqdm(range(state.epoch, max_epochs), disable=not (config.verbose and ctx.main),
