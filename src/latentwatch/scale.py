@@ -152,7 +152,8 @@ def _fit(detector, ctx, strategy, training, seed: int, path_or_glob, *, fmt, che
          resume, chunk_rows, shuffle_rows, max_validation_rows, max_calibration_rows,
          sample_rows, skip_bad_rows, num_workers, text_columns, on_epoch_end) -> None:
     schema = detector.schema
-    ids = tuple(schema.get("id_columns", ())) if isinstance(schema, dict) else ()
+    ids = (tuple(schema.get("id_columns", ())) if isinstance(schema, dict)
+           else tuple(getattr(schema, "id_columns", ())))
     data = TableDataset(path_or_glob, fmt=fmt, chunk_rows=chunk_rows,
                         text_columns=tuple(dict.fromkeys((*ids, *text_columns))))
     split = _split(data, strategy, seed, detector.validation_fraction, max_validation_rows,
