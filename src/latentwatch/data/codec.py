@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from latentwatch.data.quantiles import fit_knots, from_normal_scores, to_normal_scores
 from latentwatch.data.scaling import fit_standardizer
 from latentwatch.data.schema import (
     FALSE_WORDS,
@@ -74,6 +75,8 @@ from latentwatch.data.schema import (
 )
 from latentwatch.errors import DataError, where
 
+# How numeric columns become model-space values (see TableCodec).
+NUMERIC_TRANSFORMS = ("standard", "quantile")
 # Label of the rare bucket where no pooled value is known (models without rare labels).
 RARE_LABEL = "(other)"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -164,6 +167,11 @@ class Block:
         :func:`~latentwatch.data.schema.parse_datetimes`).
     missing : bool
         The training data had gaps here: missingness is an input and is modelled.
+    quantiles : list of float or None
+        Numeric, with the quantile transform (``TableCodec(numeric_transform="quantile")``):
+        the knots of :mod:`latentwatch.data.quantiles`; the model sees the normal score
+        ``Phi^-1(F(x))`` (``mean`` 0, ``scale`` 1, no log) and decoding writes
+        ``F^-1(Phi(u))``, so discrete and zero-heavy columns keep their point masses.
     """
 
     name: str
@@ -184,6 +192,7 @@ class Block:
     derive: str | None = None
     date_format: str | None = None
     missing: bool = False
+    quantiles: list[float] | None = None
 
     @property
     def width(self) -> int:
@@ -321,6 +330,11 @@ class TableCodec:
     ----------
     schema : TableSchema, dict, "infer" or None, default=None
         How to read the table (see :func:`resolve_schema`); resolved in :meth:`fit`.
+    numeric_transform : {"standard", "quantile"}, default="standard"
+        How numeric columns become model-space values: standardised (after the log where
+        the schema asks), or as normal scores of their training quantiles
+        (:mod:`latentwatch.data.quantiles`; for generation: exact point masses and
+        marginals, but values beyond the training range all read as its ends).
 
     Attributes (after ``fit``)
     --------------------------
@@ -329,8 +343,12 @@ class TableCodec:
     dates : list of DateColumn
     """
 
-    def __init__(self, schema: Any = None) -> None:
+    def __init__(self, schema: Any = None, numeric_transform: str = "standard") -> None:
+        if numeric_transform not in NUMERIC_TRANSFORMS:
+            raise ValueError(f"numeric_transform must be one of {NUMERIC_TRANSFORMS}; got "
+                             f"{numeric_transform!r}")
         self.schema = schema
+        self.numeric_transform = numeric_transform
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, source: str | None = None, *,
@@ -365,7 +383,8 @@ class TableCodec:
         dates: list[DateColumn] = []
         for spec in schema.columns:
             gappy = gaps_in is not None and bool(gaps_in[spec.name].isna().any())
-            blocks.extend(_fit_blocks(frame[spec.name], spec, schema, gappy))
+            blocks.extend(_fit_blocks(frame[spec.name], spec, schema, gappy,
+                                      self.numeric_transform == "quantile"))
             if spec.kind == "datetime":
                 dates.append(_fit_dates(frame[spec.name], spec))
         if not blocks:
@@ -535,6 +554,7 @@ class TableCodec:
             return set()
         dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))
         blocks = [j for j in self.numeric if not self.blocks[j].log
+                  and self.blocks[j].quantiles is None
                   and pd.api.types.is_numeric_dtype(dtypes[self.blocks[j].source])
                   and not pd.api.types.is_bool_dtype(dtypes[self.blocks[j].source])]
         if not blocks:
@@ -635,6 +655,8 @@ def _block_values(block: Block, raw: pd.Series, j: int, messages: dict
             bad = bad | below
             with np.errstate(invalid="ignore", divide="ignore"):
                 transformed = np.log1p(np.where(below, np.nan, numbers))
+        elif block.quantiles is not None:
+            transformed = to_normal_scores(np.where(bad, np.nan, numbers), block.quantiles)
         else:
             transformed = numbers
         return np.where(bad, np.nan, transformed), bad, numbers
@@ -662,6 +684,8 @@ def decode_column(block: Block, values: np.ndarray, missing: np.ndarray,
             numbers = values * block.scale + block.mean
             if block.log:
                 numbers = np.expm1(numbers)
+            if block.quantiles is not None:
+                numbers = from_normal_scores(numbers, block.quantiles)
         numbers = np.clip(np.nan_to_num(numbers, nan=low), low, high)
         if block.integer:
             rounded = pd.array(np.round(numbers).astype(np.int64), dtype="Int64")
@@ -936,7 +960,7 @@ def category_codes(raw: pd.Series, block: Block) -> tuple[np.ndarray, np.ndarray
 
 # -- fitting ---------------------------------------------------------------------------
 def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema,
-                gappy: bool = False) -> list[Block]:
+                gappy: bool = False, quantile: bool = False) -> list[Block]:
     gaps = gappy or bool(raw.isna().any())
     if spec.kind == "numeric":
         numbers, _ = to_numbers(raw)
@@ -945,9 +969,10 @@ def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema,
         integer = bool(finite.size and np.all(np.mod(finite, 1) == 0)
                        and np.abs(finite).max() < MAX_EXACT_INTEGER)
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (None, None)
-        return [Block(spec.name, spec.name, "numeric", log=spec.log, integer=integer,
-                      decimals=_decimals(finite), low=low, high=high, missing=gaps,
-                      label_type="float")]
+        knots = fit_knots(finite).tolist() if quantile and finite.size else None
+        return [Block(spec.name, spec.name, "numeric", log=spec.log and knots is None,
+                      integer=integer, decimals=_decimals(finite), low=low, high=high,
+                      missing=gaps, label_type="float", quantiles=knots)]
     if spec.kind == "boolean":
         return [Block(spec.name, spec.name, "boolean", categories=_boolean_labels(raw),
                       label_type=_boolean_label_type(raw), missing=gaps)]
@@ -1070,6 +1095,10 @@ def _fit_numeric_scales(frame: pd.DataFrame, blocks: list[Block], source: str | 
     matrix = _numeric_matrix(frame, numeric)
     _refuse_huge(matrix if whole is None else _numeric_matrix(whole, numeric), numeric,
                  source)
+    numeric = [b for b in numeric if b.quantiles is None]  # normal scores: mean 0, scale 1
+    if not numeric:
+        return
+    matrix = _numeric_matrix(frame, numeric)
     if np.isfinite(matrix).all():
         means, scales = fit_standardizer(matrix)
     else:

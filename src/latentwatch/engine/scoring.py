@@ -233,3 +233,21 @@ def expectations(module: nn.Module, heads, rows: np.ndarray,
     if not parts:
         return np.empty((0, heads.n_blocks)), np.empty((0, heads.n_blocks))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def cell_fit(module: nn.Module, heads, rows: np.ndarray,
+             device: torch.device | str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """Most probable values in model space at the posterior mean ``(n, n_blocks)``, and the
+    relative log-likelihood of every observed entry there (``heads.relative_log_likelihood``;
+    0 for missing entries)."""
+    net = scoring_copy(module)
+
+    def one(xb: torch.Tensor) -> list[np.ndarray]:
+        out, logvar, logits = net.decode(net.encode(heads.inputs(xb))[0])
+        return [_numpy(heads.expected(out, logits)),
+                _numpy(heads.relative_log_likelihood(xb, out, logvar, logits))]
+
+    parts = map_batches(net, rows, 1, one, device)
+    if not parts:
+        return np.empty((0, heads.n_blocks)), np.empty((0, heads.n_blocks))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
