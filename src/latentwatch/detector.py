@@ -895,7 +895,9 @@ class VAEDetector(_Detector):
 
     def _model_config(self) -> models.VAEConfig:
         beta = self._recipe("beta", self.beta)
-        latent_dim = self._recipe("latent_dim", self.latent_dim)
+        latent_dim = self.latent_dim
+        if latent_dim is None and self.purpose == "generate":
+            latent_dim = generative_latent_dim(self.codec_.shape.n_inputs)
         return models.VAEConfig(hidden_dims=self.hidden_dims, latent_dim=latent_dim,
                                 n_samples=self.n_samples,
                                 beta=1.0 if beta is None else float(beta),
@@ -908,6 +910,15 @@ class VAEDetector(_Detector):
     @property
     def feature_nll_median_(self) -> np.ndarray:
         return self.module_.nll_caps.detach().double().cpu().numpy()
+
+
+def generative_latent_dim(n_inputs: int) -> int:
+    """The generative recipe's latent size: ``latent_factor`` times the default,
+    ``clip(round(f * sqrt(n_inputs)), 2, 32)``."""
+    from latentwatch.generate import GENERATIVE_RECIPE
+
+    factor = float(GENERATIVE_RECIPE["latent_factor"])
+    return int(np.clip(round(factor * np.sqrt(n_inputs)), 2, 32))
 
 
 DETECTORS: dict[str, type[_Detector]] = {"ae": AutoEncoderDetector, "vae": VAEDetector}

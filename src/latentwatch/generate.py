@@ -29,8 +29,8 @@ DECODES = ("mean", "sample")
 GENERATIVE_RECIPE = {
     "numeric_transform": "quantile",  # normal scores of the training quantiles
     "beta": 0.5,                      # KL weight: a tighter posterior, less blur
-    "latent_dim": None,               # None: the default size
-    "max_epochs": 100,                # early stopping still ends training sooner
+    "latent_factor": 2.0,             # latent size: this many times the default one
+    "max_epochs": 50,                 # early stopping may end training sooner
 }
 # Conditional sampling draws at most this many rows per row asked for (plus a floor),
 # in batches of at least BATCH_ROWS, before it gives up.
