@@ -164,7 +164,7 @@ def test_conditional_rows_hold_the_conditions(generator, transactions):
     ({"timestamp": "2024-03-05"}, "a datetime column cannot be a condition"),
 ])
 def test_bad_conditions_are_refused_in_one_line(generator, conditions, message):
-    with pytest.raises(ValueError, match="^condition on") as info:
+    with pytest.raises(ValueError, match=r"^condition on") as info:
         generator.sample(5, random_state=0, conditions=conditions)
     assert message in str(info.value) and "\n" not in str(info.value)
 

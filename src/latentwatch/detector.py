@@ -441,7 +441,7 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
 
     @_threads
     def decode_rows(self, z, *, sample: bool = False, random_state=None,
-                    with_missing: bool | None = None):
+                    with_missing: bool | None = None, temperature: float = 1.0):
         """Decode latent points into valid rows of the training schema.
 
         This is the one decode path: ``reconstruct``, ``sample``, ``interpolate``,
@@ -460,6 +460,9 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
             Seeds the draws when ``sample``.
         with_missing : bool or None, default=None
             Draw gaps at the modelled rate; ``None`` means ``sample``.
+        temperature : float, default=1.0
+            With ``sample``: numbers are drawn with ``temperature`` times the decoder's
+            standard deviation.
 
         Returns
         -------
@@ -480,7 +483,7 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
             int(rng.integers(np.iinfo(np.int32).max)))
         values, missing = scoring.decode_latent(
             self.module_, self.heads_, z, sample, gen,
-            sample if with_missing is None else with_missing)
+            sample if with_missing is None else with_missing, temperature=float(temperature))
         return self._output(self.codec_.decode(values, missing, rng))
 
     def reconstruct(self, X):
@@ -494,14 +497,14 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
     # -- generation (see latentwatch.generate) -------------------------------------------
     def sample(self, n: int, random_state=None, source: str | None = None,
                decode: str | None = None, X=None, conditions: dict | None = None,
-               max_draws: int | None = None):
+               max_draws: int | None = None, temperature: float | None = None):
         """Generate ``n`` new rows in the training schema (``conditions``: only rows that
         hold them, by rejection); see :func:`latentwatch.generate.sample`."""
         from latentwatch import generate
 
         return generate.sample(self, n, random_state=random_state, source=source,
                                decode=decode, X=X, conditions=conditions,
-                               max_draws=max_draws)
+                               max_draws=max_draws, temperature=temperature)
 
     def interpolate(self, a, b, steps: int = 8, path: str = "linear",
                     return_latent: bool = False):

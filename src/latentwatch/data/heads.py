@@ -234,8 +234,14 @@ class TableHeads:
                 logits[..., self._boolean_logits.to(rows.device)], targets[..., idx]))
         return torch.where(observed > 0, prob, torch.full_like(prob, float("nan")))
 
-    def sample(self, mean, logvar, logits, gen: torch.Generator, with_missing: bool = False):
+    def sample(self, mean, logvar, logits, gen: torch.Generator, with_missing: bool = False,
+               temperature: float = 1.0):
         """Draw values in model space and gaps from the decoder's distributions.
+
+        Numbers are ``mean + temperature * sigma * eps`` (``temperature`` 1: the decoder's
+        own Gaussian; below 1 less of its independent noise, which dilutes the
+        correlations between columns); categories, booleans and gaps are drawn from their
+        probabilities.
 
         Returns
         -------
@@ -248,7 +254,8 @@ class TableHeads:
             (n, self.n_blocks))
         if len(self._numeric):
             numeric = mean if logvar is None else maths.reparameterize(
-                mean, logvar, torch.randn(mean.shape, generator=gen, dtype=mean.dtype))
+                mean, logvar, temperature * torch.randn(mean.shape, generator=gen,
+                                                        dtype=mean.dtype))
             values[:, self._numeric] = numeric
         for j, start, width in self._categories:
             probs = torch.softmax(self._decodable(j, logits[:, start:start + width]), dim=-1)
