@@ -94,3 +94,30 @@ def test_a_quantile_codec_reads_and_writes_a_table_exactly():
     assert TableCodec.from_dict(codec.to_dict()) == codec
     with pytest.raises(ValueError, match="numeric_transform"):
         TableCodec(numeric_transform="rank")
+
+
+def test_a_model_file_with_edited_quantiles_is_refused(tmp_path):
+    import json
+    import warnings
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from latentwatch import VAEDetector, load
+    from latentwatch.errors import ModelFormatError
+    from latentwatch.persistence import _digest
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.poisson(2, 200), "b": rng.normal(size=200)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = VAEDetector(purpose="generate", max_epochs=2, random_state=0).fit(frame).save(
+            tmp_path / "m.lwm")
+    with safe_open(str(path), "pt") as f:
+        meta = json.loads(f.metadata()["latentwatch"])
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no iter
+    meta["codec"]["blocks"][0]["quantiles"][3] = -1e9  # no longer increasing
+    meta["sha256"] = _digest(tensors, meta)
+    save_file(tensors, str(tmp_path / "edited.lwm"), metadata={"latentwatch": json.dumps(meta)})
+    with pytest.raises(ModelFormatError, match="quantiles that are not an increasing list"):
+        load(tmp_path / "edited.lwm")

@@ -94,6 +94,10 @@ def sample(
     max_draws: Annotated[int | None, typer.Option(
         "--max-draws", min=1, show_default="max(20,000, 200 N)",
         help="With --condition: rows drawn at most before giving up.")] = None,
+    temperature: Annotated[float | None, typer.Option(
+        "--temperature", min=0.0, show_default="0.7",
+        help="With --decode sample: numbers drawn with this times the decoder's standard "
+        "deviation (1: its own spread; less keeps more of the correlations).")] = None,
     out_format: opt.OutFormat = None,
     device: opt.Device = None,
     quiet: opt.Quiet = False,
@@ -117,7 +121,8 @@ def sample(
         conditions = dict(parse_condition(text) for text in condition or [])
         rows = detector.sample(n, random_state=seed, source=chosen,
                                decode=None if decode is Decode.auto else decode.value,
-                               conditions=conditions or None, max_draws=max_draws)
+                               conditions=conditions or None, max_draws=max_draws,
+                               temperature=temperature)
     except ValueError as exc:
         fail(f"{model}: {exc}")
     write_table(_rows_frame(detector, rows), out, opt.value(out_format))

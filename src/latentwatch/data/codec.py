@@ -76,7 +76,11 @@ from latentwatch.data.schema import (
 from latentwatch.errors import DataError, where
 
 # How numeric columns become model-space values (see TableCodec).
-NUMERIC_TRANSFORMS = ("standard", "quantile")
+NUMERIC_TRANSFORMS = ("standard", "quantile", "mixed")
+# numeric_transform="mixed" reads a column by its quantiles when it has at most this many
+# distinct training values, or one value holds at least POINT_MASS_SHARE of them.
+MAX_DISCRETE_VALUES = 50
+POINT_MASS_SHARE = 0.05
 # Label of the rare bucket where no pooled value is known (models without rare labels).
 RARE_LABEL = "(other)"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -330,11 +334,13 @@ class TableCodec:
     ----------
     schema : TableSchema, dict, "infer" or None, default=None
         How to read the table (see :func:`resolve_schema`); resolved in :meth:`fit`.
-    numeric_transform : {"standard", "quantile"}, default="standard"
+    numeric_transform : {"standard", "quantile", "mixed"}, default="standard"
         How numeric columns become model-space values: standardised (after the log where
         the schema asks), or as normal scores of their training quantiles
         (:mod:`latentwatch.data.quantiles`; for generation: exact point masses and
-        marginals, but values beyond the training range all read as its ends).
+        marginals, but values beyond the training range all read as its ends);
+        ``"mixed"``: quantiles for the discrete and zero-heavy columns only (see
+        :func:`is_discrete_column`), standardised otherwise.
 
     Attributes (after ``fit``)
     --------------------------
@@ -384,7 +390,7 @@ class TableCodec:
         for spec in schema.columns:
             gappy = gaps_in is not None and bool(gaps_in[spec.name].isna().any())
             blocks.extend(_fit_blocks(frame[spec.name], spec, schema, gappy,
-                                      self.numeric_transform == "quantile"))
+                                      self.numeric_transform))
             if spec.kind == "datetime":
                 dates.append(_fit_dates(frame[spec.name], spec))
         if not blocks:
@@ -960,7 +966,7 @@ def category_codes(raw: pd.Series, block: Block) -> tuple[np.ndarray, np.ndarray
 
 # -- fitting ---------------------------------------------------------------------------
 def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema,
-                gappy: bool = False, quantile: bool = False) -> list[Block]:
+                gappy: bool = False, transform: str = "standard") -> list[Block]:
     gaps = gappy or bool(raw.isna().any())
     if spec.kind == "numeric":
         numbers, _ = to_numbers(raw)
@@ -969,6 +975,8 @@ def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema,
         integer = bool(finite.size and np.all(np.mod(finite, 1) == 0)
                        and np.abs(finite).max() < MAX_EXACT_INTEGER)
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (None, None)
+        quantile = transform == "quantile" or (transform == "mixed"
+                                               and is_discrete_column(finite))
         knots = fit_knots(finite).tolist() if quantile and finite.size else None
         return [Block(spec.name, spec.name, "numeric", log=spec.log and knots is None,
                       integer=integer, decimals=_decimals(finite), low=low, high=high,
@@ -992,6 +1000,17 @@ def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema,
     label_type = _category_label_type(raw)
     return [Block(spec.name, spec.name, "categorical", label_type=label_type, missing=gaps,
                   **_learn_categories(raw, label_type, schema))]
+
+
+def is_discrete_column(values: np.ndarray) -> bool:
+    """At most ``MAX_DISCRETE_VALUES`` distinct values, or one value holding at least
+    ``POINT_MASS_SHARE`` of them (a zero-heavy column): where a Gaussian decoder spreads
+    mass between the levels and the quantile transform keeps them exactly."""
+    if values.size == 0:
+        return False
+    _, counts = np.unique(values, return_counts=True)
+    return bool(len(counts) <= MAX_DISCRETE_VALUES
+                or counts.max() >= POINT_MASS_SHARE * values.size)
 
 
 def _fit_dates(raw: pd.Series, spec: ColumnSpec) -> DateColumn:
