@@ -262,7 +262,7 @@ def _check_contents(path: Path, meta: dict[str, Any], codec: Any,
         if knots is not None and not (
                 isinstance(knots, list) and len(knots) >= 2
                 and all(isinstance(v, float | int) and np.isfinite(v) for v in knots)
-                and all(a <= b for a, b in zip(knots, knots[1:], strict=False))):
+                and bool(np.all(np.diff(np.asarray(knots, dtype=np.float64)) >= 0))):
             raise ModelFormatError(f"{path}: column {block.name!r} has quantiles that are not "
                                    "an increasing list of numbers; the file was edited")
 
