@@ -91,8 +91,11 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
     def _score_method(self) -> str:
         return "reconstruction_error"
 
+    def _training_defaults(self) -> dict[str, Any]:
+        return {}
+
     def _training_config(self) -> engine.TrainingConfig:
-        extra = dict(self.training or {})
+        extra = {**self._training_defaults(), **(self.training or {})}
         for key in ("auto_epoch_range", "auto_batch_range"):
             if key in extra:
                 extra[key] = tuple(extra[key])
@@ -787,13 +790,13 @@ class VAEDetector(_Detector):
     purpose : {"detect", "generate"}, default="detect"
         ``"generate"`` fits with the generative recipe that the generative benchmark
         (``benchmarks/generative_quality.py``) measured best for synthetic rows
-        (:data:`latentwatch.generate.GENERATIVE_RECIPE`): numeric columns read as normal
-        scores of their training quantiles (exact marginals and point masses, see
+        (:data:`latentwatch.generate.GENERATIVE_RECIPE`): discrete and zero-heavy numeric
+        columns read as normal scores of their training quantiles (exact point masses, see
         :mod:`latentwatch.data.quantiles`), a smaller KL weight and more latent
         dimensions (a tighter posterior, less blur) and longer training; the parameters
         left at ``None`` or ``"auto"`` take the recipe's values. Scores still work, but
-        the quantile transform reads every value beyond the training range as its end,
-        so keep ``"detect"`` for anomaly detection."""
+        the quantile transform reads every value beyond the training range of such a
+        column as its end, so keep ``"detect"`` for anomaly detection."""
         + _COMMON_DOC
         + _COMMON_ATTRIBUTES
         + """    feature_nll_median_ : np.ndarray of shape (n_columns,)
@@ -895,6 +898,13 @@ class VAEDetector(_Detector):
 
     def _max_epochs(self) -> int | str:
         return self._recipe("max_epochs", self.max_epochs, "auto")
+
+    def _training_defaults(self) -> dict[str, Any]:
+        if self.purpose != "generate":
+            return {}
+        from latentwatch.generate import GENERATIVE_RECIPE
+
+        return {"auto_steps_per_epoch": GENERATIVE_RECIPE["auto_steps_per_epoch"]}
 
     def _model_config(self) -> models.VAEConfig:
         beta = self._recipe("beta", self.beta)

@@ -27,15 +27,18 @@ DECODES = ("mean", "sample")
 # What VAEDetector(purpose="generate") fits with where its parameters are left at None or
 # "auto": the recipe benchmarks/generative_quality.py measured best for synthetic rows.
 GENERATIVE_RECIPE = {
-    "numeric_transform": "quantile",  # normal scores of the training quantiles
+    # normal scores of the training quantiles for discrete and zero-heavy numeric columns
+    # (exact point masses), standardised values (after the schema's log) for the others
+    "numeric_transform": "mixed",
     "beta": 0.5,                      # KL weight: a tighter posterior, less blur
-    "latent_factor": 2.0,             # latent size: this many times the default one
-    "max_epochs": 50,                 # early stopping may end training sooner
+    "latent_factor": 1.5,             # latent size: this many times the default one
+    "max_epochs": 60,                 # early stopping may end training sooner
+    "auto_steps_per_epoch": 8,        # with batch_size="auto": mini-batches an epoch
 }
-# sample(decode="sample") draws numbers with this times the decoder's standard deviation:
-# its independent noise dilutes the correlations between columns (measured best in
-# benchmarks/generative_quality.py).
-SAMPLE_TEMPERATURE = 0.7
+# sample(decode="sample") draws numbers with this times the decoder's standard deviation
+# (below 1 keeps more of the correlations that its independent noise dilutes, but narrows
+# the marginals; 1 measured best over the four tables of benchmarks/generative_quality.py).
+SAMPLE_TEMPERATURE = 1.0
 # Conditional sampling draws at most this many rows per row asked for (plus a floor),
 # in batches of at least BATCH_ROWS, before it gives up.
 MAX_DRAWS_PER_ROW = 200
@@ -223,7 +226,7 @@ def sample(model: Any, n: int, *, random_state=None, source: str | None = None,
     temperature : float or None, default=None
         With ``decode="sample"``: numbers are ``mean + temperature * sigma * eps`` (1: the
         decoder's own spread; less keeps more of the correlations between columns, which
-        its independent noise dilutes). ``None``: ``SAMPLE_TEMPERATURE`` (0.7).
+        its independent noise dilutes). ``None``: ``SAMPLE_TEMPERATURE`` (1).
 
     Returns
     -------

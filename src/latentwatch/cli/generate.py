@@ -95,7 +95,7 @@ def sample(
         "--max-draws", min=1, show_default="max(20,000, 200 N)",
         help="With --condition: rows drawn at most before giving up.")] = None,
     temperature: Annotated[float | None, typer.Option(
-        "--temperature", min=0.0, show_default="0.7",
+        "--temperature", min=0.0, show_default="1",
         help="With --decode sample: numbers drawn with this times the decoder's standard "
         "deviation (1: its own spread; less keeps more of the correlations).")] = None,
     out_format: opt.OutFormat = None,
