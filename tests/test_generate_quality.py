@@ -40,11 +40,15 @@ def generator(transactions):
 
 # -- the recipe and the defaults ---------------------------------------------------------
 def test_the_generative_recipe_is_scoped_to_generation(transactions, generator):
-    numeric = [b for b in generator.codec_.blocks if b.kind == "numeric"]
-    assert numeric and all(b.quantiles is not None for b in numeric)
+    # discrete and zero-heavy columns by their quantiles, continuous ones standardised
+    table = _random_table(0, 300, 0.0)
+    recipe = _fit(VAEDetector(purpose="generate", max_epochs=2, random_state=0), table)
+    with_quantiles = {b.name for b in recipe.codec_.blocks if b.quantiles is not None}
+    assert with_quantiles == {"refund"}  # (count: inferred as a categorical integer)
+    plain = _fit(VAEDetector(max_epochs=2, random_state=0), table)
+    assert all(b.quantiles is None for b in plain.codec_.blocks)
     assert generator.module_.config.beta < 1.0
     detector = _fit(VAEDetector(max_epochs=2, random_state=0), transactions)
-    assert all(b.quantiles is None for b in detector.codec_.blocks)
     assert detector.module_.config.beta == 1.0
     assert generator.latent_dim_ > detector.latent_dim_
     # explicit parameters win over the recipe

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
-from latentwatch.data.codec import TableCodec
+from latentwatch.data.codec import TableCodec, is_discrete_column
 from latentwatch.data.quantiles import (
     cdf,
     fit_knots,
@@ -94,6 +94,17 @@ def test_a_quantile_codec_reads_and_writes_a_table_exactly():
     assert TableCodec.from_dict(codec.to_dict()) == codec
     with pytest.raises(ValueError, match="numeric_transform"):
         TableCodec(numeric_transform="rank")
+    mixed = TableCodec(numeric_transform="mixed").fit(frame)
+    # count is a categorical integer by the inferred schema; amount is continuous
+    assert [b.name for b in mixed.blocks if b.quantiles is not None] == ["zeros"]
+
+
+def test_discrete_and_zero_heavy_columns():
+    rng = np.random.default_rng(0)
+    assert is_discrete_column(rng.poisson(3, 1000).astype(float))
+    assert is_discrete_column(np.where(rng.random(1000) < 0.1, 0.0, rng.normal(size=1000)))
+    assert not is_discrete_column(rng.normal(size=1000))
+    assert not is_discrete_column(np.array([]))
 
 
 def test_a_model_file_with_edited_quantiles_is_refused(tmp_path):
