@@ -100,7 +100,7 @@ def _random_table(seed: int, n: int, gap_share: float) -> pd.DataFrame:
     return frame
 
 
-@settings(derandomize=True, max_examples=6, deadline=None,
+@settings(derandomize=True, max_examples=4, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**16), gaps=st.sampled_from([0.0, 0.15]),
        purpose=st.sampled_from(["generate", "detect"]))

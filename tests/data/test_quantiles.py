@@ -26,7 +26,7 @@ columns = st.one_of(
 )
 
 
-@settings(derandomize=True, max_examples=80, deadline=None)
+@settings(derandomize=True, max_examples=40, deadline=None)
 @given(columns, st.integers(2, 50))
 def test_training_values_come_back_exactly(values, max_knots):
     knots = fit_knots(values, max_knots)
