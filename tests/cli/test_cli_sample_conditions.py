@@ -68,3 +68,19 @@ def test_interpolate_says_its_end_points_are_reconstructions(model_file):
                        2, "--to", 9, "-n", 4, "-o", out))
     assert "steps 0 and 3 are the model's reconstructions of rows 2 and 9" in result.stderr
     assert list(pd.read_csv(out)["step"]) == [0, 1, 2, 3]
+
+
+def test_fit_with_the_generative_recipe(model_file, tmp_path):
+    from latentwatch import load
+
+    out = tmp_path / "cli-gen.lwm"
+    ok(invoke("fit", model_file / "rows.csv", "--purpose", "generate", "--epochs", 2, "-q",
+              "-o", out))
+    model = load(out)
+    assert model.get_params()["purpose"] == "generate" and model.module_.config.beta < 1
+    rows = pd.read_csv(io.StringIO(ok(invoke("sample", out, "-n", 20)).stdout))
+    assert len(rows) == 20
+    assert_one_line_error(invoke("fit", model_file / "rows.csv", "--purpose", "generate", "-m",
+                                 "ae", "-o", tmp_path / "x.lwm"), "--purpose generate needs")
+    assert_one_line_error(invoke("fit", model_file / "rows.csv", "--purpose", "art", "-o",
+                                 tmp_path / "x.lwm"), "--purpose 'art'")
