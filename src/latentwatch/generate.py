@@ -333,7 +333,8 @@ def _condition_test(block, value):
 
         return test
     labels = [*block.categories, *(block.rare_labels if block.kind == "categorical" else [])]
-    match = next((label for label in labels if _same_label(label, value)), None)
+    boolean = block.kind == "boolean"
+    match = next((label for label in labels if _same_label(label, value, boolean)), None)
     if match is None:
         shown = ", ".join(repr(label) for label in labels[:10])
         raise ValueError(f"condition on {column!r}: {value!r} was never seen in training "
@@ -346,16 +347,23 @@ def _condition_test(block, value):
     return test
 
 
-def _same_label(label, value) -> bool:
-    """A training label equals the condition's value (text compares as text, so the
-    command line's ``"1"`` matches a label 1 and ``"true"`` a boolean True)."""
-    if isinstance(label, bool | np.bool_) or isinstance(value, bool | np.bool_):
-        words = {"true": True, "false": False, "1": True, "0": False, "yes": True,
-                 "no": False}
-        def flag(v):
-            return bool(v) if isinstance(v, bool | np.bool_ | numbers.Number) else words.get(
-                str(v).strip().lower())
-        return flag(label) is not None and flag(label) == flag(value)
+FLAG_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False,
+              "t": True, "f": False, "y": True, "n": False}
+
+
+def _flag(value) -> bool | None:
+    """A boolean's truth from ``True``, ``1``, ``"yes"``...; None when it is none of them."""
+    if isinstance(value, bool | np.bool_ | numbers.Number):
+        return bool(value) if value in (0, 1) else None
+    return FLAG_WORDS.get(str(value).strip().lower())
+
+
+def _same_label(label, value, boolean: bool = False) -> bool:
+    """A training label equals the condition's value: a boolean's by truth (``"true"``,
+    ``1`` and ``True`` alike), others as they are or as text (so the command line's ``"1"``
+    matches a label 1)."""
+    if boolean:
+        return _flag(label) is not None and _flag(label) == _flag(value)
     if label == value:
         return True
     return str(label) == str(value).strip()
