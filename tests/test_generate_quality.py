@@ -242,3 +242,12 @@ def test_attribute_vectors_move_the_attribute(generator, transactions):
     assert edited["is_online"].mean() >= 0.8
     back = generator.apply_attribute(transactions[online], vector, -1.0)
     assert (~back["is_online"]).mean() >= 0.8
+
+
+def test_condition_values_match_training_labels_by_kind():
+    from latentwatch.generate import _same_label
+
+    assert _same_label(0, "false", boolean=True) and _same_label(1, True, boolean=True)
+    assert _same_label("yes", "TRUE", boolean=True) and not _same_label("no", 1, boolean=True)
+    assert not _same_label(1, "maybe", boolean=True)
+    assert _same_label(3, "3") and _same_label("DE", " DE") and not _same_label("DE", "de")
