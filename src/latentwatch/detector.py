@@ -885,7 +885,7 @@ class VAEDetector(_Detector):
         ``purpose="generate"``."""
         from latentwatch.generate import GENERATIVE_RECIPE
 
-        if value is unset and self.purpose == "generate":
+        if self.purpose == "generate" and (value is None if unset is None else value == unset):
             return GENERATIVE_RECIPE[name]
         return value
 
