@@ -82,17 +82,26 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
     def _model_config(self) -> Any:
         raise NotImplementedError
 
+    def _codec_options(self) -> dict[str, Any]:
+        return {}
+
+    def _max_epochs(self) -> int | str:
+        return self.max_epochs
+
     def _score_method(self) -> str:
         return "reconstruction_error"
 
+    def _training_defaults(self) -> dict[str, Any]:
+        return {}
+
     def _training_config(self) -> engine.TrainingConfig:
-        extra = dict(self.training or {})
+        extra = {**self._training_defaults(), **(self.training or {})}
         for key in ("auto_epoch_range", "auto_batch_range"):
             if key in extra:
                 extra[key] = tuple(extra[key])
         try:
             return engine.TrainingConfig(
-                max_epochs=self.max_epochs, batch_size=self.batch_size,
+                max_epochs=self._max_epochs(), batch_size=self.batch_size,
                 learning_rate=self.learning_rate, weight_decay=self.weight_decay,
                 patience=self.patience, trim_fraction=self.trim_fraction,
                 verbose=self.verbose, **extra)
@@ -182,7 +191,8 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
             rows = split_rows(len(frame), thresholds.calibration_fraction(strategy),
                               self.validation_fraction, seeds.rng(self.seed_, "splits"))
             self.codec_ = codec_for(frame, self.schema, time_column=self.time_column,
-                                    window=self.window).fit(frame.iloc[rows.fit], gaps_in=frame)
+                                    window=self.window, **self._codec_options()
+                                    ).fit(frame.iloc[rows.fit], gaps_in=frame)
             encoded = self.codec_.encode(frame)
             encoded.raise_for_problems()
             batch = encoded.packed
@@ -496,7 +506,7 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
 
     @_threads
     def decode_rows(self, z, *, sample: bool = False, random_state=None,
-                    with_missing: bool | None = None):
+                    with_missing: bool | None = None, temperature: float = 1.0):
         """Decode latent points into valid rows of the training schema.
 
         This is the one decode path: ``reconstruct``, ``sample``, ``interpolate``,
@@ -515,6 +525,9 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
             Seeds the draws when ``sample``.
         with_missing : bool or None, default=None
             Draw gaps at the modelled rate; ``None`` means ``sample``.
+        temperature : float, default=1.0
+            With ``sample``: numbers are drawn with ``temperature`` times the decoder's
+            standard deviation.
 
         Returns
         -------
@@ -535,7 +548,7 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
             int(rng.integers(np.iinfo(np.int32).max)))
         values, missing = scoring.decode_latent(
             self.module_, self.heads_, z, sample, gen,
-            sample if with_missing is None else with_missing)
+            sample if with_missing is None else with_missing, temperature=float(temperature))
         return self._output(self.codec_.decode(values, missing, rng))
 
     def reconstruct(self, X):
@@ -548,13 +561,15 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
 
     # -- generation (see latentwatch.generate) -------------------------------------------
     def sample(self, n: int, random_state=None, source: str | None = None,
-               decode: str = "mean", X=None):
-        """Generate ``n`` new rows in the training schema; see
-        :func:`latentwatch.generate.sample`."""
+               decode: str | None = None, X=None, conditions: dict | None = None,
+               max_draws: int | None = None, temperature: float | None = None):
+        """Generate ``n`` new rows in the training schema (``conditions``: only rows that
+        hold them, by rejection); see :func:`latentwatch.generate.sample`."""
         from latentwatch import generate
 
         return generate.sample(self, n, random_state=random_state, source=source,
-                               decode=decode, X=X)
+                               decode=decode, X=X, conditions=conditions,
+                               max_draws=max_draws, temperature=temperature)
 
     def interpolate(self, a, b, steps: int = 8, path: str = "linear",
                     return_latent: bool = False):
@@ -578,9 +593,12 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
 
         return generate.apply_attribute(self, X, vector, strength)
 
-    def denoise(self, X):
-        """Project rows onto the model's manifold: decode their posterior mean."""
-        return self.reconstruct(X)
+    def denoise(self, X, tolerance: float | None = 2.0):
+        """Replace the cells of ``X`` that are unlikely under the row's reconstruction
+        (``None``: every cell); see :func:`latentwatch.generate.denoise`."""
+        from latentwatch import generate
+
+        return generate.denoise(self, X, tolerance=tolerance)
 
     def explain(self, X, top_k: int = 3) -> list:
         """The columns that contribute most to each row's score, with what was observed
@@ -823,13 +841,24 @@ class VAEDetector(_Detector):
         ``set_params`` after ``fit``.
     n_samples : int, default=16
         ``L``, the latent samples per row when scoring (fixed at ``fit``).
-    beta : float, default=1.0
-        Weight of the KL term in the training loss.
+    beta : float or None, default=None
+        Weight of the KL term in the training loss; ``None``: 1 (the ELBO), or the
+        generative recipe's value with ``purpose="generate"``.
     kl_warmup_epochs : int, default=0
         Epochs over which the KL weight rises linearly from 0 to ``beta``.
     prior_components : int, default=0
         Components of a learnable Gaussian-mixture prior in place of ``N(0, I)`` (0: the
-        standard-normal prior); for normal data with several modes."""
+        standard-normal prior); for normal data with several modes.
+    purpose : {"detect", "generate"}, default="detect"
+        ``"generate"`` fits with the generative recipe that the generative benchmark
+        (``benchmarks/generative_quality.py``) measured best for synthetic rows
+        (:data:`latentwatch.generate.GENERATIVE_RECIPE`): discrete and zero-heavy numeric
+        columns read as normal scores of their training quantiles (exact point masses, see
+        :mod:`latentwatch.data.quantiles`), a smaller KL weight and more latent
+        dimensions (a tighter posterior, less blur) and longer training; the parameters
+        left at ``None`` or ``"auto"`` take the recipe's values. Scores still work, but
+        the quantile transform reads every value beyond the training range of such a
+        column as its end, so keep ``"detect"`` for anomaly detection."""
         + _COMMON_DOC
         + _COMMON_ATTRIBUTES
         + """    feature_nll_median_ : np.ndarray of shape (n_columns,)
@@ -852,9 +881,10 @@ class VAEDetector(_Detector):
         **_Detector._parameter_constraints,
         "score_method": [StrOptions(set(models.vae.SCORE_METHODS))],
         "n_samples": [Interval(numbers.Integral, 1, None, closed="left")],
-        "beta": [Interval(numbers.Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "prior_components": [Interval(numbers.Integral, 0, None, closed="left")],
+        "purpose": [StrOptions({"detect", "generate"})],
+        "beta": [None, Interval(numbers.Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -862,9 +892,10 @@ class VAEDetector(_Detector):
         *,
         score_method: str = "importance_weighted",
         n_samples: int = 16,
-        beta: float = 1.0,
+        beta: float | None = None,
         kl_warmup_epochs: int = 0,
         prior_components: int = 0,
+        purpose: str = "detect",
         hidden_dims: Sequence[int] | None = None,
         latent_dim: int | None = None,
         max_epochs: int | str = "auto",
@@ -890,6 +921,7 @@ class VAEDetector(_Detector):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
         self.prior_components = prior_components
+        self.purpose = purpose
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.max_epochs = max_epochs
@@ -910,9 +942,40 @@ class VAEDetector(_Detector):
         self.time_column = time_column
         self.window = window
 
+    def _recipe(self, name: str, value: Any, unset: Any = None) -> Any:
+        """``value``, or the generative recipe's ``name`` when ``value`` is ``unset`` and
+        ``purpose="generate"``."""
+        from latentwatch.generate import GENERATIVE_RECIPE
+
+        if self.purpose == "generate" and (value is None if unset is None else value == unset):
+            return GENERATIVE_RECIPE[name]
+        return value
+
+    def _codec_options(self) -> dict[str, Any]:
+        if self.purpose == "generate":
+            from latentwatch.generate import GENERATIVE_RECIPE
+
+            return {"numeric_transform": GENERATIVE_RECIPE["numeric_transform"]}
+        return {}
+
+    def _max_epochs(self) -> int | str:
+        return self._recipe("max_epochs", self.max_epochs, "auto")
+
+    def _training_defaults(self) -> dict[str, Any]:
+        if self.purpose != "generate":
+            return {}
+        from latentwatch.generate import GENERATIVE_RECIPE
+
+        return {"auto_steps_per_epoch": GENERATIVE_RECIPE["auto_steps_per_epoch"]}
+
     def _model_config(self) -> models.VAEConfig:
-        return models.VAEConfig(hidden_dims=self.hidden_dims, latent_dim=self.latent_dim,
-                                n_samples=self.n_samples, beta=self.beta,
+        beta = self._recipe("beta", self.beta)
+        latent_dim = self.latent_dim
+        if latent_dim is None and self.purpose == "generate":
+            latent_dim = generative_latent_dim(self.codec_.shape.n_inputs)
+        return models.VAEConfig(hidden_dims=self.hidden_dims, latent_dim=latent_dim,
+                                n_samples=self.n_samples,
+                                beta=1.0 if beta is None else float(beta),
                                 kl_warmup_epochs=self.kl_warmup_epochs,
                                 prior_components=self.prior_components)
 
@@ -922,6 +985,15 @@ class VAEDetector(_Detector):
     @property
     def feature_nll_median_(self) -> np.ndarray:
         return self.module_.nll_caps.detach().double().cpu().numpy()
+
+
+def generative_latent_dim(n_inputs: int) -> int:
+    """The generative recipe's latent size: ``latent_factor`` times the default,
+    ``clip(round(f * sqrt(n_inputs)), 2, 32)``."""
+    from latentwatch.generate import GENERATIVE_RECIPE
+
+    factor = float(GENERATIVE_RECIPE["latent_factor"])
+    return int(np.clip(round(factor * np.sqrt(n_inputs)), 2, 32))
 
 
 DETECTORS: dict[str, type[_Detector]] = {"ae": AutoEncoderDetector, "vae": VAEDetector}

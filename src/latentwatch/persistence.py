@@ -258,6 +258,13 @@ def _check_contents(path: Path, meta: dict[str, Any], codec: Any,
                                             and 0 < block.scale < np.inf):
             raise ModelFormatError(f"{path}: column {block.name!r} has scale {block.scale!r} "
                                    "(not a positive number); the file was edited")
+        knots = block.quantiles
+        if knots is not None and not (
+                isinstance(knots, list) and len(knots) >= 2
+                and all(isinstance(v, float | int) and np.isfinite(v) for v in knots)
+                and bool(np.all(np.diff(np.asarray(knots, dtype=np.float64)) >= 0))):
+            raise ModelFormatError(f"{path}: column {block.name!r} has quantiles that are not "
+                                   "an increasing list of numbers; the file was edited")
 
 
 def _check_shapes(path: Path, module: torch.nn.Module, weights: dict[str, torch.Tensor]

@@ -35,8 +35,20 @@ class Source(str, Enum):
 class Decode(str, Enum):
     """How ``sample`` turns a latent point into a row."""
 
+    auto = "auto"
     mean = "mean"
     sample = "sample"
+
+
+def parse_condition(text: str) -> tuple[str, object]:
+    """``"country=DE"`` to ``("country", "DE")``, ``"amount=10..50"`` to
+    ``("amount", ("10", "50"))`` (a range, both ends included)."""
+    column, sep, value = text.partition("=")
+    if not sep or not column.strip():
+        raise ValueError(f"--condition {text!r}: write COLUMN=VALUE or COLUMN=LOW..HIGH, e.g. "
+                         "country=DE or amount=10..50")
+    low, dots, high = value.partition("..")
+    return column.strip(), ((low.strip(), high.strip()) if dots else value.strip())
 
 
 class LatentPath(str, Enum):
@@ -67,11 +79,25 @@ def sample(
     seed: opt.Seed = 0,
     source: Annotated[Source, typer.Option(
         "--source", help="Latent points from the prior N(0, I) or from the training rows' "
-        "aggregate posterior; auto: the prior for a VAE, the aggregate posterior for an AE."
+        "aggregate posterior; auto: the aggregate posterior (measured the more realistic)."
     )] = Source.auto,
     decode: Annotated[Decode, typer.Option(
         "--decode", help="mean: the most probable row at each point; sample (VAE): draw "
-        "every column from the decoder, gaps at the training rate included.")] = Decode.mean,
+        "every column from the decoder, gaps at the training rate included; auto: sample "
+        "for a VAE, mean for an AE.")] = Decode.auto,
+    condition: Annotated[list[str] | None, typer.Option(
+        "--condition", "-c", show_default=False,
+        help="Keep only rows with COLUMN=VALUE (a training category, boolean or number) or "
+        "COLUMN=LOW..HIGH (a numeric range, ends included); repeat for several. Rows are "
+        "drawn by rejection, so the other columns follow the model's conditional "
+        "distribution.")] = None,
+    max_draws: Annotated[int | None, typer.Option(
+        "--max-draws", min=1, show_default="max(20,000, 200 N)",
+        help="With --condition: rows drawn at most before giving up.")] = None,
+    temperature: Annotated[float | None, typer.Option(
+        "--temperature", min=0.0, show_default="1",
+        help="With --decode sample: numbers drawn with this times the decoder's standard "
+        "deviation (1: its own spread; less keeps more of the correlations).")] = None,
     out_format: opt.OutFormat = None,
     device: opt.Device = None,
     quiet: opt.Quiet = False,
@@ -80,7 +106,7 @@ def sample(
     """Generate new rows: the training columns, units and categories, every value valid
     (numbers in the training range, datetimes as timestamps).
 
-    [bold]Example:[/bold] latentwatch sample fraud.lwm -n 1000 --decode sample -o synthetic.csv
+    [bold]Example:[/bold] latentwatch sample fraud.lwm -n 1000 --condition country=DE -o de.csv
     """
     detector = load_model(model, device)
     variational = detector.module_.variational
@@ -91,9 +117,17 @@ def sample(
         fail(f"{model}: --decode sample needs a VAE (an autoencoder's decoder has no "
              "distribution); use --decode mean")
     chosen = None if source is Source.auto else source.value.replace("-", "_")
-    rows = detector.sample(n, random_state=seed, source=chosen, decode=decode.value)
+    try:
+        conditions = dict(parse_condition(text) for text in condition or [])
+        rows = detector.sample(n, random_state=seed, source=chosen,
+                               decode=None if decode is Decode.auto else decode.value,
+                               conditions=conditions or None, max_draws=max_draws,
+                               temperature=temperature)
+    except ValueError as exc:
+        fail(f"{model}: {exc}")
     write_table(_rows_frame(detector, rows), out, opt.value(out_format))
-    _status(quiet, out, f"wrote {n:,} rows to {out}")
+    held = f" with {', '.join(condition)}" if condition else ""
+    _status(quiet, out, f"wrote {n:,} rows{held} to {out}")
 
 
 def interpolate(
@@ -118,8 +152,9 @@ def interpolate(
 ) -> None:
     """Decode evenly spaced points on the latent path between two rows of DATA.
 
-    The first and last rows written are the reconstructions of the two rows; a step
-    column counts from 0.
+    The path joins the two rows' latent means; the first and last rows written (steps 0
+    and N-1) are the model's reconstructions of the two rows (decoded at those means),
+    not the rows as given. A step column counts from 0.
 
     [bold]Example:[/bold] latentwatch interpolate fraud.lwm new.csv --from 3 --to 17 -n 6
     """
@@ -137,7 +172,8 @@ def interpolate(
                                                       path=path.value))
     rows.insert(0, "step", np.arange(n))
     write_table(rows, out, opt.value(out_format))
-    _status(quiet, out, f"wrote {n} rows to {out}")
+    _status(quiet, out, f"wrote {n} rows to {out}: steps 0 and {n - 1} are the model's "
+                        f"reconstructions of rows {from_row} and {to_row}")
 
 
 def encode(

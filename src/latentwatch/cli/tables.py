@@ -219,6 +219,9 @@ def fit(
     skip_bad_rows: Annotated[bool, typer.Option(
         "--skip-bad-rows", help="Train without the rows that cannot be read (they are "
         "counted and quoted) instead of failing.")] = False,
+    purpose: Annotated[str, typer.Option(
+        "--purpose", help="detect, or generate (VAE): the generative recipe, for realistic "
+        "rows from latentwatch sample (see VAEDetector's purpose).")] = "detect",
     device: Annotated[str, typer.Option(
         "--device", help="Where to train: auto (CUDA when available), cpu, cuda, ...")
                       ] = "auto",
@@ -265,6 +268,10 @@ def fit(
     from latentwatch.errors import DataError, where
 
     detector_class = DETECTORS[model.value]
+    if purpose not in ("detect", "generate"):
+        fail(f"--purpose {purpose!r}: use detect or generate")
+    if purpose == "generate" and model.value != "vae":
+        fail("--purpose generate needs --model vae (an autoencoder has no generative recipe)")
     params: dict[str, Any] = {
         "max_epochs": _epochs(epochs), "contamination": _contamination(contamination),
         "hidden_dims": _hidden_dims(hidden_dims), "latent_dim": latent_dim,
@@ -312,6 +319,8 @@ def fit(
         if not quiet:
             typer.echo(f"skipped: {text}", err=True)
         frame = frame.loc[~encoded.bad].reset_index(drop=True)
+    if purpose == "generate":
+        params["purpose"] = purpose
     detector = detector_class(**params)
     started = time.perf_counter()
     from sklearn.exceptions import ConvergenceWarning

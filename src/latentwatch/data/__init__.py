@@ -13,7 +13,8 @@ from latentwatch.data.codec import TableCodec
 
 
 def codec_for(X: Any, schema: Any = None, *, time_column: str | None = None,
-              window: int | str | None = None, source: str | None = None) -> TableCodec:
+              window: int | str | None = None, source: str | None = None,
+              numeric_transform: str = "standard") -> TableCodec:
     """The (unfitted) codec for data ``X`` read with ``schema``.
 
     A ``time_column`` or a ``window`` makes ``X`` a time series: a
@@ -32,6 +33,9 @@ def codec_for(X: Any, schema: Any = None, *, time_column: str | None = None,
     window : int, "auto" or None
     source : str or None
         Name of the data, for messages.
+    numeric_transform : {"standard", "quantile"}, default="standard"
+        How a table's numeric columns are read (see :class:`TableCodec`); a series keeps
+        its standardised channels.
 
     Returns
     -------
@@ -42,7 +46,7 @@ def codec_for(X: Any, schema: Any = None, *, time_column: str | None = None,
         from latentwatch.data.windows import window_codec
 
         return window_codec(X, time_column, window, schema, source)
-    return TableCodec(schema)
+    return TableCodec(schema, numeric_transform=numeric_transform)
 
 
 def codec_from_dict(data: dict[str, Any]) -> TableCodec:

@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from latentwatch.data.quantiles import fit_knots, from_normal_scores, to_normal_scores
 from latentwatch.data.scaling import fit_standardizer
 from latentwatch.data.schema import (
     FALSE_WORDS,
@@ -74,6 +75,12 @@ from latentwatch.data.schema import (
 )
 from latentwatch.errors import DataError, where
 
+# How numeric columns become model-space values (see TableCodec).
+NUMERIC_TRANSFORMS = ("standard", "quantile", "mixed")
+# numeric_transform="mixed" reads a column by its quantiles when it has at most this many
+# distinct training values, or one value holds at least POINT_MASS_SHARE of them.
+MAX_DISCRETE_VALUES = 50
+POINT_MASS_SHARE = 0.05
 # Label of the rare bucket where no pooled value is known (models without rare labels).
 RARE_LABEL = "(other)"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -164,6 +171,11 @@ class Block:
         :func:`~latentwatch.data.schema.parse_datetimes`).
     missing : bool
         The training data had gaps here: missingness is an input and is modelled.
+    quantiles : list of float or None
+        Numeric, with the quantile transform (``TableCodec(numeric_transform="quantile")``):
+        the knots of :mod:`latentwatch.data.quantiles`; the model sees the normal score
+        ``Phi^-1(F(x))`` (``mean`` 0, ``scale`` 1, no log) and decoding writes
+        ``F^-1(Phi(u))``, so discrete and zero-heavy columns keep their point masses.
     """
 
     name: str
@@ -184,6 +196,7 @@ class Block:
     derive: str | None = None
     date_format: str | None = None
     missing: bool = False
+    quantiles: list[float] | None = None
 
     @property
     def width(self) -> int:
@@ -321,6 +334,13 @@ class TableCodec:
     ----------
     schema : TableSchema, dict, "infer" or None, default=None
         How to read the table (see :func:`resolve_schema`); resolved in :meth:`fit`.
+    numeric_transform : {"standard", "quantile", "mixed"}, default="standard"
+        How numeric columns become model-space values: standardised (after the log where
+        the schema asks), or as normal scores of their training quantiles
+        (:mod:`latentwatch.data.quantiles`; for generation: exact point masses and
+        marginals, but values beyond the training range all read as its ends);
+        ``"mixed"``: quantiles for the discrete and zero-heavy columns only (see
+        :func:`is_discrete_column`), standardised otherwise.
 
     Attributes (after ``fit``)
     --------------------------
@@ -329,8 +349,12 @@ class TableCodec:
     dates : list of DateColumn
     """
 
-    def __init__(self, schema: Any = None) -> None:
+    def __init__(self, schema: Any = None, numeric_transform: str = "standard") -> None:
+        if numeric_transform not in NUMERIC_TRANSFORMS:
+            raise ValueError(f"numeric_transform must be one of {NUMERIC_TRANSFORMS}; got "
+                             f"{numeric_transform!r}")
         self.schema = schema
+        self.numeric_transform = numeric_transform
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, source: str | None = None, *,
@@ -365,7 +389,8 @@ class TableCodec:
         dates: list[DateColumn] = []
         for spec in schema.columns:
             gappy = gaps_in is not None and bool(gaps_in[spec.name].isna().any())
-            blocks.extend(_fit_blocks(frame[spec.name], spec, schema, gappy))
+            blocks.extend(_fit_blocks(frame[spec.name], spec, schema, gappy,
+                                      self.numeric_transform))
             if spec.kind == "datetime":
                 dates.append(_fit_dates(frame[spec.name], spec))
         if not blocks:
@@ -535,6 +560,7 @@ class TableCodec:
             return set()
         dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))
         blocks = [j for j in self.numeric if not self.blocks[j].log
+                  and self.blocks[j].quantiles is None
                   and pd.api.types.is_numeric_dtype(dtypes[self.blocks[j].source])
                   and not pd.api.types.is_bool_dtype(dtypes[self.blocks[j].source])]
         if not blocks:
@@ -635,6 +661,8 @@ def _block_values(block: Block, raw: pd.Series, j: int, messages: dict
             bad = bad | below
             with np.errstate(invalid="ignore", divide="ignore"):
                 transformed = np.log1p(np.where(below, np.nan, numbers))
+        elif block.quantiles is not None:
+            transformed = to_normal_scores(np.where(bad, np.nan, numbers), block.quantiles)
         else:
             transformed = numbers
         return np.where(bad, np.nan, transformed), bad, numbers
@@ -662,6 +690,8 @@ def decode_column(block: Block, values: np.ndarray, missing: np.ndarray,
             numbers = values * block.scale + block.mean
             if block.log:
                 numbers = np.expm1(numbers)
+            if block.quantiles is not None:
+                numbers = from_normal_scores(numbers, block.quantiles)
         numbers = np.clip(np.nan_to_num(numbers, nan=low), low, high)
         if block.integer:
             rounded = pd.array(np.round(numbers).astype(np.int64), dtype="Int64")
@@ -936,7 +966,7 @@ def category_codes(raw: pd.Series, block: Block) -> tuple[np.ndarray, np.ndarray
 
 # -- fitting ---------------------------------------------------------------------------
 def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema,
-                gappy: bool = False) -> list[Block]:
+                gappy: bool = False, transform: str = "standard") -> list[Block]:
     gaps = gappy or bool(raw.isna().any())
     if spec.kind == "numeric":
         numbers, _ = to_numbers(raw)
@@ -945,9 +975,12 @@ def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema,
         integer = bool(finite.size and np.all(np.mod(finite, 1) == 0)
                        and np.abs(finite).max() < MAX_EXACT_INTEGER)
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (None, None)
-        return [Block(spec.name, spec.name, "numeric", log=spec.log, integer=integer,
-                      decimals=_decimals(finite), low=low, high=high, missing=gaps,
-                      label_type="float")]
+        quantile = transform == "quantile" or (transform == "mixed"
+                                               and is_discrete_column(finite))
+        knots = fit_knots(finite).tolist() if quantile and finite.size else None
+        return [Block(spec.name, spec.name, "numeric", log=spec.log and knots is None,
+                      integer=integer, decimals=_decimals(finite), low=low, high=high,
+                      missing=gaps, label_type="float", quantiles=knots)]
     if spec.kind == "boolean":
         return [Block(spec.name, spec.name, "boolean", categories=_boolean_labels(raw),
                       label_type=_boolean_label_type(raw), missing=gaps)]
@@ -967,6 +1000,17 @@ def _fit_blocks(raw: pd.Series, spec: ColumnSpec, schema: TableSchema,
     label_type = _category_label_type(raw)
     return [Block(spec.name, spec.name, "categorical", label_type=label_type, missing=gaps,
                   **_learn_categories(raw, label_type, schema))]
+
+
+def is_discrete_column(values: np.ndarray) -> bool:
+    """At most ``MAX_DISCRETE_VALUES`` distinct values, or one value holding at least
+    ``POINT_MASS_SHARE`` of them (a zero-heavy column): where a Gaussian decoder spreads
+    mass between the levels and the quantile transform keeps them exactly."""
+    if values.size == 0:
+        return False
+    _, counts = np.unique(values, return_counts=True)
+    return bool(len(counts) <= MAX_DISCRETE_VALUES
+                or counts.max() >= POINT_MASS_SHARE * values.size)
 
 
 def _fit_dates(raw: pd.Series, spec: ColumnSpec) -> DateColumn:
@@ -1083,6 +1127,10 @@ def _fit_numeric_scales(frame: pd.DataFrame, blocks: list[Block], source: str | 
     matrix = _numeric_matrix(frame, numeric)
     _refuse_huge(matrix if whole is None else _numeric_matrix(whole, numeric), numeric,
                  source)
+    numeric = [b for b in numeric if b.quantiles is None]  # normal scores: mean 0, scale 1
+    if not numeric:
+        return
+    matrix = _numeric_matrix(frame, numeric)
     if np.isfinite(matrix).all():
         means, scales = fit_standardizer(matrix)
     else:

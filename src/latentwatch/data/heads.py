@@ -188,6 +188,36 @@ class TableHeads:
             values[..., self._boolean.to(out.device)] = flags
         return values
 
+    def relative_log_likelihood(self, rows, mean, logvar, logits) -> torch.Tensor:
+        """``log p(x_j | z) - max_v log p(v | z)`` of each observed entry ``(n, n_blocks)``:
+        how much less likely the observed value is than the most probable one (0 for
+        missing entries).
+
+        A numeric column gives ``-(x_j - mu_j)^2 / (2 sigma_j^2)`` (``sigma = 1`` without a
+        decoder variance), so ``-t^2 / 2`` is ``t`` standard deviations from the mean; a
+        category or boolean the log-ratio of its probability to the most probable one's.
+        """
+        targets, observed = self._split(rows)
+        out = torch.zeros(targets.shape, dtype=mean.dtype if mean.numel() else logits.dtype,
+                          device=rows.device)
+        if len(self._numeric):
+            index = self._numeric.to(rows.device)
+            diff = self._numeric_targets(rows) - mean
+            scaled = diff if logvar is None else diff * torch.exp(-0.5 * logvar)
+            out[..., index] = -0.5 * scaled.square()
+        for j, start, width in self._categories:
+            log_p = torch.log_softmax(self._decodable(j, logits[..., start:start + width]),
+                                      dim=-1)
+            picked = log_p.gather(-1, targets[..., j].long().clamp(0, width - 1)[..., None])
+            out[..., j] = picked[..., 0] - log_p.max(dim=-1).values
+        if len(self._boolean):
+            index = self._boolean.to(rows.device)
+            logit = logits[..., self._boolean_logits.to(rows.device)]
+            flags = targets[..., index]
+            # log p(x) - log max(p, 1 - p) = -softplus(|l|) + ... = -relu(-(2x - 1) l)
+            out[..., index] = -torch.relu(-(2.0 * flags - 1.0) * logit)
+        return torch.where(observed > 0, out, torch.zeros_like(out))
+
     def observed_probability(self, rows, logits) -> torch.Tensor:
         """Probability of each observed category or boolean ``(n, n_blocks)`` (a value in
         the rare bucket gets its share of it); NaN for numeric and missing entries."""
@@ -204,8 +234,14 @@ class TableHeads:
                 logits[..., self._boolean_logits.to(rows.device)], targets[..., idx]))
         return torch.where(observed > 0, prob, torch.full_like(prob, float("nan")))
 
-    def sample(self, mean, logvar, logits, gen: torch.Generator, with_missing: bool = False):
+    def sample(self, mean, logvar, logits, gen: torch.Generator, with_missing: bool = False,
+               temperature: float = 1.0):
         """Draw values in model space and gaps from the decoder's distributions.
+
+        Numbers are ``mean + temperature * sigma * eps`` (``temperature`` 1: the decoder's
+        own Gaussian; below 1 less of its independent noise, which dilutes the
+        correlations between columns); categories, booleans and gaps are drawn from their
+        probabilities.
 
         Returns
         -------
@@ -218,7 +254,8 @@ class TableHeads:
             (n, self.n_blocks))
         if len(self._numeric):
             numeric = mean if logvar is None else maths.reparameterize(
-                mean, logvar, torch.randn(mean.shape, generator=gen, dtype=mean.dtype))
+                mean, logvar, temperature * torch.randn(mean.shape, generator=gen,
+                                                        dtype=mean.dtype))
             values[:, self._numeric] = numeric
         for j, start, width in self._categories:
             probs = torch.softmax(self._decodable(j, logits[:, start:start + width]), dim=-1)

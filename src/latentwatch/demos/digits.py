@@ -134,7 +134,7 @@ def run_digits_demo(
     files = []
 
     # 1. generated digits
-    generated = vae.sample(100, random_state=seed)
+    generated = vae.sample(100, random_state=seed, source="prior", decode="mean")
     fig = _grid_figure(generated, 10, "100 digits sampled from the prior N(0, I)")
     files.append(out_dir / "digits_generated.png")
     fig.savefig(files[-1], dpi=110)

@@ -196,12 +196,14 @@ def posterior(module: nn.Module, heads, rows: np.ndarray,
 
 def decode_latent(module: nn.Module, heads, z: np.ndarray, sample: bool,
                   gen: torch.Generator | None = None, with_missing: bool = False,
-                  device: torch.device | str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+                  device: torch.device | str = "cpu", temperature: float = 1.0
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Model-space values ``(n, n_blocks)`` and gaps at latent points ``z``.
 
     ``sample=False``: the most probable value of every column (decoder mean, most probable
     category); ``sample=True``: a draw from the decoder's distribution with ``gen`` (the
-    AE has no variance: its numbers are its output), and gaps too when ``with_missing``.
+    AE has no variance: its numbers are its output), and gaps too when ``with_missing``;
+    ``temperature`` scales the decoder's standard deviations.
     """
     net = scoring_copy(module)
     if next(net.parameters()).device.type != "cpu":
@@ -211,7 +213,8 @@ def decode_latent(module: nn.Module, heads, z: np.ndarray, sample: bool,
         out, logvar, logits = net.decode(torch.from_numpy(np.ascontiguousarray(z)).to(
             SCORING_DTYPE))
         if sample:
-            values, missing = heads.sample(out, logvar, logits, gen, with_missing)
+            values, missing = heads.sample(out, logvar, logits, gen, with_missing,
+                                           temperature)
         else:
             values = heads.expected(out, logits)
             missing = torch.zeros(values.shape, dtype=torch.bool)
@@ -228,6 +231,24 @@ def expectations(module: nn.Module, heads, rows: np.ndarray,
         out, _, logits = net.decode(net.encode(heads.inputs(xb))[0])
         return [_numpy(heads.expected(out, logits)), _numpy(heads.observed_probability(
             xb, logits))]
+
+    parts = map_batches(net, rows, 1, one, device)
+    if not parts:
+        return np.empty((0, heads.n_blocks)), np.empty((0, heads.n_blocks))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def cell_fit(module: nn.Module, heads, rows: np.ndarray,
+             device: torch.device | str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """Most probable values in model space at the posterior mean ``(n, n_blocks)``, and the
+    relative log-likelihood of every observed entry there (``heads.relative_log_likelihood``;
+    0 for missing entries)."""
+    net = scoring_copy(module)
+
+    def one(xb: torch.Tensor) -> list[np.ndarray]:
+        out, logvar, logits = net.decode(net.encode(heads.inputs(xb))[0])
+        return [_numpy(heads.expected(out, logits)),
+                _numpy(heads.relative_log_likelihood(xb, out, logvar, logits))]
 
     parts = map_batches(net, rows, 1, one, device)
     if not parts:
