@@ -159,7 +159,7 @@ def _fit(detector, ctx, strategy, training, seed: int, path_or_glob, *, fmt, che
     split = _split(data, strategy, seed, detector.validation_fraction, max_validation_rows,
                    max_calibration_rows)
     stats = _statistics(detector, ctx, data, split, sample_rows=sample_rows,
-                        skip_bad_rows=skip_bad_rows)
+                        skip_bad_rows=skip_bad_rows, **detector._codec_options())
     detector.seed_ = seed
     detector.device_ = ctx.device
     detector.input_kind_ = "frame"

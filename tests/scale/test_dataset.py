@@ -15,6 +15,7 @@ from latentwatch.data.dataset import (
     fit_codec_stream,
     resolve_files,
 )
+from latentwatch.data.quantiles import from_normal_scores, to_normal_scores
 from latentwatch.engine.splits import hashed_uniforms
 from latentwatch.errors import DataError
 
@@ -56,6 +57,36 @@ def test_streamed_codec_is_the_in_memory_codec(tmp_path, transactions, fmt):
     assert_same_codec(fitted.codec, expected)
     assert any(b.missing for b in fitted.codec.blocks if b.name == "amount")
     assert sum(fitted.counts.values()) == len(whole) == data.n_rows
+
+
+@pytest.mark.parametrize("transform", ["quantile", "mixed"])
+def test_streamed_quantile_knots_are_the_in_memory_knots(tmp_path, transactions, transform):
+    _, train, _, _ = transactions
+    write_parts(train, tmp_path / "d", 3, 400)
+    data = TableDataset(tmp_path / "d", chunk_rows=256, text_columns=["transaction_id"])
+    split = StreamSplit(5, 0.1, 0.1, 0.05)
+    fitted = fit_codec_stream(data, SCHEMA, split, numeric_transform=transform)
+    expected = TableCodec(SCHEMA, transform).fit(train.iloc[fitting_rows(data, split)])
+    assert_same_codec(fitted.codec, expected)
+    assert fitted.codec.numeric_transform == transform
+    numeric = [b for b in fitted.codec.blocks if b.kind == "numeric"]
+    assert (transform == "quantile") == all(b.quantiles is not None for b in numeric)
+
+
+def test_knots_from_a_small_sample_end_at_the_whole_datasets_extremes(tmp_path):
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"x": rng.lognormal(0, 1, 3000), "n": rng.poisson(0.3, 3000)})
+    write_parts(frame, tmp_path / "d", 3, 500)
+    fitted = fit_codec_stream(TableDataset(tmp_path / "d"), None, StreamSplit(2, 0.0, 0.1, 0.1),
+                              sample_rows=200, numeric_transform="quantile")
+    codec = fitted.codec
+    for block in codec.blocks:
+        assert block.quantiles[0] == frame[block.name].min() == block.low
+        assert block.quantiles[-1] == frame[block.name].max() == block.high
+    knots = np.array(next(b.quantiles for b in codec.blocks if b.name == "n"))
+    counts = frame["n"].to_numpy(dtype=float)
+    assert np.allclose(from_normal_scores(to_normal_scores(counts, knots), knots), counts,
+                       rtol=1e-9, atol=1e-12)
 
 
 def test_held_out_rows_follow_the_hash_of_the_global_row(tmp_path, transactions):

@@ -122,3 +122,20 @@ def test_cli_refuses_resume_without_a_streamed_fit(tmp_path, transactions):
     result = CliRunner().invoke(app, ["fit", str(path), "--resume", "-q"])
     assert result.exit_code != 0
     assert "apply to a streamed fit" in result.output
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fit_purpose_generate_streams_with_the_generative_recipe(tmp_path, transactions):
+    folder, train, _, _ = transactions
+    out = tmp_path / "g.lwm"
+    result = CliRunner().invoke(app, [
+        "fit", str(folder), "-o", str(out), "--epochs", "2", "--purpose", "generate",
+        "--id-column", "transaction_id", "--exclude", "customer_id", "--quiet"])
+    assert result.exit_code == 0, result.output
+    model = load(out)
+    detect = VAEDetector(schema=SCHEMA, max_epochs=2, random_state=0).fit_dataset(folder)
+    assert model.purpose == "generate" and model.codec_.numeric_transform == "mixed"
+    assert model.latent_dim_ > detect.latent_dim_
+    rows = model.sample(300, random_state=0)
+    assert set(rows["country"]) <= set(train["country"])
+    assert rows["amount"].between(train["amount"].min(), train["amount"].max()).all()

@@ -282,6 +282,8 @@ def fit(
                                     detector_class is DETECTORS["vae"])
     except ValueError as exc:
         fail(f"--threshold: {exc}")
+    if purpose == "generate":
+        params["purpose"] = purpose
     source = name_of(data)
     ids, excluded = list(id_column or []), list(exclude or [])
     series = time_column is not None or window is not None
@@ -319,8 +321,6 @@ def fit(
         if not quiet:
             typer.echo(f"skipped: {text}", err=True)
         frame = frame.loc[~encoded.bad].reset_index(drop=True)
-    if purpose == "generate":
-        params["purpose"] = purpose
     detector = detector_class(**params)
     started = time.perf_counter()
     from sklearn.exceptions import ConvergenceWarning

@@ -438,15 +438,19 @@ class TableCodec:
     # -- persistence ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form; ``from_dict`` restores it exactly."""
-        return {"kind": "table", "schema": self.schema_.to_dict(),
-                "blocks": [asdict(b) for b in self.blocks],
-                "dates": [asdict(d) for d in self.dates]}
+        out = {"kind": "table", "schema": self.schema_.to_dict(),
+               "blocks": [asdict(b) for b in self.blocks],
+               "dates": [asdict(d) for d in self.dates]}
+        if self.numeric_transform != "standard":
+            out["numeric_transform"] = self.numeric_transform
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TableCodec:
         schema = TableSchema.from_dict(data["schema"])
-        return cls(schema)._set(schema, [Block(**b) for b in data["blocks"]],
-                                [DateColumn(**d) for d in data.get("dates", [])])
+        return cls(schema, data.get("numeric_transform", "standard"))._set(
+            schema, [Block(**b) for b in data["blocks"]],
+            [DateColumn(**d) for d in data.get("dates", [])])
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TableCodec) and self.to_dict() == other.to_dict()

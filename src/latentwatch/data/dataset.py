@@ -54,6 +54,7 @@ import pandas as pd
 from latentwatch.data import codec as codec_module
 from latentwatch.data.codec import Block, DateColumn, TableCodec
 from latentwatch.data.io import _NULLABLE, CHUNK_ROWS, iter_tables, table_format
+from latentwatch.data.quantiles import fit_knots
 from latentwatch.data.scaling import _RELATIVE_FLOOR
 from latentwatch.errors import DataError
 
@@ -403,11 +404,20 @@ class CodecStatistics:
         The resolved schema.
     label_types : dict
         Label type of each categorical or boolean column (from the schema sample).
+    sample : DataFrame, optional
+        The schema sample: with ``numeric_transform`` ``"quantile"`` or ``"mixed"``, the
+        quantile knots (and the discrete-column test) come from its values, with the first
+        and last knot set to the exact minimum and maximum of the whole dataset.
+    numeric_transform : {"standard", "quantile", "mixed"}
+        As for :class:`~latentwatch.data.codec.TableCodec`.
     """
 
-    def __init__(self, schema, label_types: dict[str, str]) -> None:
+    def __init__(self, schema, label_types: dict[str, str], sample: pd.DataFrame | None = None,
+                 numeric_transform: str = "standard") -> None:
         self.schema = schema
         self.label_types = label_types
+        self.sample = sample
+        self.numeric_transform = numeric_transform
         self.columns = {spec.name: _Column() for spec in schema.columns}
         self.problems: list[str] = []
         self.n_problems = 0
@@ -499,18 +509,32 @@ class CodecStatistics:
             blocks.extend(self._blocks(spec))
             if spec.kind == "datetime":
                 dates.append(self._date_column(spec))
-        return TableCodec(self.schema)._set(self.schema, blocks, dates)
+        return TableCodec(self.schema, self.numeric_transform)._set(self.schema, blocks, dates)
+
+    def _knots(self, spec, stats: _Numeric) -> list[float] | None:
+        """Quantile knots of a numeric column from the schema sample (``None``: standardised)."""
+        if self.numeric_transform == "standard" or self.sample is None or not stats.any_value:
+            return None
+        numbers, _ = codec_module.to_numbers(self.sample[spec.name])
+        finite = numbers[np.isfinite(numbers)]
+        if finite.size == 0 or (self.numeric_transform == "mixed"
+                                and not codec_module.is_discrete_column(finite)):
+            return None
+        knots = fit_knots(finite)
+        knots[0], knots[-1] = stats.low, stats.high
+        return knots.tolist()
 
     def _blocks(self, spec) -> list[Block]:
         column = self.columns[spec.name]
         if spec.kind == "numeric":
             stats = column.numeric
-            mean, scale = stats.scale()
+            knots = self._knots(spec, stats)
+            mean, scale = stats.scale() if knots is None else (0.0, 1.0)
             integer = stats.any_value and stats.integer
-            return [Block(spec.name, spec.name, "numeric", log=spec.log, integer=integer,
-                          decimals=stats.decimals if stats.any_value else 0, mean=mean,
-                          scale=scale, low=stats.low, high=stats.high, missing=column.gaps,
-                          label_type="float")]
+            return [Block(spec.name, spec.name, "numeric", log=spec.log and knots is None,
+                          integer=integer, decimals=stats.decimals if stats.any_value else 0,
+                          mean=mean, scale=scale, low=stats.low, high=stats.high,
+                          missing=column.gaps, label_type="float", quantiles=knots)]
         if spec.kind == "boolean":
             label_type = self.label_types[spec.name]
             labels = ([False, True] if label_type == "bool" else [0, 1] if label_type == "int"
@@ -626,8 +650,8 @@ def _smallest(kept: list[pd.DataFrame], keys: list[np.ndarray], size: int):
 
 
 def fit_codec_stream(data: TableDataset, schema: Any, split: StreamSplit, *,
-                     sample_rows: int = SCHEMA_SAMPLE_ROWS, skip_bad_rows: bool = False
-                     ) -> StreamFit:
+                     sample_rows: int = SCHEMA_SAMPLE_ROWS, skip_bad_rows: bool = False,
+                     numeric_transform: str = "standard") -> StreamFit:
     """Fit a codec on a dataset in two streaming passes and keep the held-out rows.
 
     Parameters
@@ -640,6 +664,9 @@ def fit_codec_stream(data: TableDataset, schema: Any, split: StreamSplit, *,
         Rows of the schema sample.
     skip_bad_rows : bool
         Do not refuse values the model cannot read (training then drops their rows).
+    numeric_transform : {"standard", "quantile", "mixed"}
+        As for :class:`TableCodec`; quantile knots come from the schema sample, their ends
+        from the whole dataset's extremes (see :class:`CodecStatistics`).
 
     Returns
     -------
@@ -664,7 +691,7 @@ def fit_codec_stream(data: TableDataset, schema: Any, split: StreamSplit, *,
     """
     sample = schema_sample(data, split, sample_rows)
     resolved = codec_module.resolve_schema(schema, sample, data.path)
-    stats = CodecStatistics(resolved, label_types(resolved, sample))
+    stats = CodecStatistics(resolved, label_types(resolved, sample), sample, numeric_transform)
     held: dict[int, list[pd.DataFrame]] = {1: [], 2: [], 3: []}
     counts = {"train": 0, "validation": 0, "calibration": 0}
     for piece, offset, frame in data.read():
