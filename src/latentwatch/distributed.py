@@ -49,8 +49,9 @@ WORKER_CACHE_SIZE = 4
 PARTITION_ROWS = 1_000_000
 # Test hook: ``"<stage>:<folder>"`` makes the first partition (over all worker processes)
 # that reaches ``stage`` ("score": scored, not yet returned; "write": part written to its
-# temporary file, not yet renamed) end its process with ``os._exit``, so that the tests
-# can check that the engine's retry gives the result of a clean run.
+# temporary file, not yet renamed) end its process with ``os._exit`` (``<stage>-raise``:
+# raise an OSError instead), so that the tests can check that the engine's retry gives
+# the result of a clean run. ``folder`` records that it fired.
 FAULT_ENV = "LATENTWATCH_FAULT_ONCE"
 SUCCESS = "_SUCCESS"
 _PART = "part-{:05d}.parquet"
@@ -151,14 +152,16 @@ def _fault(stage: str, key: str) -> None:
     """The :data:`FAULT_ENV` test hook: end this process at ``stage`` the first time."""
     setting = os.environ.get(FAULT_ENV, "")
     wanted, _, folder = setting.partition(":")
-    if wanted != stage or not folder:
+    if wanted not in (stage, f"{stage}-raise") or not folder:
         return
     try:
         fd = os.open(os.path.join(folder, "fault-fired"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
         return
-    os.write(fd, key.encode())
+    os.write(fd, f"{key}\n".encode())
     os.close(fd)
+    if wanted.endswith("-raise"):
+        raise OSError(f"{key}: a transient failure ({FAULT_ENV})")
     os._exit(70)
 
 
@@ -251,6 +254,8 @@ def score_partition(
                         f"them or {advice} to give them an empty score")
     table = scored.table if keep_bad_rows else scored.table.drop(columns="reason")
     table.index = frame.index
+    for name in ids:  # their own dtype, as the partition's meta says
+        table[name] = frame[name]
     if keep_input:
         check_keep_input(frame.columns, table.columns, source)
         table = pd.concat([frame, table], axis=1)
