@@ -30,6 +30,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -521,7 +522,8 @@ def _csv_head(path: str, detector, ids, fmt) -> pd.DataFrame:
 
 
 # -- partitioned Parquet output -----------------------------------------------------------
-_OWN = ("part-", SUCCESS, ".latentwatch-")
+_OWN = re.compile(r"^(part-[0-9]{5,}\.parquet|_SUCCESS|\.latentwatch-.*)$")
+_PART_NAME = re.compile(r"^part-[0-9]{5,}\.parquet$")
 
 
 def _prepare_out(out: Path) -> None:
@@ -530,7 +532,7 @@ def _prepare_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: is a file; --out names a folder for the Parquet parts")
     out.mkdir(parents=True, exist_ok=True)
-    foreign = sorted(n for n in os.listdir(out) if not n.startswith(_OWN))
+    foreign = sorted(n for n in os.listdir(out) if not _OWN.match(n))
     if foreign:
         raise DataError(f"{out}: holds {foreign[0]!r}, which is not a part of scores; write "
                         "the parts to an empty or new folder")
@@ -571,7 +573,6 @@ def _staging(out: Path) -> Path:
 
 def _remove_dead_staging(out: Path) -> None:
     """Remove the staging folders that runs on this host left when they were killed."""
-    import re
     import shutil
 
     from latentwatch.data.io import _alive, _host
@@ -681,7 +682,7 @@ def score_to_parquet(
             more = "; ..." if total > len(summary["reasons"]) else ""
             raise DataError(f"{piece.path}: {total} {noun} be used: {quoted}{more}; fix them "
                             f"or {advice} to give them an empty score")
-        old = [n for n in os.listdir(out) if n.startswith("part-") or n == SUCCESS]
+        old = [n for n in os.listdir(out) if _PART_NAME.match(n) or n == SUCCESS]
         if SUCCESS in old:
             os.unlink(out / SUCCESS)
         for name in old:
