@@ -71,13 +71,13 @@ def score_one_process(model: Path, paths: list[Path], out: Path) -> float:
 
     out.mkdir(parents=True, exist_ok=True)
     runner = CliRunner()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for path in paths:
         result = runner.invoke(app, ["score", str(model), str(path), "-q",
                                      "-o", str(out / path.name)])
         if result.exit_code != 0:
             raise RuntimeError(f"latentwatch score {path}: {result.stderr}")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def _warm() -> None:
@@ -86,10 +86,14 @@ def _warm() -> None:
     import latentwatch.service  # noqa: F401
 
 
+def _cpu() -> float:
+    return time.process_time()
+
+
 def score_dask(model: Path, folder: Path, workers: int, out: Path,
-               partition_rows: int) -> tuple[float, float]:
+               partition_rows: int) -> tuple[float, float, float]:
     """``--engine dask`` on a local cluster of ``workers``; (start-up s: the cluster and
-    the workers' imports, scoring s)."""
+    the workers' imports, scoring s, CPU s of the workers and this process)."""
     from latentwatch.cli.distributed import RETRIES, dask_client
     from latentwatch.distributed import ModelBytes, score_to_parquet
 
@@ -97,12 +101,12 @@ def score_dask(model: Path, folder: Path, workers: int, out: Path,
     with dask_client(None, workers) as client:
         client.wait_for_workers(workers)
         client.run(_warm)
-        ready = time.perf_counter()
+        ready, cpu = time.perf_counter(), sum(client.run(_cpu).values()) + _cpu()
         score_to_parquet(ModelBytes.of(model), str(folder / "*.parquet"), out, client=client,
                          retries=RETRIES, partition_rows=partition_rows,
                          advice="pass --keep-bad-rows")
-        done = time.perf_counter()
-    return ready - started, done - ready
+        done, cpu = time.perf_counter(), sum(client.run(_cpu).values()) + _cpu() - cpu
+    return ready - started, done - ready, cpu
 
 
 def compare(one: Path, dask_out: Path, paths: list[Path]) -> int:
@@ -153,35 +157,37 @@ def main() -> None:
           flush=True)
     rows = []
     one = work / "one-process"
-    seconds = score_one_process(model, paths, one)
+    seconds, cpu = score_one_process(model, paths, one)
     rows.append({"engine": "latentwatch score (one process)", "workers": "-",
-                 "start-up s": 0.0, "scoring s": seconds})
+                 "start-up s": 0.0, "scoring s": seconds, "CPU s": cpu})
     print(rows[-1], flush=True)
     for n in args.workers:
         out = work / f"dask-{n}"
-        startup, seconds = score_dask(model, folder, n, out, args.partition_rows)
+        startup, seconds, cpu = score_dask(model, folder, n, out, args.partition_rows)
         checked = compare(one, out, paths)
         rows.append({"engine": "--engine dask (LocalCluster)", "workers": str(n),
-                     "start-up s": startup, "scoring s": seconds})
+                     "start-up s": startup, "scoring s": seconds, "CPU s": cpu})
         print({**rows[-1], "identical rows": checked}, flush=True)
     if args.bracket:  # the machine is shared: one process again, after the Dask runs
-        seconds = score_one_process(model, paths, work / "one-process-again")
+        seconds, cpu = score_one_process(model, paths, work / "one-process-again")
         rows.append({"engine": "latentwatch score (one process, again)", "workers": "-",
-                     "start-up s": 0.0, "scoring s": seconds})
+                     "start-up s": 0.0, "scoring s": seconds, "CPU s": cpu})
         print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     table["rows/s"] = args.rows / table["scoring s"]
     one = table["engine"].str.startswith("latentwatch score")
     table["vs one process"] = table["rows/s"] / table.loc[one, "rows/s"].mean()
-    for column in ("start-up s", "scoring s"):
+    table["rows per CPU s"] = (args.rows / table["CPU s"]).map(lambda v: f"{v:,.0f}")
+    for column in ("start-up s", "scoring s", "CPU s"):
         table[column] = table[column].map(lambda v: f"{v:.1f}")
     table["rows/s"] = table["rows/s"].map(lambda v: f"{v:,.0f}")
     table["vs one process"] = table["vs one process"].map(lambda v: f"{v:.2f}x")
     print(md_table(table.set_index("engine")))
     print(f"{args.rows:,} rows, {len(paths)} files, model {args.model} (max_epochs 5, "
           f"{args.sample:,} training rows), partitions of at most {args.partition_rows:,} "
-          f"rows; {os.cpu_count()} CPUs; every output column identical to one process "
-          "(float64 bits compared)")
+          f"rows; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
+          "CPU s: this process (one process: all its threads), plus the workers' (Dask); "
+          "every output column identical to one process (float64 bits compared)")
 
 
 if __name__ == "__main__":
