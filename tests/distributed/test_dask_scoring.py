@@ -139,3 +139,20 @@ def test_score_to_parquet_without_a_cluster(fitted, parquet_files, tmp_path):
     expected = score_table(model, pd.read_parquet(parquet_files[0]), top_k=1,
                            id_columns=["transaction_id"]).table.drop(columns="reason")
     assert_identical(got, expected)
+
+
+def test_csv_files_are_read_as_latentwatch_score_reads_them(dask_client, fitted, transactions,
+                                                            tmp_path):
+    _, model_path = fitted
+    paths = []
+    for i in range(2):
+        path = tmp_path / f"t{i}.csv"
+        transactions.iloc[400 * i:400 * (i + 1)].to_csv(path, index=False)
+        paths.append(path)
+    scored = score_dask(model_path, str(tmp_path / "*.csv"), top_k=1)
+    assert scored.npartitions == 2  # a CSV file is one partition
+    got = dask_client.compute(scored).result()
+    expected = pd.concat([one_process(model_path, p, tmp_path / f"{p.stem}.parquet", "-k", "1")
+                          for p in paths], ignore_index=True)
+    assert_identical(got.reset_index(drop=True), expected)
+    assert got.index.tolist() == [*range(400), *range(400)]  # rows of each file, from 0
