@@ -481,20 +481,30 @@ def score_dask(
         meta = score_partition(empty, carrier, **options)
         return data.map_partitions(_score_numbered, _model_arg(carrier), options, meta=meta,
                                    align_dataframes=False)
+    return _score_files(carrier, detector, data, options, partition_rows, fmt)
+
+
+def _score_files(carrier: ModelBytes, detector, data: Any, options: dict,
+                 partition_rows: int, fmt: str | None):
+    """:func:`score_dask` of files: read on the workers, each partition knowing its file
+    and first row (for messages)."""
+    import dask.dataframe as dd
+
     if not isinstance(partition_rows, int) or partition_rows < 1:
         raise ValueError(f"partition_rows={partition_rows!r}: expected a positive integer")
-    files = expand_paths(data)
-    pieces = plan_pieces(files, partition_rows, fmt)
+    pieces = plan_pieces(expand_paths(data), partition_rows, fmt)
+    first = pieces[0].path
     ids = options["id_columns"]
-    empty = read_piece(Piece(pieces[0].path, 0, 0, ()), None, fmt=fmt).iloc[:0] \
-        if _is_parquet(pieces[0].path, fmt) else _csv_head(pieces[0].path, detector, ids, fmt)
+    empty = (read_piece(Piece(first, 0, 0, ()), None, fmt=fmt) if _is_parquet(first, fmt)
+             else _csv_head(first, detector, ids, fmt))
     ids = default_ids(detector, empty.columns) if ids is None else list(ids)
-    options["id_columns"] = ids
-    columns = None if keep_input else list(dict.fromkeys([*ids, *detector.codec_.sources]))
+    options = {**options, "id_columns": ids}
+    columns = (None if options["keep_input"]
+               else list(dict.fromkeys([*ids, *detector.codec_.sources])))
     for name in columns or ():
         if name not in empty.columns:
             kind = "id column" if name in ids else "column"
-            raise DataError(where(pieces[0].path, f"{kind} {name!r} is not in the data"))
+            raise DataError(where(first, f"{kind} {name!r} is not in the data"))
     if columns is not None:
         empty = empty[columns]
     meta = score_partition(empty, carrier, **options)
