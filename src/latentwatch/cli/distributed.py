@@ -2,9 +2,10 @@
 Parquet parts (:func:`latentwatch.distributed.score_to_parquet`).
 
 Without ``--scheduler`` the command starts a local cluster of ``--workers`` processes
-with one thread each, bound to 127.0.0.1 and without a dashboard, and stops it at the
-end; with it, it connects to that scheduler (the workers must see DATA and ``--out`` at
-the same paths: a shared file system).
+with one thread each, bound to 127.0.0.1 and without a dashboard (glibc's malloc
+thresholds raised, :data:`WORKER_ENVIRON`), and stops it at the end; with it, it
+connects to that scheduler (the workers must see DATA and ``--out`` at the same paths: a
+shared file system).
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from latentwatch.cli.errors import fail
 
 # Retries of a partition whose task failed (a dead worker is rescheduled by Dask itself).
 RETRIES = 2
+# The environment of the local cluster's workers. Dask's nanny sets MALLOC_TRIM_THRESHOLD_
+# to 65536, which also pins glibc's mmap threshold at 128 KiB: every large tensor of the
+# scoring is then a fresh mmap, page-faulted in and given back (a worker spent 1.5x the CPU
+# of one process on the VAE). Higher thresholds keep them on the heap (cpu_probe in
+# benchmarks/README.md); the arithmetic, and so every score, is the same.
+WORKER_ENVIRON = {"MALLOC_TRIM_THRESHOLD_": 1 << 28, "MALLOC_MMAP_THRESHOLD_": 1 << 26}
 
 
 @contextlib.contextmanager
@@ -36,8 +43,12 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator:
         with client:
             yield client
         return
+    import dask
+
     n = workers or max(1, os.cpu_count() or 1)
-    with (LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+    environ = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRON.items()}
+    with (dask.config.set(environ),
+          LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                        dashboard_address=None, silence_logs=logging.ERROR) as cluster,
           Client(cluster) as client):
         yield client
