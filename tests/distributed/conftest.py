@@ -3,7 +3,6 @@ the module, a small fitted model and a transactions table in Parquet files."""
 
 from __future__ import annotations
 
-import logging
 import warnings
 
 import pytest
@@ -13,11 +12,10 @@ pytest.importorskip("distributed")
 
 @pytest.fixture(scope="session")
 def dask_client():
-    from distributed import Client, LocalCluster
+    """The local cluster of ``latentwatch score --engine dask --workers 2``."""
+    from latentwatch.cli.distributed import dask_client as local_client
 
-    with (LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                       dashboard_address=None, silence_logs=logging.ERROR) as cluster,
-          Client(cluster) as client):
+    with local_client(None, 2) as client:
         client.wait_for_workers(2)
         yield client
 

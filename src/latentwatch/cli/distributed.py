@@ -24,8 +24,8 @@ RETRIES = 2
 # The environment of the local cluster's workers. Dask's nanny sets MALLOC_TRIM_THRESHOLD_
 # to 65536, which also pins glibc's mmap threshold at 128 KiB: every large tensor of the
 # scoring is then a fresh mmap, page-faulted in and given back (a worker spent 1.5x the CPU
-# of one process on the VAE). Higher thresholds keep them on the heap (cpu_probe in
-# benchmarks/README.md); the arithmetic, and so every score, is the same.
+# of one process on the VAE). Higher thresholds keep them on the heap
+# (benchmarks/dask_worker_cpu.py); the arithmetic, and so every score, is the same.
 WORKER_ENVIRON = {"MALLOC_TRIM_THRESHOLD_": 1 << 28, "MALLOC_MMAP_THRESHOLD_": 1 << 26}
 
 
