@@ -95,7 +95,7 @@ def test_cli_engine_dask_equals_latentwatch_score(fitted, parquet_files, tmp_pat
     _, model_path = fitted
     out = tmp_path / "scores"
     result = invoke("score", model_path, parquet_files[0].parent / "*.parquet", "--engine",
-                    "dask", "--workers", "2", "--partition-rows", "500", "-q", "-o", out)
+                    "dask", "--workers", "1", "--partition-rows", "500", "-q", "-o", out)
     assert result.exit_code == 0, (result.stderr, result.exception)
     assert sorted(os.listdir(out)) == ["_SUCCESS", *(f"part-{i:05d}.parquet" for i in range(6))]
     manifest, got = read_parts(out)
