@@ -166,6 +166,15 @@ def _fault(stage: str, key: str) -> None:
     os._exit(70)
 
 
+def check_table_model(model, name: str) -> None:
+    """Refuse a time-series model: its windows reach into the rows before each partition,
+    which a partition does not have, so its scores would differ at partition starts."""
+    if getattr(model.codec_, "context_rows", None) is not None:
+        raise ValueError(f"{name}: a time-series model (windows of {model.codec_.window} "
+                         "steps) reads the rows before each row, which a partition does not "
+                         "hold; score the series in one process with latentwatch score")
+
+
 def default_ids(model, columns: Sequence[str]) -> list[str]:
     """The model's id columns that the data has (what ``latentwatch score`` copies)."""
     present = set(map(str, columns))
@@ -473,6 +482,7 @@ def score_dask(
     check_top_k(top_k)
     carrier = ModelBytes.of(model)
     detector = worker_model(carrier)
+    check_table_model(detector, carrier.name)
     options = {"top_k": top_k, "id_columns": id_columns, "keep_bad_rows": keep_bad_rows,
                "keep_input": keep_input, "advice": advice}
     if isinstance(data, dd.DataFrame):
@@ -835,6 +845,7 @@ def score_spark(
     check_top_k(top_k)
     carrier = ModelBytes.of(model)
     detector = worker_model(carrier)
+    check_table_model(detector, carrier.name)
     empty = _spark_empty(spark_df)
     check_columns(detector, empty, "the Spark DataFrame")
     ids = default_ids(detector, empty.columns) if id_columns is None else list(id_columns)

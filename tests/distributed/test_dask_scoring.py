@@ -156,3 +156,15 @@ def test_csv_files_are_read_as_latentwatch_score_reads_them(dask_client, fitted,
                           for p in paths], ignore_index=True)
     assert_identical(got.reset_index(drop=True), expected)
     assert got.index.tolist() == [*range(400), *range(400)]  # rows of each file, from 0
+
+
+def test_a_time_series_model_is_refused_in_one_line():
+    from latentwatch import AutoEncoderDetector
+
+    t = np.arange(300.0)
+    frame = pd.DataFrame({"time": t, "value": np.sin(t / 5)})
+    model = AutoEncoderDetector(time_column="time", window=8, max_epochs=1,
+                                random_state=0).fit(frame)
+    with pytest.raises(ValueError, match=r"a time-series model \(windows of 8 steps\) reads "
+                                         r"the rows before each row"):
+        score_dask(model, dd.from_pandas(frame, npartitions=2))
