@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 GEN_VENV := .venv-gen
 
-.PHONY: demo test setup bench-setup bench-gen-setup bench-gen lint clean
+.PHONY: demo test setup bench-setup bench-gen-setup bench-gen spark-test lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,19 @@ bench-gen-setup: $(GEN_VENV)/bin/activate
 
 bench-gen: bench-gen-setup
 	$(GEN_VENV)/bin/python -m benchmarks.generative_quality --out results/generative_quality.md
+
+# The Spark adapter's tests (tests/spark, skipped by `make test`): the spark extra, and Java,
+# installed with apt-get when `java -version` fails (as root, or with sudo).
+SPARK_EXTRA ?= -e ".[spark]"
+SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && echo sudo)
+
+spark-test: setup
+	$(BIN)/pip install --quiet $(SPARK_EXTRA)
+	@java -version >/dev/null 2>&1 || { \
+		echo "java not found: installing openjdk-17-jre-headless with apt-get"; \
+		$(SUDO) apt-get update && $(SUDO) apt-get install -y openjdk-17-jre-headless; }
+	java -version
+	LATENTWATCH_SPARK_TESTS=1 $(BIN)/pytest -q tests/spark
 
 clean:
 	rm -rf $(VENV) $(GEN_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save, save_file
 
 from latentwatch.errors import ModelFormatError
 
@@ -51,7 +52,8 @@ _SCHEMA_PARAM = "latentwatch.TableSchema"
 MAX_JSON_DEPTH = 32
 MAX_SCORE_SAMPLES = 1024
 
-__all__ = ["FORMAT_VERSION", "ModelFormatError", "load", "read_metadata", "save_model"]
+__all__ = ["FORMAT_VERSION", "ModelFormatError", "load", "load_bytes", "model_bytes",
+           "read_metadata", "save_model"]
 
 
 def _digest(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
@@ -123,21 +125,13 @@ def _array(tensor_or_array: Any) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(tensor_or_array, dtype=np.float64))
 
 
-def save_model(model: Any, path: str | Path) -> Path:
-    """Write a fitted detector to ``path`` atomically (temporary file, then rename; the
-    file gets the user's umask).
-
-    Returns
-    -------
-    pathlib.Path
-    """
+def _contents(model: Any) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and the safetensors header metadata of a fitted detector."""
     from sklearn.utils.validation import check_is_fitted
 
     from latentwatch import __version__
-    from latentwatch.data.io import replace_atomically, temp_file
 
     check_is_fitted(model, "module_")
-    path = Path(path)
     tensors = {_MODULE + k: v.detach().cpu().contiguous()
                for k, v in model.module_.state_dict().items()}
     for method, scores in model.thresholds_.arrays().items():
@@ -162,15 +156,53 @@ def save_model(model: Any, path: str | Path) -> Path:
                 "n_features": int(model.n_features_in_)},
     }
     meta["sha256"] = _digest(tensors, meta)
+    return tensors, {_METADATA_KEY: json.dumps(meta)}
+
+
+def save_model(model: Any, path: str | Path) -> Path:
+    """Write a fitted detector to ``path`` atomically (temporary file, then rename; the
+    file gets the user's umask).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from latentwatch.data.io import replace_atomically, temp_file
+
+    tensors, header = _contents(model)
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_file(path.parent)
     try:
-        save_file(tensors, tmp, metadata={_METADATA_KEY: json.dumps(meta)})
+        save_file(tensors, tmp, metadata=header)
         replace_atomically(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def model_bytes(model: Any) -> bytes:
+    """A fitted detector as the bytes of its model file (what :func:`save_model` writes),
+    without touching the disk: what the distributed adapters ship to their workers.
+
+    Returns
+    -------
+    bytes
+        A safetensors file; :func:`load_bytes` reads it back.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from latentwatch import VAEDetector
+    >>> X = np.random.default_rng(0).normal(size=(100, 3))
+    >>> model = VAEDetector(max_epochs=2, random_state=0).fit(X)
+    >>> copy = load_bytes(model_bytes(model))
+    >>> bool((copy.anomaly_score(X) == model.anomaly_score(X)).all())
+    True
+    """
+    tensors, header = _contents(model)
+    return save(tensors, metadata=header)
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -184,6 +216,34 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         raise ModelFormatError(
             f"{path}: not a readable safetensors model file ({exc}); it may be truncated or "
             "not a latentwatch model") from exc
+    return _checked(path, header, tensors)
+
+
+def _read_bytes(data: bytes, name: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """:func:`_read` of a model file's bytes (the safetensors layout: an 8-byte
+    little-endian header length, the JSON header, the tensor data)."""
+    path = Path(name)
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ModelFormatError(f"{name}: expected the bytes of a model file, not "
+                               f"{type(data).__name__}")
+    data = bytes(data)
+    size = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
+    try:
+        if not 0 < size <= len(data) - 8:
+            raise ValueError(f"header length {size} does not fit {len(data)} bytes")
+        header = json.loads(data[8:8 + size]).get("__metadata__") or {}
+        tensors = load_tensors(data)
+    except (SafetensorError, ValueError, RuntimeError, AttributeError, RecursionError
+            ) as exc:
+        raise ModelFormatError(
+            f"{name}: not a readable safetensors model file ({' '.join(str(exc).split())}); "
+            "it may be truncated or not a latentwatch model") from exc
+    return _checked(path, header, tensors)
+
+
+def _checked(path: Path, header: dict[str, str], tensors: dict[str, torch.Tensor]
+             ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The checked metadata and tensors of a model file (see :func:`_read`)."""
     if _METADATA_KEY not in header:
         raise ModelFormatError(f"{path}: a safetensors file, but not a latentwatch model "
                                f"(no '{_METADATA_KEY}' metadata)")
@@ -322,6 +382,46 @@ def load(path: str | Path, device: str | None = None):
     >>> bool((load(path).anomaly_score(X) == model.anomaly_score(X)).all())
     True
     """
+    path = Path(path)
+    return _build(path, *_read(path), device)
+
+
+def load_bytes(data: bytes, device: str | None = None, name: str = "<model bytes>"):
+    """Load a detector from the bytes of its model file (:func:`model_bytes`, or a file's
+    contents), with every check of :func:`load` and without touching the disk.
+
+    Parameters
+    ----------
+    data : bytes
+    device : str or None, default=None
+        As in :func:`load`.
+    name : str, default="<model bytes>"
+        What messages call the model.
+
+    Returns
+    -------
+    AutoEncoderDetector or VAEDetector
+
+    Raises
+    ------
+    ModelFormatError
+        As :func:`load`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from latentwatch import AutoEncoderDetector
+    >>> X = np.random.default_rng(0).normal(size=(100, 3))
+    >>> model = AutoEncoderDetector(max_epochs=2, random_state=0).fit(X)
+    >>> type(load_bytes(model_bytes(model))).__name__
+    'AutoEncoderDetector'
+    """
+    return _build(Path(name), *_read_bytes(data, name), device)
+
+
+def _build(path: Path, meta: dict[str, Any], tensors: dict[str, torch.Tensor],
+           device: str | None):
+    """The detector a checked model file describes."""
     from latentwatch import models
     from latentwatch.data import codec_from_dict
     from latentwatch.detector import DETECTORS
@@ -329,8 +429,6 @@ def load(path: str | Path, device: str | None = None):
     from latentwatch.models.priors import LatentMixture
     from latentwatch.thresholds import ThresholdState
 
-    path = Path(path)
-    meta, tensors = _read(path)
     try:
         classes = {cls.__name__: cls for cls in DETECTORS.values()}
         model = classes[meta["class"]](**_params_from_json(meta["params"]))

@@ -486,6 +486,13 @@ class _Context:
         return {"context": self._last(joined)}
 
 
+class Engine(str, Enum):
+    """Where ``score`` runs."""
+
+    local = "local"
+    dask = "dask"
+
+
 def score(
     model: opt.Model,
     data: opt.Data,
@@ -499,6 +506,22 @@ def score(
     fmt: opt.InputFormat = None,
     out_format: opt.OutFormat = None,
     device: opt.Device = None,
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="local: in this process, streamed. dask: partition by partition "
+        "on a Dask cluster; DATA may then be a glob or a folder of Parquet/CSV files and "
+        "--out is a folder of Parquet parts, one per input partition, with _SUCCESS "
+        "written last.")] = Engine.local,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", show_default="a local cluster on 127.0.0.1",
+        help="--engine dask: address of a running Dask scheduler, e.g. "
+        "tcp://127.0.0.1:8786 (its workers must see DATA and --out).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, show_default="the CPU count",
+        help="--engine dask without --scheduler: worker processes of the local cluster "
+        "(one thread each).")] = None,
+    partition_rows: Annotated[int, typer.Option(
+        "--partition-rows", min=1, help="--engine dask: the most rows per partition (runs "
+        "of whole Parquet row groups; a CSV file is one partition).")] = 1_000_000,
     quiet: opt.Quiet = False,
     debug: opt.Debug = False,
 ) -> None:
@@ -507,10 +530,23 @@ def score(
     Columns: the id columns, score (higher is more anomalous), is_anomaly (at the
     model's threshold), p_value (when the model has calibration scores), then
     top1, top1_nats, ... (the columns contributing most). DATA is read and scored in
-    chunks, so memory does not grow with it; a summary goes to stderr.
+    chunks, so memory does not grow with it; a summary goes to stderr. With --engine
+    dask the partitions are scored on a Dask cluster, with the same scores bit for bit.
 
     [bold]Example:[/bold] latentwatch score fraud.lwm new.csv -o scores.csv -k 2
+
+    [bold]Example:[/bold] latentwatch score fraud.lwm 'data/*.parquet' --engine dask -o scores/
     """
+    if engine is Engine.dask:
+        from latentwatch.cli.distributed import score_on_dask
+
+        return score_on_dask(model=model, data=data, out=out, top_k=top_k, ids=id_column,
+                             keep_bad_rows=keep_bad_rows, fmt=opt.value(fmt),
+                             out_format=opt.value(out_format), device=device, quiet=quiet,
+                             scheduler=scheduler, workers=workers,
+                             partition_rows=partition_rows)
+    if scheduler is not None or workers is not None:
+        fail(f"{'--scheduler' if scheduler is not None else '--workers'} needs --engine dask")
     from tqdm.auto import tqdm
 
     from latentwatch.data.codec import Problem, describe_problems
