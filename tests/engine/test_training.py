@@ -154,6 +154,29 @@ def test_without_validation_rows_the_training_loss_is_watched(matrix):
     assert history["train_loss"][history["best_epoch"] - 1] == min(history["train_loss"])
 
 
+def test_one_unusual_validation_row_does_not_decide_early_stopping():
+    """A column that is 0 on every training row and 1 on one validation row (ADBench
+    Cardiotocography's x9 under one seed): the decoder's variance for it shrinks, that
+    row's loss grows without bound, and an untrimmed validation mean stops at epoch 1."""
+    rng = np.random.default_rng(0)
+    X = np.tanh(rng.normal(size=(400, 2)) @ rng.normal(size=(2, 6)))
+    frame = pd.DataFrame(X + 0.05 * rng.normal(size=(400, 6)), columns=list("abcdef"))
+    frame["rare"] = 0.0
+    frame.loc[300, "rare"] = 1.0
+    codec = fit_codec(frame)
+    rows = torch.from_numpy(codec.encode(frame).packed).float()
+    histories = {}
+    for trim in (0.0, TrainingConfig().validation_trim_fraction):
+        torch.manual_seed(0)
+        module = build("vae", VAEConfig(hidden_dims=[16, 8], latent_dim=2), codec.shape)
+        config = TrainingConfig(max_epochs=30, batch_size=32, validation_trim_fraction=trim)
+        histories[trim] = train(module, TableHeads(codec), rows[:250], rows[250:], config,
+                                seed=0)
+    untrimmed, trimmed = histories.values()
+    assert untrimmed["best_epoch"] == 1 and untrimmed["val_loss"][-1] > untrimmed["val_loss"][0]
+    assert trimmed["best_epoch"] > 20 and trimmed["val_loss"][-1] < trimmed["val_loss"][0] / 2
+
+
 def test_a_loss_that_is_not_finite_stops_training_with_advice(matrix):
     codec, heads, X_train, X_val = matrix
     broken = X_train.clone()

@@ -153,7 +153,7 @@ def train_stream(
             if ctx.main:
                 gen = seeds.torch_generator(seed, "validation-noise", device)
                 val_loss = _mean_loss(module, heads, X_val, config.validation_batch, gen,
-                                      max_epochs)
+                                      max_epochs, config.validation_trim_fraction)
             monitored = float(broadcast_json(ctx, val_loss))
             state.history["val_loss"].append(monitored)
         state.history["train_loss"].append(train_loss)

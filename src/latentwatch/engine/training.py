@@ -45,6 +45,9 @@ class TrainingConfig:
     improvement_tolerance: float = 1e-3
     # rows per batch when computing the validation loss
     validation_batch: int = 4096
+    # share of the validation rows with the highest loss left out of the monitored loss, so
+    # that one unusual row (the only non-zero of a column) cannot decide early stopping
+    validation_trim_fraction: float = 0.01
 
 
 def trimmed_mean(row_losses: torch.Tensor, trim_fraction: float) -> torch.Tensor:
@@ -78,12 +81,12 @@ def resolve_max_epochs(config: TrainingConfig, n_rows: int) -> int:
 
 
 def _mean_loss(module: nn.Module, heads, X: torch.Tensor, batch: int, gen: torch.Generator,
-               epoch: int) -> float:
-    total = 0.0
+               epoch: int, trim_fraction: float = 0.0) -> float:
+    """The :func:`trimmed_mean` of the per-row losses of ``X``, computed in batches."""
     with torch.no_grad():
-        for start in range(0, X.shape[0], batch):
-            total += float(module.loss(heads, X[start:start + batch], gen, epoch).sum())
-    return total / X.shape[0]
+        rows = torch.cat([module.loss(heads, X[start:start + batch], gen, epoch).detach()
+                          for start in range(0, X.shape[0], batch)])
+    return float(trimmed_mean(rows.double(), trim_fraction))
 
 
 def train(
@@ -137,7 +140,7 @@ def train(
         if X_val.shape[0]:
             val_gen = seeds.torch_generator(seed, "validation-noise", device)
             monitored = _mean_loss(module, heads, X_val, config.validation_batch, val_gen,
-                                   max_epochs)
+                                   max_epochs, config.validation_trim_fraction)
             history["val_loss"].append(monitored)
         if not math.isfinite(monitored):
             raise FloatingPointError(
