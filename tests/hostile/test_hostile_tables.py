@@ -53,7 +53,8 @@ def test_a_short_row_on_stdin_is_refused(model, tmp_path):
     rows = _rows()
     rows[2] = "t9999"
     text = "\n".join([HEADER, *rows]) + "\n"
-    refused(invoke("score", model, "-", input=text), "<stdin>", "row 3 has 1 fields")
+    error = refused(invoke("score", model, "-", input=text))
+    assert "<stdin>" in error and "row 3 has 1 fields" in error
 
 
 def test_a_short_row_in_a_compressed_file_is_refused(model, tmp_path):
@@ -63,7 +64,7 @@ def test_a_short_row_in_a_compressed_file_is_refused(model, tmp_path):
     import gzip
 
     path.write_bytes(gzip.compress(("\n".join([HEADER, *rows]) + "\n").encode()))
-    refused(invoke("score", model, path), "row 3 has 2 fields")
+    assert "row 3 has 2 fields" in refused(invoke("score", model, path))
 
 
 @pytest.mark.parametrize("header", ["id,amount,amount,shop,country",
@@ -71,8 +72,9 @@ def test_a_short_row_in_a_compressed_file_is_refused(model, tmp_path):
 def test_a_column_named_twice_is_refused(model, tmp_path, header):
     path = write_csv(tmp_path / "dup.csv", header + "\n" + "\n".join(_rows()) + "\n")
     column = header.split(",")[2] if "amount,amount" in header else "shop"
-    refused(invoke("score", model, path), str(path), f"column {column!r} appears twice")
-    refused(invoke("fit", path, "-o", tmp_path / "m.lwm", "-q"), "appears twice")
+    error = refused(invoke("score", model, path))
+    assert str(path) in error and f"column {column!r} appears twice" in error
+    assert "appears twice" in refused(invoke("fit", path, "-o", tmp_path / "m.lwm", "-q"))
 
 
 def test_a_column_named_twice_in_parquet_is_refused(model, tmp_path):
@@ -82,7 +84,7 @@ def test_a_column_named_twice_in_parquet_is_refused(model, tmp_path):
     path = tmp_path / "dup.parquet"
     pq.write_table(pa.table([pa.array(["a"]), pa.array([1.0]), pa.array([2.0])],
                             names=["id", "amount", "amount"]), path)
-    refused(invoke("score", model, path), "column 'amount' appears twice")
+    assert "column 'amount' appears twice" in refused(invoke("score", model, path))
 
 
 def test_namibia_and_an_id_na_are_values_not_gaps(model, tmp_path, hostile_dir):
@@ -102,8 +104,8 @@ def test_namibia_and_an_id_na_are_values_not_gaps(model, tmp_path, hostile_dir):
 def test_na_tokens_in_a_numeric_column_are_gaps_and_refused_where_unseen(model, tmp_path):
     rows = _rows()
     rows[2] = rows[2].split(",", 2)[0] + ",NA," + rows[2].split(",", 2)[2]
-    refused(invoke("score", model, _file(tmp_path, rows)), "row 3", "'amount'",
-            "never missing in training")
+    error = refused(invoke("score", model, _file(tmp_path, rows)))
+    assert "row 3" in error and "'amount'" in error and "never missing in training" in error
 
 
 def test_column_names_with_spaces_around_them_are_read(model, tmp_path):
@@ -122,7 +124,8 @@ def test_two_columns_differing_only_by_spaces_are_refused(model, tmp_path):
     frame[" amount"] = 1.0
     frame["amount "] = 2.0
     path = frame_csv(tmp_path, frame)
-    refused(invoke("score", model, path), "' amount'", "'amount '", "differ only by spaces")
+    error = refused(invoke("score", model, path))
+    assert "' amount'" in error and "'amount '" in error and "differ only by spaces" in error
 
 
 def frame_csv(tmp_path, frame, name="plain.csv"):
@@ -133,8 +136,8 @@ def frame_csv(tmp_path, frame, name="plain.csv"):
 
 def test_an_id_column_named_like_an_output_is_refused(model, tmp_path):
     frame = table().iloc[:20].rename(columns={"id": "score"})
-    refused(invoke("score", model, frame_csv(tmp_path, frame), "-i", "score"),
-            "id column 'score' has the name of an output column")
+    error = refused(invoke("score", model, frame_csv(tmp_path, frame), "-i", "score"))
+    assert "id column 'score' has the name of an output column" in error
 
 
 # -- gaps the model never saw ---------------------------------------------------------------
@@ -154,13 +157,15 @@ def test_a_gap_never_seen_in_training_is_refused(model, tmp_path, column):
 def test_a_fully_blank_row_is_refused(model, tmp_path):
     rows = _rows()
     rows[1] = "t0001,,,,"
-    refused(invoke("score", model, _file(tmp_path, rows)), "row 2", "never missing")
+    error = refused(invoke("score", model, _file(tmp_path, rows)))
+    assert "row 2" in error and "never missing" in error
 
 
 def test_a_gap_the_model_learned_is_scored(model, tmp_path):
     frame = table().iloc[:20].copy()
     frame.loc[3, "shop"] = None  # 'shop' had a gap in training
-    scored(invoke("score", model, frame_csv(tmp_path, frame)), frame["id"].tolist())
+    out = scored(invoke("score", model, frame_csv(tmp_path, frame)), frame["id"].tolist())
+    assert np.isfinite(out["score"]).all()
 
 
 def test_blanking_a_field_is_refused_by_the_python_api_too(model):
