@@ -220,7 +220,8 @@ def test_an_infinite_value_is_refused_with_its_row(model, tmp_path, value):
     parts = rows[2].split(",")
     parts[1] = value
     rows[2] = ",".join(parts)
-    refused(invoke("score", model, _file(tmp_path, rows)), "row 3", "'amount'", "infinite")
+    error = refused(invoke("score", model, _file(tmp_path, rows)))
+    assert "row 3" in error and "'amount'" in error and "infinite" in error
 
 
 # -- categories ------------------------------------------------------------------------------
@@ -252,7 +253,8 @@ def test_an_unnamed_model_refuses_columns_it_cannot_check(array_model, tmp_path,
     rng = np.random.default_rng(1)
     frame = pd.DataFrame(rng.normal(size=(10, 3)), columns=header.split(","))
     path = frame_csv(tmp_path, frame)
-    refused(invoke("score", array_model, path), str(path), "unnamed array", "x0 to x2")
+    error = refused(invoke("score", array_model, path))
+    assert str(path) in error and "unnamed array" in error and "x0 to x2" in error
 
 
 def test_an_unnamed_model_reads_x0_to_x2_in_any_order(array_model, tmp_path):
