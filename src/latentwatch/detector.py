@@ -223,12 +223,16 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
             self.thresholds_ = thresholds.fit_threshold(
                 strategy, **self._threshold_scores(strategy, batch, rows))
             self.prior_ = self._fit_prior(batch[rows.fit])
+        self._warn_if_still_improving(stacklevel=3)
+        return self
+
+    def _warn_if_still_improving(self, stacklevel: int) -> None:
+        """A ConvergenceWarning when an explicit ``max_epochs`` ended a still-improving fit."""
         if self.history_["still_improving"] and self.max_epochs != "auto":
             warnings.warn(
                 f"training stopped at max_epochs={len(self.history_['train_loss'])} with the "
                 "validation loss still falling; a larger max_epochs may fit better",
-                ConvergenceWarning, stacklevel=2)
-        return self
+                ConvergenceWarning, stacklevel=stacklevel)
 
     def fit_dataset(self, path_or_glob: str | Path, *, fmt: str | None = None,
                     checkpoint_dir: str | Path | None = None, resume: bool = False,

@@ -28,13 +28,11 @@ buffer, the schema sample and the held-out rows, all bounded.
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.exceptions import ConvergenceWarning
 
 from latentwatch import models, thresholds
 from latentwatch.data import codec_from_dict
@@ -99,11 +97,7 @@ def fit_dataset(detector, path_or_glob: str | Path, *, fmt: str | None = None,
         distributed.barrier(ctx)
     finally:
         distributed.finish(ctx)
-    if detector.history_["still_improving"] and detector.max_epochs != "auto":
-        warnings.warn(
-            f"training stopped at max_epochs={len(detector.history_['train_loss'])} with the "
-            "validation loss still falling; a larger max_epochs may fit better",
-            ConvergenceWarning, stacklevel=3)
+    detector._warn_if_still_improving(stacklevel=4)
     return detector
 
 

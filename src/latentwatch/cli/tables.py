@@ -356,7 +356,11 @@ def fit(
         f"best {best}: {'validation' if history['val_loss'] else 'training'} loss "
         f"{monitored[best - 1]:.4g}); threshold {threshold_text}; saved {target}",
         markup=False)
-    if history["still_improving"]:
+    _warn_epoch_cap(detector)
+
+
+def _warn_epoch_cap(detector) -> None:
+    if detector.history_["still_improving"]:
         typer.echo(f"warning: training stopped at the epoch cap ({detector.n_epochs_} "
                    "epochs) with the validation loss still falling; try --epochs "
                    f"{2 * detector.n_epochs_}", err=True)
@@ -437,10 +441,7 @@ def _fit_stream(data: str, detector_class, params: dict, *, ids, excluded, schem
         f"{on_ranks} ({detector.n_epochs_} epochs{resumed}, best {best}: loss "
         f"{monitored[best - 1]:.4g}); threshold "
         f"{'none yet' if offset is None else f'{-offset:.4g}'}; saved {target}", markup=False)
-    if history["still_improving"]:
-        typer.echo(f"warning: training stopped at the epoch cap ({detector.n_epochs_} "
-                   "epochs) with the validation loss still falling; try --epochs "
-                   f"{2 * detector.n_epochs_}", err=True)
+    _warn_epoch_cap(detector)
 
 
 # -- score ---------------------------------------------------------------------------------
