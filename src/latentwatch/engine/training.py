@@ -82,10 +82,13 @@ def resolve_max_epochs(config: TrainingConfig, n_rows: int) -> int:
 
 def _mean_loss(module: nn.Module, heads, X: torch.Tensor, batch: int, gen: torch.Generator,
                epoch: int, trim_fraction: float = 0.0) -> float:
-    """The :func:`trimmed_mean` of the per-row losses of ``X``, computed in batches."""
+    """The :func:`trimmed_mean` of the per-row losses of ``X``, computed in batches; NaN
+    when any row's loss is not finite (trimming must not hide a diverged model)."""
     with torch.no_grad():
         rows = torch.cat([module.loss(heads, X[start:start + batch], gen, epoch).detach()
                           for start in range(0, X.shape[0], batch)])
+    if not bool(torch.isfinite(rows).all()):
+        return float("nan")
     return float(trimmed_mean(rows.double(), trim_fraction))
 
 
