@@ -138,7 +138,13 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
                              f"expecting {len(names)} features as input")
         return pd.DataFrame(array, columns=names)
 
-    def _encode(self, X: Any, keep_shown: bool = False) -> Encoded:
+    def as_frame(self, X: Any) -> pd.DataFrame:
+        """``X`` as the fitted model reads it: a DataFrame with the training's column names
+        (an array becomes columns ``x0, x1, ...``)."""
+        check_is_fitted(self, "module_")
+        return self._frame(X, reset=False)
+
+    def read_rows(self, X: Any, keep_shown: bool = False) -> Encoded:
         """``X`` read through the codec; a :class:`DataError` names the first bad rows."""
         check_is_fitted(self, "module_")
         encoded = self.codec_.encode(self._frame(X, reset=False), keep_shown=keep_shown)
@@ -147,14 +153,14 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
 
     def _rows(self, X: Any) -> np.ndarray:
         """The packed rows of ``X``."""
-        return self._encode(X).packed
+        return self.read_rows(X).packed
 
     @property
     def heads_(self) -> TableHeads:
         """The per-column likelihood heads over the codec."""
         return TableHeads(self.codec_)
 
-    def _output(self, frame: pd.DataFrame):
+    def as_output(self, frame: pd.DataFrame):
         """Decoded rows as the user gave them: an array for a model fitted on one."""
         if self.input_kind_ == "array":
             return frame.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -329,8 +335,10 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
 
     # -- scores --------------------------------------------------------------------------
     @_threads
-    def _scores(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and per-column parts of packed rows, with the current ``score_method``."""
+    def score_encoded(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores ``(n,)`` and per-column parts ``(n, n_columns)`` of packed rows (the
+        ``packed``/``good`` of :meth:`read_rows` or ``codec_.encode``), with the current
+        ``score_method``."""
         check_is_fitted(self, "module_")
         method = self._score_method()
         if method not in self.module_.score_methods:
@@ -361,7 +369,7 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         >>> model.anomaly_score(X[:3]).shape
         (3,)
         """
-        return self._scores(self._rows(X))[0]
+        return self.score_encoded(self._rows(X))[0]
 
     def feature_scores(self, X) -> np.ndarray:
         """Per-column contributions to the anomaly score; each row sums to its score.
@@ -374,7 +382,7 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         -------
         np.ndarray of shape (n_samples, n_columns)
         """
-        return self._scores(self._rows(X))[1]
+        return self.score_encoded(self._rows(X))[1]
 
     def score_samples(self, X) -> np.ndarray:
         """Normality of each row (``-anomaly_score``): lower = more abnormal."""
@@ -553,7 +561,7 @@ class _Detector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMixin,
         values, missing = scoring.decode_latent(
             self.module_, self.heads_, z, sample, gen,
             sample if with_missing is None else with_missing, temperature=float(temperature))
-        return self._output(self.codec_.decode(values, missing, rng))
+        return self.as_output(self.codec_.decode(values, missing, rng))
 
     def reconstruct(self, X):
         """What the model expected to see for each row: ``decode_rows(encode(X))``.

@@ -194,7 +194,7 @@ def explain_rows(model, X, top_k: int = 3) -> list[RowExplanation]:
     """
     check_is_fitted(model, "module_")
     check_top_k(top_k)
-    return explain_encoded(model, model._encode(X, keep_shown=True), top_k)
+    return explain_encoded(model, model.read_rows(X, keep_shown=True), top_k)
 
 
 def explain_encoded(model, encoded: Encoded, top_k: int = 3,
@@ -207,7 +207,7 @@ def explain_encoded(model, encoded: Encoded, top_k: int = 3,
     check_top_k(top_k)
     codec = model.codec_
     rows = encoded.good
-    row_scores, parts = scores if scores is not None else model._scores(rows)
+    row_scores, parts = scores if scores is not None else model.score_encoded(rows)
     values, probabilities = scoring.expectations(model.module_, model.heads_, rows,
                                                  model.device_)
     expected = codec.block_frame(values)

@@ -492,8 +492,8 @@ def denoise(model: Any, X, *, tolerance: float | None = 2.0):
         raise ValueError(f"tolerance must be a number >= 0 or None; got {tolerance!r}")
     from latentwatch.engine import scoring
 
-    frame = model._frame(X, reset=False)
-    rows = model._encode(frame).packed
+    frame = model.as_frame(X)
+    rows = model.read_rows(frame).packed
     with model_threads(model):
         expected, relative = scoring.cell_fit(model.module_, model.heads_, rows,
                                               model.device_)
@@ -506,7 +506,7 @@ def denoise(model: Any, X, *, tolerance: float | None = 2.0):
         replace = ~keep[:, blocks].all(axis=1)
         out[source] = _merge_column(frame[source].reset_index(drop=True),
                                     reconstructed[source], replace)
-    return model._output(pd.DataFrame(out))
+    return model.as_output(pd.DataFrame(out))
 
 
 def _merge_column(original: pd.Series, reconstructed: pd.Series, replace: np.ndarray

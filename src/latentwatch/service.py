@@ -125,7 +125,7 @@ def score_table(
                                           "column; rename it"))
     extra = {} if context is None else {"context": context}
     encoded = model.codec_.encode(frame, source=source, keep_shown=keep_shown, **extra)
-    scores, parts = model._scores(encoded.good)
+    scores, parts = model.score_encoded(encoded.good)
     n = len(frame)
     good = ~encoded.bad
     table = pd.DataFrame({c: frame[c].to_numpy() for c in id_columns})
