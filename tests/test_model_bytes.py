@@ -1,4 +1,4 @@
-"""A model as the bytes of its file (persistence.model_bytes / load_bytes): what the
+"""A model as the bytes of its file (detector.to_bytes / load_bytes): what the
 distributed adapters ship to workers instead of a pickle."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from latentwatch import AutoEncoderDetector
+from latentwatch.detector import load_bytes
 from latentwatch.errors import ModelFormatError
-from latentwatch.persistence import load_bytes, model_bytes
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def fitted():
 
 def test_bytes_are_the_model_file_and_score_bit_for_bit(fitted, tmp_path):
     model, X = fitted
-    data = model_bytes(model)
+    data = model.to_bytes()
     assert data == model.save(tmp_path / "m.lwm").read_bytes()
     assert np.array_equal(load_bytes(data).anomaly_score(X), model.anomaly_score(X))
     assert b"pickle" not in data[:8 + int.from_bytes(data[:8], "little")]
@@ -35,6 +35,6 @@ def test_bytes_are_the_model_file_and_score_bit_for_bit(fitted, tmp_path):
 def test_damaged_bytes_are_refused_in_one_line(fitted, damage):
     model, _ = fitted
     with pytest.raises(ModelFormatError) as caught:
-        load_bytes(damage(model_bytes(model)), name="shipped.lwm")
+        load_bytes(damage(model.to_bytes()), name="shipped.lwm")
     message = str(caught.value)
     assert message.startswith("shipped.lwm: ") and "\n" not in message

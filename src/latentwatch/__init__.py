@@ -18,7 +18,9 @@ _EXPORTS = {
     "ModelFormatError": "latentwatch.errors",
     "TableSchema": "latentwatch.data.schema",
     "infer_schema": "latentwatch.data.schema",
-    "load": "latentwatch.persistence",
+    "load": "latentwatch.detector",
+    "load_bytes": "latentwatch.detector",
+    "detector_class": "latentwatch.detector",
     "score_table": "latentwatch.service",
 }
 

@@ -10,7 +10,7 @@ of the JSON document makes any edit, truncation or foreign file a
 :class:`~latentwatch.errors.ModelFormatError`.
 
 Before anything is built from a file, its contents are checked against sane bounds
-(:func:`_check_contents`): every tensor finite, the JSON at most ``MAX_JSON_DEPTH``
+(:func:`check_contents`): every tensor finite, the JSON at most ``MAX_JSON_DEPTH``
 levels deep with finite numbers (the training history aside), scales positive, at most
 ``MAX_SCORE_SAMPLES`` latent samples per row, and a network whose layers (built first on
 PyTorch's ``meta`` device, which allocates nothing) have exactly the shapes of the
@@ -25,7 +25,6 @@ scored on a different path, so loading them "as is" could not give identical sco
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -43,17 +42,18 @@ from latentwatch.errors import ModelFormatError
 FORMAT_NAME = "latentwatch-model"
 FORMAT_VERSION = 3
 _METADATA_KEY = "latentwatch"
-_MODULE = "module."
-_CALIBRATION = "calibration."
-_PRIOR = "prior."
-_PRIOR_FIELDS = ("weights", "means", "covariances")
+MODULE = "module."
+CALIBRATION = "calibration."
+PRIOR = "prior."
+PRIOR_FIELDS = ("weights", "means", "covariances")
 _SCHEMA_PARAM = "latentwatch.TableSchema"
 # Bounds on what a model file may ask for (see the module docstring).
 MAX_JSON_DEPTH = 32
 MAX_SCORE_SAMPLES = 1024
 
-__all__ = ["FORMAT_VERSION", "ModelFormatError", "load", "load_bytes", "model_bytes",
-           "read_metadata", "save_model"]
+__all__ = ["FORMAT_VERSION", "ModelFormatError", "check_contents", "check_shapes",
+           "file_bytes", "json_params", "params_from_json", "read_bytes", "read_file",
+           "read_metadata", "write_file"]
 
 
 def _digest(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
@@ -113,55 +113,31 @@ def _value_from_json(value: Any) -> Any:
     return {k: _value_from_json(v) for k, v in value.items()}
 
 
-def _json_params(params: dict[str, Any]) -> dict[str, Any]:
+def json_params(params: dict[str, Any]) -> dict[str, Any]:
     return {key: _json_value(value) for key, value in params.items()}
 
 
-def _params_from_json(params: dict[str, Any]) -> dict[str, Any]:
+def params_from_json(params: dict[str, Any]) -> dict[str, Any]:
     return {key: _value_from_json(value) for key, value in params.items()}
 
 
-def _array(tensor_or_array: Any) -> torch.Tensor:
+def as_tensor(tensor_or_array: Any) -> torch.Tensor:
+    """A float64 tensor of an array (calibration scores, the prior)."""
     return torch.from_numpy(np.ascontiguousarray(tensor_or_array, dtype=np.float64))
 
 
-def _contents(model: Any) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """The tensors and the safetensors header metadata of a fitted detector."""
-    from sklearn.utils.validation import check_is_fitted
-
-    from latentwatch import __version__
-
-    check_is_fitted(model, "module_")
-    tensors = {_MODULE + k: v.detach().cpu().contiguous()
-               for k, v in model.module_.state_dict().items()}
-    for method, scores in model.thresholds_.arrays().items():
-        tensors[_CALIBRATION + method] = _array(scores)
-    for name in _PRIOR_FIELDS:
-        tensors[_PRIOR + name] = _array(getattr(model.prior_, name))
-    meta = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "latentwatch_version": __version__,
-        "class": type(model).__name__,
-        "params": _json_params(model.get_params(deep=False)),
-        "codec": model.codec_.to_dict(),
-        "model": {"name": model.module_.name,
-                  "config": _json_params(dataclasses.asdict(
-                      getattr(model.module_, "config", None) or model._model_config()))},
-        "threshold": model.thresholds_.to_dict(),
-        "fit": {"seed": int(model.seed_), "history": model.history_,
-                "input_kind": model.input_kind_,
-                "feature_names": None if not hasattr(model, "feature_names_in_")
-                else [str(c) for c in model.feature_names_in_],
-                "n_features": int(model.n_features_in_)},
-    }
+def _document(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, str]:
+    """The header metadata: the parts' JSON with the format and the checksum added."""
+    meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **meta}
     meta["sha256"] = _digest(tensors, meta)
-    return tensors, {_METADATA_KEY: json.dumps(meta)}
+    return {_METADATA_KEY: json.dumps(meta)}
 
 
-def save_model(model: Any, path: str | Path) -> Path:
-    """Write a fitted detector to ``path`` atomically (temporary file, then rename; the
-    file gets the user's umask).
+def write_file(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+               ) -> Path:
+    """Write a model file atomically (a temporary file, then a rename; the file gets the
+    user's umask): the tensors, and the parts' JSON document ``meta`` with the format and
+    the checksum added.
 
     Returns
     -------
@@ -169,7 +145,7 @@ def save_model(model: Any, path: str | Path) -> Path:
     """
     from latentwatch.data.io import replace_atomically, temp_file
 
-    tensors, header = _contents(model)
+    header = _document(meta, tensors)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_file(path.parent)
@@ -182,30 +158,21 @@ def save_model(model: Any, path: str | Path) -> Path:
     return path
 
 
-def model_bytes(model: Any) -> bytes:
-    """A fitted detector as the bytes of its model file (what :func:`save_model` writes),
-    without touching the disk: what the distributed adapters ship to their workers.
+def file_bytes(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> bytes:
+    """The bytes :func:`write_file` would write."""
+    return save(tensors, metadata=_document(meta, tensors))
 
-    Returns
-    -------
-    bytes
-        A safetensors file; :func:`load_bytes` reads it back.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from latentwatch import VAEDetector
-    >>> X = np.random.default_rng(0).normal(size=(100, 3))
-    >>> model = VAEDetector(max_epochs=2, random_state=0).fit(X)
-    >>> copy = load_bytes(model_bytes(model))
-    >>> bool((copy.anomaly_score(X) == model.anomaly_score(X)).all())
-    True
+def read_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The checked JSON document and tensors of a model file.
+
+    Raises
+    ------
+    ModelFormatError
+        If the file is missing, truncated, edited, not a latentwatch model, or of a
+        format this version does not read.
     """
-    tensors, header = _contents(model)
-    return save(tensors, metadata=header)
-
-
-def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    path = Path(path)
     if not path.is_file():
         raise ModelFormatError(f"{path}: no such model file")
     try:
@@ -219,8 +186,9 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     return _checked(path, header, tensors)
 
 
-def _read_bytes(data: bytes, name: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """:func:`_read` of a model file's bytes (the safetensors layout: an 8-byte
+def read_bytes(data: bytes, name: str = "<model bytes>"
+               ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """:func:`read_file` of a model file's bytes (the safetensors layout: an 8-byte
     little-endian header length, the JSON header, the tensor data)."""
     path = Path(name)
     if not isinstance(data, bytes | bytearray | memoryview):
@@ -243,7 +211,7 @@ def _read_bytes(data: bytes, name: str) -> tuple[dict[str, Any], dict[str, torch
 
 def _checked(path: Path, header: dict[str, str], tensors: dict[str, torch.Tensor]
              ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """The checked metadata and tensors of a model file (see :func:`_read`)."""
+    """The checked metadata and tensors of a model file (see :func:`read_file`)."""
     if _METADATA_KEY not in header:
         raise ModelFormatError(f"{path}: a safetensors file, but not a latentwatch model "
                                f"(no '{_METADATA_KEY}' metadata)")
@@ -303,7 +271,7 @@ def _check_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
                                    "the file was edited or damaged (refit the model)")
 
 
-def _check_contents(path: Path, meta: dict[str, Any], codec: Any,
+def check_contents(path: Path, meta: dict[str, Any], codec: Any,
                     tensors: dict[str, torch.Tensor]) -> None:
     """Refuse values that would make the model misbehave or allocate without bound."""
     for where_, params in (("params", meta["params"]), ("model config",
@@ -327,7 +295,7 @@ def _check_contents(path: Path, meta: dict[str, Any], codec: Any,
                                    "an increasing list of numbers; the file was edited")
 
 
-def _check_shapes(path: Path, module: torch.nn.Module, weights: dict[str, torch.Tensor]
+def check_shapes(path: Path, module: torch.nn.Module, weights: dict[str, torch.Tensor]
                   ) -> None:
     """Refuse a network whose parameters differ from the file's tensors in name or shape."""
     expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
@@ -345,122 +313,6 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     Raises
     ------
     ModelFormatError
-        As :func:`load`.
+        As :func:`read_file`.
     """
-    return _read(Path(path))[0]
-
-
-def load(path: str | Path, device: str | None = None):
-    """Load a detector saved with ``save``.
-
-    Parameters
-    ----------
-    path : str or Path
-        The model file.
-    device : str or None, default=None
-        Where to put the network; ``None`` uses the model's own ``device`` parameter.
-
-    Returns
-    -------
-    AutoEncoderDetector or VAEDetector
-        The fitted detector; it scores bit-identically to the one that was saved
-        (on the same device).
-
-    Raises
-    ------
-    ModelFormatError
-        If the file is missing, truncated, edited, not a latentwatch model, or of a
-        format this version does not read.
-
-    Examples
-    --------
-    >>> import numpy as np, tempfile, os
-    >>> from latentwatch import VAEDetector, load
-    >>> X = np.random.default_rng(0).normal(size=(100, 3))
-    >>> model = VAEDetector(max_epochs=2, random_state=0).fit(X)
-    >>> path = model.save(os.path.join(tempfile.mkdtemp(), "m.lwm"))
-    >>> bool((load(path).anomaly_score(X) == model.anomaly_score(X)).all())
-    True
-    """
-    path = Path(path)
-    return _build(path, *_read(path), device)
-
-
-def load_bytes(data: bytes, device: str | None = None, name: str = "<model bytes>"):
-    """Load a detector from the bytes of its model file (:func:`model_bytes`, or a file's
-    contents), with every check of :func:`load` and without touching the disk.
-
-    Parameters
-    ----------
-    data : bytes
-    device : str or None, default=None
-        As in :func:`load`.
-    name : str, default="<model bytes>"
-        What messages call the model.
-
-    Returns
-    -------
-    AutoEncoderDetector or VAEDetector
-
-    Raises
-    ------
-    ModelFormatError
-        As :func:`load`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from latentwatch import AutoEncoderDetector
-    >>> X = np.random.default_rng(0).normal(size=(100, 3))
-    >>> model = AutoEncoderDetector(max_epochs=2, random_state=0).fit(X)
-    >>> type(load_bytes(model_bytes(model))).__name__
-    'AutoEncoderDetector'
-    """
-    return _build(Path(name), *_read_bytes(data, name), device)
-
-
-def _build(path: Path, meta: dict[str, Any], tensors: dict[str, torch.Tensor],
-           device: str | None):
-    """The detector a checked model file describes."""
-    from latentwatch import models
-    from latentwatch.data import codec_from_dict
-    from latentwatch.detector import DETECTORS
-    from latentwatch.engine.device import resolve_device
-    from latentwatch.models.priors import LatentMixture
-    from latentwatch.thresholds import ThresholdState
-
-    try:
-        classes = {cls.__name__: cls for cls in DETECTORS.values()}
-        model = classes[meta["class"]](**_params_from_json(meta["params"]))
-        fit = meta["fit"]
-        model.seed_ = int(fit["seed"])
-        model.history_ = fit["history"]
-        model.input_kind_ = fit["input_kind"]
-        model.n_features_in_ = int(fit["n_features"])
-        if fit.get("feature_names") is not None:
-            model.feature_names_in_ = np.asarray(fit["feature_names"], dtype=object)
-        model.codec_ = codec_from_dict(meta["codec"])
-        _check_contents(path, meta, model.codec_, tensors)
-        name = meta["model"]["name"]
-        config_class = models.MODELS[name][1]
-        config = config_class(**_params_from_json(meta["model"]["config"]))
-        weights = {k[len(_MODULE):]: v for k, v in tensors.items() if k.startswith(_MODULE)}
-        with torch.device("meta"):  # shapes first, without allocating anything
-            _check_shapes(path, models.build(name, config, model.codec_.shape), weights)
-        model.module_ = models.build(name, config, model.codec_.shape)
-        model.module_.load_state_dict(weights, strict=True)
-        calibration = {k[len(_CALIBRATION):]: v.numpy() for k, v in tensors.items()
-                       if k.startswith(_CALIBRATION)}
-        model.thresholds_ = ThresholdState.from_dict(meta["threshold"], calibration)
-        model.prior_ = LatentMixture(*(tensors[_PRIOR + f].numpy() for f in _PRIOR_FIELDS))
-    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError,
-            OverflowError, RecursionError) as exc:
-        if isinstance(exc, ModelFormatError):
-            raise
-        detail = str(exc).strip().splitlines()
-        raise ModelFormatError(f"{path}: inconsistent model contents ({type(exc).__name__}: "
-                               f"{' '.join(line.strip() for line in detail[:2])}); it was "
-                               "not written by this latentwatch, or was edited") from exc
-    model.device_ = str(resolve_device(device or model.device))
-    model.module_.to(model.device_).eval()
-    return model
+    return read_file(path)[0]

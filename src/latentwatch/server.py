@@ -127,7 +127,8 @@ class Scorer:
     (or the model's that the rows have)."""
 
     def __init__(self, config: ServeConfig) -> None:
-        from latentwatch.persistence import load, read_metadata
+        from latentwatch.detector import load
+        from latentwatch.persistence import read_metadata
 
         self.config = config
         self.model = load(config.model, device="cpu")

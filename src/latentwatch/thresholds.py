@@ -406,7 +406,7 @@ class ThresholdState:
 
 
 def resolve_strategy(threshold: Any, contamination: Any,
-                     variational: bool = True) -> ThresholdStrategy | None:
+                     has_likelihood: bool = True) -> ThresholdStrategy | None:
     """The strategy a detector's parameters ask for; None for ``contamination="auto"``.
 
     Raises
@@ -424,9 +424,10 @@ def resolve_strategy(threshold: Any, contamination: Any,
             f"both; Contamination({contamination!r}) as threshold is the same as that "
             "contamination"
         )
-    if isinstance(strategy, LogLikelihood) and not variational:
-        raise ValueError("the log_likelihood threshold needs a VAEDetector (an autoencoder has "
-                         "no likelihood); use false_alarm_rate or contamination")
+    if isinstance(strategy, LogLikelihood) and not has_likelihood:
+        raise ValueError("the log_likelihood threshold needs a model with a likelihood, such as "
+                         "VAEDetector (an autoencoder has none); use false_alarm_rate or "
+                         "contamination")
     return strategy
 
 
@@ -458,16 +459,12 @@ def needs_training_scores(strategy: ThresholdStrategy | None) -> bool:
     return isinstance(strategy, Contamination)
 
 
-#: The VAE scores that are ``-log p(x)`` estimates, which a ``LogLikelihood`` threshold reads.
-LIKELIHOOD_METHODS = ("importance_weighted", "reconstruction_probability")
-
-
 def fit_threshold(
     strategy: ThresholdStrategy | None,
     training: dict[str, np.ndarray] | None,
     validation: dict[str, np.ndarray] | None,
     calibration: dict[str, np.ndarray] | None,
-    likelihood_methods: tuple[str, ...] = LIKELIHOOD_METHODS,
+    likelihood_methods: tuple[str, ...] = (),
 ) -> ThresholdState:
     """Fit the threshold of every score method from its scores (``{method: scores}``).
 

@@ -40,7 +40,7 @@ def setup(request):
     frame = table() if data == "table" else matrix()
     codec = fit_codec(frame)
     torch.manual_seed(0)
-    module = build(name, MODELS[name][1](hidden_dims=[32, 16], latent_dim=3), codec.shape)
+    module = build(name, MODELS[name].config(hidden_dims=[32, 16], latent_dim=3), codec.shape)
     module.eval()
     return module, TableHeads(codec), codec.encode(frame).packed
 
@@ -209,7 +209,7 @@ def test_the_capped_scores_state_is_the_median_of_held_out_likelihoods():
     heads = TableHeads(codec)
     rows = codec.encode(frame).packed
     torch.manual_seed(0)
-    module = build("vae", MODELS["vae"][1](hidden_dims=[16], latent_dim=2), codec.shape)
+    module = build("vae", MODELS["vae"].config(hidden_dims=[16], latent_dim=2), codec.shape)
     scoring.fit_score_state(module, heads, rows, seed=3)
     net = scoring.scoring_copy(module)
     noise = scoring.score_noise(module, 3, RP)
@@ -222,5 +222,5 @@ def test_the_capped_scores_state_is_the_median_of_held_out_likelihoods():
     subsample = module.nll_caps.clone()
     scoring.fit_score_state(module, heads, rows, seed=3, max_rows=40)
     assert torch.equal(module.nll_caps, subsample) and not torch.equal(subsample, caps)
-    ae = build("ae", MODELS["ae"][1](hidden_dims=[16], latent_dim=2), codec.shape)
+    ae = build("ae", MODELS["ae"].config(hidden_dims=[16], latent_dim=2), codec.shape)
     scoring.fit_score_state(ae, heads, rows, seed=3)  # nothing to learn: no error

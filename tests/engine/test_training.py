@@ -101,7 +101,8 @@ def test_training_lowers_the_loss_and_reports_its_history(matrix, name):
     module = fresh(name, codec)
     history = train(module, heads, X_train, X_val, TrainingConfig(max_epochs=8, batch_size=32),
                     seed=0)
-    assert set(history) == {"train_loss", "val_loss", "best_epoch", "still_improving"}
+    assert set(history) == {"train_loss", "val_loss", "best_epoch", "still_improving",
+                            "epoch_rows", "resumed_from"}
     assert len(history["train_loss"]) == len(history["val_loss"]) <= 8
     assert history["val_loss"][history["best_epoch"] - 1] == min(history["val_loss"])
     assert history["train_loss"][-1] < history["train_loss"][0]

@@ -14,6 +14,7 @@ from latentwatch.data.codec import fit_codec
 from latentwatch.data.heads import TableHeads
 from latentwatch.models import MODELS, VAE, AEConfig, AutoEncoder, VAEConfig, build
 from latentwatch.models.layers import default_hidden_dims, default_latent_dim
+from latentwatch.models.protocol import Model
 from latentwatch.models.vae import CAPPED_RP, RP, SCORE_METHODS, median_of_active
 
 
@@ -53,7 +54,7 @@ def data(request):
 
 def built(name, codec, **config):
     torch.manual_seed(0)
-    module = build(name, MODELS[name][1](hidden_dims=[16, 8], latent_dim=3, **config),
+    module = build(name, MODELS[name].config(hidden_dims=[16, 8], latent_dim=3, **config),
                    codec.shape)
     return module.double().eval()
 
@@ -67,10 +68,14 @@ def noise_for(module, method, seed=0):
 # -- the registry and the networks' shapes ----------------------------------------------
 def test_the_registry_builds_every_model_with_its_defaults(data):
     codec, _, _ = data
-    assert set(MODELS) == {"ae", "vae"}
-    for name, (module_class, config_class) in MODELS.items():
-        module = build(name, config_class(), codec.shape)
-        assert isinstance(module, module_class) and module.name == name
+    assert {"ae", "vae"} <= set(MODELS)
+    for name, entry in MODELS.items():
+        module = build(name, entry.config(), codec.shape)
+        assert isinstance(module, entry.module) and module.name == name
+        assert isinstance(module, Model)  # the declared protocol
+        assert module.score_methods == entry.score_methods
+        assert entry.default_score_method in entry.score_methods
+        assert set(entry.likelihood_methods) <= set(entry.score_methods)
         assert module.latent_dim == default_latent_dim(codec.shape.n_inputs)
         assert module.hidden_dims == default_hidden_dims(codec.shape.n_inputs)
         assert module.score_methods[0] == ("reconstruction_error" if name == "ae" else RP)
@@ -107,7 +112,7 @@ def test_the_loss_is_finite_per_row_and_trains(data, name):
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_no_hidden_layer_gives_a_linear_model(data, name):
     codec, heads, rows = data
-    module = build(name, MODELS[name][1](hidden_dims=[], latent_dim=2), codec.shape).double()
+    module = build(name, MODELS[name].config(hidden_dims=[], latent_dim=2), codec.shape).double()
     assert module.hidden_dims == []
     scores, parts = module.scores(heads, rows, module.score_methods[0],
                                   noise_for(module, module.score_methods[0]))

@@ -12,7 +12,6 @@ from latentwatch import AutoEncoderDetector, VAEDetector, load
 from latentwatch.cli import app
 from latentwatch.engine.checkpoint import FILE_NAME
 from latentwatch.errors import ModelFormatError
-from latentwatch.scale import fit_dataset
 
 
 class Interrupted(Exception):
@@ -61,13 +60,13 @@ def test_false_alarm_rate_calibrates_on_held_out_rows(transactions):
 def test_resume_gives_the_model_of_an_uninterrupted_run(tmp_path, planted):
     folder, test, _ = planted
     kwargs = {"max_epochs": 4, "random_state": 0, "patience": 10}
-    whole = fit_dataset(VAEDetector(**kwargs), folder, checkpoint_dir=tmp_path / "a",
+    whole = VAEDetector(**kwargs).fit_dataset(folder, checkpoint_dir=tmp_path / "a",
                         shuffle_rows=256)
     with pytest.raises(Interrupted):
-        fit_dataset(VAEDetector(**kwargs), folder, checkpoint_dir=tmp_path / "b",
+        VAEDetector(**kwargs).fit_dataset(folder, checkpoint_dir=tmp_path / "b",
                     shuffle_rows=256, on_epoch_end=stop_after(2))
     assert (tmp_path / "b" / FILE_NAME).is_file()
-    resumed = fit_dataset(VAEDetector(**kwargs), folder, checkpoint_dir=tmp_path / "b",
+    resumed = VAEDetector(**kwargs).fit_dataset(folder, checkpoint_dir=tmp_path / "b",
                           shuffle_rows=256, resume=True)
     assert resumed.history_["resumed_from"] == 2
     # bit for bit: the epochs' random streams come from (seed, epoch, rank) and the
@@ -81,10 +80,10 @@ def test_resume_gives_the_model_of_an_uninterrupted_run(tmp_path, planted):
 def test_a_checkpoint_of_another_run_is_refused(tmp_path, planted):
     folder, _, _ = planted
     with pytest.raises(Interrupted):
-        fit_dataset(AutoEncoderDetector(max_epochs=3, random_state=0), folder,
+        AutoEncoderDetector(max_epochs=3, random_state=0).fit_dataset(folder,
                     checkpoint_dir=tmp_path, on_epoch_end=stop_after(1))
     with pytest.raises(ModelFormatError, match="written by another run") as error:
-        fit_dataset(AutoEncoderDetector(max_epochs=3, random_state=1), folder,
+        AutoEncoderDetector(max_epochs=3, random_state=1).fit_dataset(folder,
                     checkpoint_dir=tmp_path, resume=True)
     assert "\n" not in str(error.value)
 

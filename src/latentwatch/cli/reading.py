@@ -42,8 +42,8 @@ def _shown(names: Sequence[Any], limit: int = 12) -> str:
 
 # -- models ------------------------------------------------------------------------------
 def load_model(path: str | Path, device: str | None = None):
-    """The one model loader of the command line (:func:`latentwatch.persistence.load`)."""
-    from latentwatch.persistence import load
+    """The one model loader of the command line (:func:`latentwatch.load`)."""
+    from latentwatch.detector import load
 
     return load(path, device=device)
 

@@ -62,13 +62,6 @@ def _schema_table(schema, title: str):
     return table
 
 
-class ModelKind(str, Enum):
-    """The detector ``fit`` trains."""
-
-    vae = "vae"
-    ae = "ae"
-
-
 SCHEMA_RULE = (
     "Which columns are modelled, and how: id (-i) and excluded (-x) columns are set "
     "aside first; the other columns then follow the Python rule: all numeric -> a "
@@ -177,9 +170,10 @@ def _numeric_times(column) -> bool:
 
 def fit(
     data: opt.Data,
-    model: Annotated[ModelKind, typer.Option("--model", "-m", help="vae (a variational "
-                                             "autoencoder) or ae (an autoencoder).")
-                     ] = ModelKind.vae,
+    model: Annotated[str, typer.Option("--model", "-m", help="vae (a variational "
+                                       "autoencoder), ae (an autoencoder) or another "
+                                       "registered model (latentwatch.models.register).")
+                     ] = "vae",
     out: Annotated[str | None, typer.Option(
         "--out", "-o", show_default="DATA's name with .lwm (model.lwm for stdin)",
         help="Model file to write.")] = None,
@@ -261,17 +255,21 @@ def fit(
 
     [bold]Example:[/bold] latentwatch fit pump.csv --time-column datetime -x anomaly -o pump.lwm
     """
-    from latentwatch import thresholds
+    from latentwatch import models, thresholds
     from latentwatch.data import codec_for
     from latentwatch.data.codec import describe_problems
-    from latentwatch.detector import DETECTORS
+    from latentwatch.detector import detector_class as class_of
+    from latentwatch.engine.parallel import from_environment
     from latentwatch.errors import DataError, where
 
-    detector_class = DETECTORS[model.value]
+    if model not in models.MODELS:
+        fail(f"--model {model!r}: expected one of {', '.join(sorted(models.MODELS))}")
+    detector_class = class_of(model)
     if purpose not in ("detect", "generate"):
         fail(f"--purpose {purpose!r}: use detect or generate")
-    if purpose == "generate" and model.value != "vae":
-        fail("--purpose generate needs --model vae (an autoencoder has no generative recipe)")
+    if purpose == "generate" and model != "vae":
+        fail(f"--purpose generate needs --model vae (the {model} model has no generative "
+             "recipe)")
     params: dict[str, Any] = {
         "max_epochs": _epochs(epochs), "contamination": _contamination(contamination),
         "hidden_dims": _hidden_dims(hidden_dims), "latent_dim": latent_dim,
@@ -279,7 +277,7 @@ def fit(
     }
     try:  # a bad strategy is refused before the data is read
         thresholds.resolve_strategy(threshold, params["contamination"],
-                                    detector_class is DETECTORS["vae"])
+                                    bool(models.MODELS[model].likelihood_methods))
     except ValueError as exc:
         fail(f"--threshold: {exc}")
     if purpose == "generate":
@@ -334,6 +332,8 @@ def fit(
             raise DataError(message if message.startswith(source) else where(source, message)
                             ) from exc
     seconds = time.perf_counter() - started
+    if from_environment()[0] != 0:  # under torchrun, rank 0 writes the one model
+        return
     target = Path(out) if out is not None else default_model_path(data)
     detector.set_params(verbose=False).save(target)
     console = _console()
@@ -394,13 +394,12 @@ def _stream_schema(ids: list[str], excluded: list[str], schema_file: str | None,
 def _fit_stream(data: str, detector_class, params: dict, *, ids, excluded, schema_file,
                 max_categories, out, fmt, checkpoint_dir, resume, skip_bad_rows,
                 quiet) -> None:
-    """``fit`` on a folder or glob: :func:`latentwatch.scale.fit_dataset`; rank 0 saves."""
+    """``fit`` on a folder or glob: ``detector.fit_dataset``; rank 0 saves."""
     import os
 
     from sklearn.exceptions import ConvergenceWarning
 
-    from latentwatch.engine.distributed import from_environment
-    from latentwatch.scale import fit_dataset
+    from latentwatch.engine.parallel import from_environment
 
     if resume and checkpoint_dir is None:
         fail("--resume needs --checkpoint-dir (where the checkpoint is)")
@@ -411,16 +410,14 @@ def _fit_stream(data: str, detector_class, params: dict, *, ids, excluded, schem
     name = Path(data.rstrip("/")).name if os.path.isdir(data) else "model"
     target = Path(out) if out is not None else Path(f"{name or 'model'}.lwm")
 
-    def save(fitted) -> None:
-        fitted.set_params(verbose=False).save(target)
-
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit_dataset(detector, data, fmt=fmt, checkpoint_dir=checkpoint_dir, resume=resume,
-                    skip_bad_rows=skip_bad_rows, text_columns=tuple(ids), on_fitted=save)
+        detector.fit_dataset(data, fmt=fmt, checkpoint_dir=checkpoint_dir, resume=resume,
+                             skip_bad_rows=skip_bad_rows, text_columns=tuple(ids))
     if not main:
         return
+    detector.set_params(verbose=False).save(target)
     seconds = time.perf_counter() - started
     history = detector.history_
     rows = history["rows"]

@@ -3,6 +3,6 @@
 Knows no pandas and no estimator: it takes a model, its heads and packed float rows.
 """
 
-from latentwatch.engine.training import TrainingConfig, train
+from latentwatch.engine.training import TrainingConfig, memory_batches, train
 
-__all__ = ["TrainingConfig", "train"]
+__all__ = ["TrainingConfig", "memory_batches", "train"]

@@ -168,7 +168,7 @@ def fit_score_state(module: nn.Module, heads, rows: np.ndarray, seed: int,
                     device: torch.device | str = "cpu", max_rows: int = 4096) -> None:
     """Let the model learn what its scores need from held-out rows (at most ``max_rows``,
     a seeded choice), e.g. the VAE's per-column caps."""
-    if not hasattr(module, "set_score_state") or len(rows) == 0:
+    if not module.has_score_state or len(rows) == 0:
         return
     if len(rows) > max_rows:
         pick = seeds.rng(seed, "score-state").choice(len(rows), max_rows, replace=False)

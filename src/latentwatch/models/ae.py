@@ -47,6 +47,7 @@ class AutoEncoder(nn.Module):
     name = "ae"
     variational = False
     score_methods = SCORE_METHODS
+    has_score_state = False
 
     def __init__(self, config: AEConfig, shape) -> None:
         super().__init__()
@@ -96,5 +97,9 @@ class AutoEncoder(nn.Module):
         """Every score method's row scores, ``{method: (n,)}``."""
         return {"reconstruction_error": self._errors(heads, x).sum(dim=1)}
 
-    def fit_score_state(self, heads, x: torch.Tensor, noise: torch.Tensor) -> None:
-        """What the scores learn from held-out rows: nothing for the AE."""
+    def score_state_batch(self, heads, x: torch.Tensor, noise: torch.Tensor) -> tuple:
+        """Nothing: the AE's scores learn nothing from held-out rows."""
+        return ()
+
+    def set_score_state(self, *arrays) -> None:
+        """Nothing to set (``has_score_state`` is False)."""

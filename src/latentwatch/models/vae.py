@@ -66,6 +66,7 @@ class VAE(nn.Module):
     name = "vae"
     variational = True
     score_methods = SCORE_METHODS
+    has_score_state = True
 
     def __init__(self, config: VAEConfig, shape) -> None:
         super().__init__()

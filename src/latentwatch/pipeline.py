@@ -1,0 +1,176 @@
+"""The one fit pipeline: train a model on prepared rows, then fit its thresholds, score
+state and latent prior on the held-out rows.
+
+Every fit route ends here. ``fit`` prepares rows held in memory (a table or a series),
+``fit_dataset`` a stream of files (:mod:`latentwatch.streamed`); both hand a
+:class:`PreparedRows` to :func:`fit_prepared`, which runs one training loop
+(:func:`latentwatch.engine.training.train`) and one calibration step. Under ``torchrun``
+(a :class:`~latentwatch.engine.parallel.Context` of several ranks) the ranks train one
+model with DistributedDataParallel; rank 0 fits the thresholds and the prior and
+broadcasts them (as JSON) with its weights, so every rank ends with the same model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from latentwatch import models, thresholds
+from latentwatch.data.heads import TableHeads
+from latentwatch.engine import parallel, scoring, seeds
+from latentwatch.engine.device import seeded_torch
+from latentwatch.engine.parallel import Context
+from latentwatch.engine.training import TrainingConfig, resolve_max_epochs, train
+from latentwatch.models.priors import LatentMixture, fit_latent_mixture
+
+
+@dataclass
+class PreparedRows:
+    """Packed rows ready for training, from any route.
+
+    Attributes
+    ----------
+    batches : callable
+        ``batches(epoch)`` -> this rank's shuffled training batches.
+    n_train : int
+        Training rows, all ranks together (sets the "auto" epochs).
+    validation, calibration : np.ndarray
+        Held-out rows for early stopping and the validation threshold; the calibration
+        split (rank 0's; empty elsewhere).
+    train_sample : np.ndarray
+        Training rows (or a sample of them): the initial logits, and the score state
+        without validation rows.
+    fit_sample : np.ndarray
+        The rows a contamination threshold and the aggregate posterior are fitted on.
+    counts : dict
+        Rows of each kind, recorded in the history.
+    """
+
+    batches: Callable[[int], Iterable[torch.Tensor]]
+    n_train: int
+    validation: np.ndarray
+    calibration: np.ndarray
+    train_sample: np.ndarray
+    fit_sample: np.ndarray
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Fitted:
+    """What :func:`fit_prepared` learns."""
+
+    module: torch.nn.Module
+    history: dict
+    thresholds: thresholds.ThresholdState
+    prior: LatentMixture
+
+
+def row_scale(codec: Any, rows: np.ndarray) -> np.ndarray | None:
+    """A codec's per-row factor from its rows' scores to a full row's (a series' partial
+    windows); None for a table."""
+    scale = getattr(codec, "full_window_scale", None)
+    return None if scale is None else scale(rows)
+
+
+def score_all(module: torch.nn.Module, codec: Any, rows: np.ndarray, seed: int,
+              device: str) -> dict[str, np.ndarray]:
+    """Every score method's scores of packed rows ``{method: (n,)}``, on the codec's scale."""
+    scores = scoring.all_scores(module, TableHeads(codec), rows, seed, device)
+    scale = row_scale(codec, rows)
+    return scores if scale is None else {m: s * scale for m, s in scores.items()}
+
+
+def fit_prior(module: torch.nn.Module, codec: Any, rows: np.ndarray, seed: int,
+              device: str) -> LatentMixture:
+    """The aggregate posterior's summary: a mixture fitted on one posterior draw per row."""
+    mu, var = scoring.posterior(module, TableHeads(codec), rows, device)
+    draws = mu + np.sqrt(var) * seeds.rng(seed, "mixture-draws").standard_normal(mu.shape)
+    return fit_latent_mixture(draws, seeds.stream(seed, "mixture-fit"))
+
+
+def fit_prepared(*, model: str, config: Any, codec: Any, prepared: PreparedRows,
+                 strategy: thresholds.ThresholdStrategy | None, training: TrainingConfig,
+                 seed: int, ctx: Context, checkpoint_dir=None, resume: bool = False,
+                 fingerprint: dict[str, Any] | None = None, on_epoch_end=None) -> Fitted:
+    """Build model ``model`` with ``config``, train it on ``prepared`` and calibrate it.
+
+    Parameters
+    ----------
+    model : str
+        A name of :data:`latentwatch.models.MODELS`.
+    config : dataclass
+        Its config.
+    codec : fitted codec
+    prepared : PreparedRows
+    strategy : ThresholdStrategy or None
+    training : TrainingConfig
+    seed : int
+        The fit's seed; every draw comes from its named streams.
+    ctx : Context
+        The ranks (one process: ``Context(device=...)``).
+    checkpoint_dir, resume, fingerprint, on_epoch_end
+        See :func:`latentwatch.engine.training.train`.
+
+    Returns
+    -------
+    Fitted
+    """
+    heads = TableHeads(codec)
+    with seeded_torch(seeds.stream(seed, "init")):
+        module = models.build(model, config, codec.shape)
+    if len(prepared.train_sample):
+        module.initialise_logits(torch.from_numpy(heads.marginal_logits(prepared.train_sample)))
+    module.to(ctx.device)
+    validation = torch.from_numpy(prepared.validation).to(ctx.device, torch.float32)
+    history = train(module, heads, prepared.batches, validation, training, seed,
+                    max_epochs=resolve_max_epochs(training, prepared.n_train), ctx=ctx,
+                    checkpoint_dir=checkpoint_dir, resume=resume, fingerprint=fingerprint,
+                    on_epoch_end=on_epoch_end)
+    if prepared.counts:
+        history["rows"] = dict(prepared.counts)
+    history["world_size"] = ctx.world_size
+    likelihood = models.entry(model).likelihood_methods
+    if not ctx.distributed:
+        state, prior = _calibrate(module, codec, prepared, strategy, likelihood, seed,
+                                  ctx.device)
+        return Fitted(module, history, state, prior)
+    payload = None
+    if ctx.main:
+        state, prior = _calibrate(module, codec, prepared, strategy, likelihood, seed,
+                                  ctx.device)
+        payload = {"threshold": state.to_dict(),
+                   "arrays": {m: a.tolist() for m, a in state.arrays().items()},
+                   "prior": {f: np.asarray(getattr(prior, f)).tolist()
+                             for f in ("weights", "means", "covariances")}}
+    payload = parallel.broadcast_json(ctx, payload)
+    for tensor in module.state_dict().values():  # the score state's buffers too
+        torch.distributed.broadcast(tensor, 0)
+    state = thresholds.ThresholdState.from_dict(
+        payload["threshold"], {m: np.asarray(a, dtype=np.float64)
+                               for m, a in payload["arrays"].items()})
+    prior = LatentMixture(*(np.asarray(payload["prior"][f], dtype=np.float64)
+                            for f in ("weights", "means", "covariances")))
+    return Fitted(module, history, state, prior)
+
+
+def _calibrate(module, codec, prepared: PreparedRows, strategy, likelihood_methods, seed: int,
+               device: str) -> tuple[thresholds.ThresholdState, LatentMixture]:
+    """The score state, the thresholds and the prior from the held-out rows."""
+    held_out = prepared.validation if len(prepared.validation) else prepared.train_sample
+    scoring.fit_score_state(module, TableHeads(codec), held_out, seed, device)
+
+    def scores(rows: np.ndarray) -> dict[str, np.ndarray] | None:
+        return score_all(module, codec, rows, seed, device) if len(rows) else None
+
+    need_training = (thresholds.needs_training_scores(strategy)
+                     or not len(prepared.validation))
+    state = thresholds.fit_threshold(
+        strategy, training=scores(prepared.fit_sample) if need_training else None,
+        validation=scores(prepared.validation), calibration=scores(prepared.calibration),
+        likelihood_methods=likelihood_methods)
+    prior_rows = prepared.fit_sample if len(prepared.fit_sample) else prepared.validation
+    return state, fit_prior(module, codec, prior_rows, seed, device)
