@@ -350,9 +350,11 @@ def fit(
     best = history["best_epoch"]
     offset = detector.offset_
     threshold_text = "none yet" if offset is None else f"{-offset:.4g}"
+    ranks = history.get("world_size", 1)
     console.print(
         f"trained {type(detector).__name__} on {len(frame):,} rows x "
-        f"{detector.n_features_in_} columns in {seconds:.1f} s ({detector.n_epochs_} epochs, "
+        f"{detector.n_features_in_} columns{f' on {ranks} ranks' if ranks > 1 else ''} in "
+        f"{seconds:.1f} s ({detector.n_epochs_} epochs, "
         f"best {best}: {'validation' if history['val_loss'] else 'training'} loss "
         f"{monitored[best - 1]:.4g}); threshold {threshold_text}; saved {target}",
         markup=False)
