@@ -1,7 +1,7 @@
 """ADBench benchmark harness for latentwatch.
 
-Run with ``python -m benchmarks.adbench --help``. The protocol is described in
+Run with ``python -m benchmarks.detection.adbench --help``. The protocol is described in
 ``benchmarks/README.md``. This package deliberately imports nothing heavy at import
-time so that ``benchmarks.adbench`` can limit BLAS / torch threads before numpy and
+time so that ``benchmarks.detection.adbench`` can limit BLAS / torch threads before numpy and
 torch are loaded.
 """

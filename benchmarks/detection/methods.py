@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.memory import PeakMemory, peak_above
+from benchmarks.harness.memory import PeakMemory, peak_above
 
 PEERS = ("iforest", "ecod", "knn", "knn-std", "lof", "lof-std", "pyod-ae", "pyod-vae")
 LW_VAE_SCORES = {

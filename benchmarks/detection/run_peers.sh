@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Background peer run: all datasets, peers only, 1 thread, in priority order.
 #
-#   nohup benchmarks/run_peers.sh > results/peer_run.log 2>&1 &
+#   nohup benchmarks/detection/run_peers.sh > results/peer_run.log 2>&1 &
 #
 # Runs from a snapshot of benchmarks/ (results/.peer_run_src) so that edits to the harness
 # during the run do not change the code of later stages. All stages fill the same cache
 # (results/.cache); the last stage only reads it and writes the combined report to
 # results/peers/all/. Environment overrides: DATA, PY.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DATA=${DATA:-$(cd "$ROOT/../shared/data" && pwd)}
 PY=${PY:-$ROOT/.venv/bin/python}
@@ -21,7 +21,7 @@ stage() {
     local name=$1
     shift
     echo "=== $(date -u) stage $name: $*"
-    (cd "$SNAP" && "$PY" -m benchmarks.adbench "${COMMON[@]}" --out "$ROOT/results/peers/$name" "$@")
+    (cd "$SNAP" && "$PY" -m benchmarks.detection.adbench "${COMMON[@]}" --out "$ROOT/results/peers/$name" "$@")
     echo "=== $(date -u) stage $name finished, exit code $?"
 }
 

@@ -6,7 +6,7 @@ trains on it in one process and under ``torchrun --standalone --nproc-per-node 2
 CPU), both streamed, same seed and parameters; the held-out 30% is scored by both
 models. The in-memory ``fit`` of the same rows is shown for reference::
 
-    python -m benchmarks.ddp --data /work/shared/data --sets cardio mammography pendigits \\
+    python -m benchmarks.scale.ddp --data /work/shared/data --sets cardio mammography pendigits \\
         --transactions 20000 --seeds 0 1 2 --out results/ddp
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from benchmarks.report import md_table
+from benchmarks.harness.tables import md_table
 
 SCHEMA = {"id_columns": ["transaction_id"], "exclude": ["customer_id"]}
 

@@ -5,7 +5,7 @@ half of each set (at most ``--max-rows`` rows), scores the other half with
 ``engine.scoring.SCORING_DTYPE`` float64 and float32, and prints both AUCs, their
 difference and the largest relative score difference.
 
-    python -m benchmarks.float32_auc --data /work/shared/data --sets 8 --max-rows 4000
+    python -m benchmarks.speed.float32_auc --data /work/shared/data --sets 8 --max-rows 4000
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,39 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.aggregate import (
+from benchmarks.detection.aggregate import (
     auc_matrix,
     failed,
     per_seed_means,
     seed_means,
     summarize_setting,
 )
-from benchmarks.methods import PEER_LABELS, base_name, is_latentwatch
-
-
-def _fmt(value: object, digits: int = 3) -> str:
-    if isinstance(value, float | np.floating):
-        return "" if math.isnan(value) else f"{value:.{digits}f}"
-    return str(value)
-
-
-def _align(column: pd.Series) -> str:
-    """Left-align free-text columns, right-align the rest."""
-    return "---" if str(column.name) in ("error", "setting", "method") else "---:"
-
-
-def md_table(df: pd.DataFrame, digits: Mapping[str, int] | None = None) -> str:
-    """Render a DataFrame (index included) as a GitHub markdown table."""
-    digits = digits or {}
-    cols = [df.index.name or "", *map(str, df.columns)]
-    lines = [
-        "| " + " | ".join(cols) + " |",
-        "|" + "|".join(["---"] + [_align(df[c]) for c in df.columns]) + "|",
-    ]
-    for idx, row in df.iterrows():
-        cells = [_fmt(v, digits.get(str(c), 3)) for c, v in row.items()]
-        lines.append("| " + " | ".join([str(idx), *cells]) + " |")
-    return "\n".join(lines)
+from benchmarks.detection.methods import PEER_LABELS, base_name, is_latentwatch
+from benchmarks.harness.tables import fmt as _fmt
+from benchmarks.harness.tables import md_table
 
 
 def ordered_methods(results: pd.DataFrame, method_order: list[str]) -> list[str]:

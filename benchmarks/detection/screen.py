@@ -7,9 +7,9 @@ without the training rows the first fit scores as most anomalous; ``--bag`` aver
 standardised scores of several small models fitted on subsamples. Peers fitted on the same
 rows (IsolationForest, KNN behind a StandardScaler) give the yardstick. Datasets can be capped
 (``--max-rows``, stratified) so a screen takes minutes; the full protocol is
-``benchmarks.adbench``::
+``benchmarks.detection.adbench``::
 
-    python -m benchmarks.screen --data ../shared/data --max-rows 10000 --variant defaults
+    python -m benchmarks.detection.screen --data ../shared/data --max-rows 10000 --variant defaults
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.protocol import (
+from benchmarks.detection.protocol import (
     Dataset,
     evaluate,
     list_datasets,
@@ -31,8 +31,10 @@ from benchmarks.protocol import (
     stratified_subsample,
     training_rows,
 )
-from benchmarks.runner import configure_threads
-from benchmarks.variants import parse_variant, variant_params
+from benchmarks.detection.variants import parse_variant, variant_params
+from benchmarks.harness import BenchmarkParser, new_parser, use_threads
+from benchmarks.harness.cli import comma_list
+from benchmarks.harness.tables import write_csv
 
 VAE_SCORES = ("reconstruction_probability", "elbo", "importance_weighted")
 
@@ -121,12 +123,10 @@ def capped(data: Dataset, max_rows: int) -> Dataset:
 def save(rows: list[dict], args: argparse.Namespace) -> pd.DataFrame:
     """This variant's rows so far, with the other variants' rows of ``--out``, to ``--out``."""
     table = pd.DataFrame(rows)
-    out = Path(args.out)
-    if out.exists():
-        old = pd.read_csv(out)
+    if args.out.exists():
+        old = pd.read_csv(args.out)
         table = pd.concat([old[old["variant"] != (args.tag or args.variant)], table])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
+    write_csv(table, args.out)
     return table
 
 
@@ -137,8 +137,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     VAEDetector(max_epochs=1).fit(np.random.default_rng(0).normal(size=(64, 4)))
     parse_variant(args.variant)
     available = list_datasets(args.data)
-    names = (resolve_dataset_names(args.datasets.split(","), available) if args.datasets
-             else available)
+    names = resolve_dataset_names(args.datasets, available) if args.datasets else available
     rows = []
     for name in names:
         data = capped(load_dataset(args.data, name), args.max_rows)
@@ -162,25 +161,29 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     return table
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default="../shared/data")
-    p.add_argument("--datasets", default="")
-    p.add_argument("--max-rows", type=int, default=10_000)
-    p.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0])
-    p.add_argument("--settings", type=lambda s: s.split(","),
-                   default=["unsupervised", "novelty"])
-    p.add_argument("--variant", default="defaults")
-    p.add_argument("--tag", default="")
-    p.add_argument("--k", type=int, default=5)
-    p.add_argument("--reference", type=int, default=2048)
-    p.add_argument("--refit", type=float, default=0.0)
-    p.add_argument("--bag", type=int, default=0)
-    p.add_argument("--bag-rows", type=int, default=1024)
-    p.add_argument("--peers", action="store_true")
-    p.add_argument("--out", default="results/screen.csv")
-    args = p.parse_args()
-    configure_threads(1)
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.detection.screen", __doc__, data=Path("../shared/data"),
+                   datasets=[], seeds=[0], out=Path("results/screen.csv"), threads=1,
+                   helps={"datasets": "data set names (default: all)"})
+    p.add_argument("--max-rows", type=int, default=10_000, help="stratified cap per data set")
+    p.add_argument("--settings", type=comma_list, default=["unsupervised", "novelty"])
+    p.add_argument("--variant", default="defaults", help="see benchmarks.detection.variants")
+    p.add_argument("--tag", default="", help="the variant's name in --out (default: --variant)")
+    p.add_argument("--k", type=int, default=5, help="neighbours of the latent distance")
+    p.add_argument("--reference", type=int, default=2048,
+                   help="training rows of the latent neighbour search")
+    p.add_argument("--refit", type=float, default=0.0,
+                   help="refit without this share of the highest-scored training rows")
+    p.add_argument("--bag", type=int, default=0, help="models of the bagged ensemble")
+    p.add_argument("--bag-rows", type=int, default=1024, help="rows per bagged model")
+    p.add_argument("--peers", action="store_true", help="also IsolationForest and scaled KNN")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    use_threads(args.threads)
     summary(run(args))
 
 

@@ -1,4 +1,6 @@
-"""Command line entry point: ``python -m benchmarks.adbench --data ../shared/data --out results/``.
+"""ADBench protocol: latentwatch against PyOD, scikit-learn and ECOD on the tabular sets::
+
+    python -m benchmarks.detection.adbench --data ../shared/data --out results/
 
 Only the standard library is imported at module level: the thread-limiting environment
 variables must be set before numpy, scikit-learn or torch are first imported.
@@ -6,20 +8,12 @@ variables must be set before numpy, scikit-learn or torch are first imported.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
-import warnings
 from pathlib import Path
 
-THREAD_ENV_VARS = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-)
+from benchmarks.harness import BenchmarkParser, limit_threads, new_parser
+from benchmarks.harness.cli import json_object
+
 QUICK_DATASETS = ("wine", "glass", "vertebral", "WBC", "cardio")
 METHOD_ALIASES = {
     "peers": ("iforest", "ecod", "knn", "knn-std", "lof", "lof-std", "pyod-ae", "pyod-vae"),
@@ -29,68 +23,21 @@ METHOD_ALIASES = {
 }
 
 
-def limit_threads(n: int) -> None:
-    """Set the BLAS/OpenMP thread variables (effective only before numpy/torch are imported)."""
-    heavy = [m for m in ("numpy", "torch", "sklearn") if m in sys.modules]
-    if heavy:
-        warnings.warn(f"{heavy} imported before thread limits were set", stacklevel=2)
-    for var in THREAD_ENV_VARS:
-        os.environ[var] = str(n)
-
-
-def _comma_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _json_dict(text: str) -> dict:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("expected a JSON object, e.g. '{\"beta\": 0.5}'")
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Command line options."""
-    p = argparse.ArgumentParser(
-        prog="python -m benchmarks.adbench",
-        description="ADBench protocol: latentwatch vs PyOD AutoEncoder/VAE, IsolationForest, ECOD.",
-    )
-    p.add_argument(
-        "--data",
-        type=Path,
-        default=Path("../shared/data"),
-        help="folder of NAME.npz files (default ../shared/data)",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=Path("results"),
-        help="output folder for results.csv, summary.md, auc_vs_peers.png",
-    )
-    p.add_argument(
-        "--cache",
-        type=Path,
-        default=Path("results/.cache"),
-        help="peer result cache folder (default results/.cache)",
-    )
-    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    p.add_argument(
-        "--datasets",
-        type=_comma_list,
-        default=None,
-        help="comma list of dataset names (default: all in --data)",
-    )
-    p.add_argument(
-        "--methods",
-        type=_comma_list,
-        default=None,
-        help="comma list of methods, or the aliases 'peers' and 'lw' (default: all)",
-    )
-    p.add_argument(
-        "--seeds",
-        type=lambda s: [int(x) for x in _comma_list(s)],
-        default=None,
-        help="comma list of split seeds (default 0,1,2)",
+def build_parser() -> BenchmarkParser:
+    """Command line options: the harness's common ones, then the latentwatch variants."""
+    p = new_parser(
+        "benchmarks.detection.adbench", __doc__,
+        data=Path("../shared/data"), out=Path("results"), cache=Path("results/.cache"),
+        no_cache=True, datasets=None, methods=None, seeds=None, threads=1, quick=True,
+        helps={
+            "data": "folder of NAME.npz files",
+            "out": "output folder for results.csv, summary.md, auc_vs_peers.png",
+            "cache": "peer result cache folder",
+            "datasets": "data set names (default: all in --data)",
+            "methods": "methods, or the aliases 'peers', 'simple' and 'lw' (default: all)",
+            "seeds": "split seeds (default 0,1,2)",
+            "quick": f"development run: {','.join(QUICK_DATASETS)}, seed 0, unsupervised",
+        },
     )
     p.add_argument(
         "--setting",
@@ -99,31 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="training setting (default both)",
     )
     p.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch/BLAS/OpenMP threads for every method (default 1)",
-    )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"development run: {','.join(QUICK_DATASETS)}, seed 0, unsupervised",
-    )
-    p.add_argument(
         "--lw-params",
-        type=_json_dict,
+        type=json_object,
         default={},
         help="JSON kwargs for every latentwatch detector, e.g. '{\"beta\": 0.5}'",
     )
     p.add_argument(
         "--lw-vae-params",
-        type=_json_dict,
+        type=json_object,
         default={},
         help="JSON kwargs for VAEDetector only (override --lw-params)",
     )
     p.add_argument(
         "--lw-ae-params",
-        type=_json_dict,
+        type=json_object,
         default={},
         help="JSON kwargs for AutoEncoderDetector only (override --lw-params)",
     )
@@ -157,13 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     """Parse options, limit threads, then run the benchmark."""
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    if args.threads < 1:
-        raise SystemExit("--threads must be >= 1")
     limit_threads(args.threads)
 
-    from benchmarks.methods import ALL_METHODS
-    from benchmarks.protocol import SETTINGS, list_datasets, resolve_dataset_names
-    from benchmarks.runner import RunConfig, run
+    from benchmarks.detection.methods import ALL_METHODS
+    from benchmarks.detection.protocol import SETTINGS, list_datasets, resolve_dataset_names
+    from benchmarks.detection.runner import RunConfig, run
 
     available = list_datasets(args.data)
     if not available:

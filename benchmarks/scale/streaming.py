@@ -5,7 +5,7 @@ fits a VAE on 5,000 rows of the same generator, then runs ``latentwatch score`` 
 process and reports its wall time, rows per second and peak resident memory (the child's
 ``ru_maxrss``). Run it for several sizes: flat memory across sizes is the claim.
 
-    python -m benchmarks.streaming --rows 1000000 10000000 --work /tmp/lw-stream
+    python -m benchmarks.scale.streaming --rows 1000000 10000000 --work /tmp/lw-stream
 """
 
 from __future__ import annotations

@@ -19,12 +19,11 @@ a ``Pipeline``: numbers (and timestamps as hour of day and day of week, booleans
 median-imputed and standardised, categories most-frequent-imputed and one-hot encoded, then
 IsolationForest, PyOD KNN or PyOD LOF with their defaults::
 
-    python -m benchmarks.mixed --seeds 0,1,2
+    python -m benchmarks.detection.mixed --seeds 0,1,2
 """
 
 from __future__ import annotations
 
-import argparse
 import io
 import tarfile
 import time
@@ -34,6 +33,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
+
+from benchmarks.harness import BenchmarkParser, new_parser
+from benchmarks.harness.cli import comma_list, json_object
+from benchmarks.harness.tables import write_csv
 
 ANOMALY_SHARE = 0.05
 TEST_SIZE = 0.4
@@ -172,20 +175,21 @@ def run(names: list[str], seeds: list[int], settings: list[str], lw_params: dict
     return pd.DataFrame(rows)
 
 
-def main() -> None:
-    import json
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.detection.mixed", __doc__, seeds=[0, 1, 2],
+                   out=Path("results/mixed.csv"))
+    p.add_argument("--tables", type=comma_list, default=["transactions", "penguins", "diamonds"])
+    p.add_argument("--settings", type=comma_list, default=["unsupervised", "novelty"])
+    p.add_argument("--lw-params", type=json_object, default={},
+                   help="JSON kwargs for VAEDetector")
+    return p
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tables", default="transactions,penguins,diamonds")
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--settings", default="unsupervised,novelty")
-    p.add_argument("--lw-params", default="{}", help="JSON kwargs for VAEDetector")
-    p.add_argument("--out", default="results/mixed.csv")
-    args = p.parse_args()
-    table = run(args.tables.split(","), [int(s) for s in args.seeds.split(",")],
-                args.settings.split(","), json.loads(args.lw_params))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, index=False)
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    table = run(args.tables, args.seeds, args.settings, args.lw_params)
+    write_csv(table, args.out)
     summary = table.pivot_table(index=["setting", "table"], columns="method",
                                 values="auc_roc", aggfunc="mean")
     summary.loc[("mean", "all tables"), :] = table.groupby("method")["auc_roc"].mean()

@@ -1,4 +1,4 @@
-"""The VAE as a generative model, measured: ``python -m benchmarks.generative``.
+"""The VAE as a generative model, measured: ``python -m benchmarks.generation.generative``.
 
 Three tables, printed as markdown (and written to ``--out`` when given):
 
@@ -11,11 +11,11 @@ Three tables, printed as markdown (and written to ``--out`` when given):
    path strays). VAE vs AE with the same architecture and latent size.
 2. **Realism** (Cardiotocography from ADBench, normal rows; and ``mixed_table``): the
    models are fitted on 70% of the rows, each generator makes as many rows as the 30%
-   held out, and ``benchmarks.realism.realism`` compares them with the held-out rows.
+   held out, and ``benchmarks.generation.realism.realism`` compares them with the held-out rows.
    References: a random subset of the training rows (what real data scores) and the
    independent-columns baseline. Also the mixed-type ``make_transactions`` table
    (normal rows, ids dropped), compared in the columns the models generate with
-   ``benchmarks.realism.frame_realism``; ``--only transactions`` runs just that. The
+   ``benchmarks.generation.realism.frame_realism``; ``--only transactions`` runs just that. The
    models generate rows of the training table (``timestamp`` as a timestamp, only
    training values); real and generated rows alike are compared through the model's
    codec, one column per block (``timestamp.hour``, ``timestamp.weekday``), and the share
@@ -29,25 +29,24 @@ set before numpy and torch start.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
-from benchmarks.adbench import limit_threads
+from benchmarks.harness import BenchmarkParser, limit_threads, new_parser
+from benchmarks.harness.tables import write_lines
 
 PAIRS = 100
 STEPS = 21
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.generative", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=Path("../shared/data"),
-                   help="folder of ADBench NAME.npz files (default ../shared/data)")
-    p.add_argument("--out", type=Path, default=None, help="also write the tables here (.md)")
-    p.add_argument("--quick", action="store_true", help="20 epochs per model (a smoke run)")
-    p.add_argument("--seed", type=int, default=0)
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.generation.generative", __doc__, data=Path("../shared/data"),
+                   out=None, quick=True, seed=0, threads=1,
+                   helps={"data": "folder of ADBench NAME.npz files",
+                          "out": "also write the tables here (.md)",
+                          "quick": "20 epochs per model (a smoke run)"})
     p.add_argument("--only", choices=["transactions"], default=None,
                    help="run only this part (transactions: the realism of the mixed-type "
                         "transactions table; needs no data files)")
@@ -127,7 +126,7 @@ def realism_section(name: str, X, quick: bool, seed: int) -> tuple[str, list[lis
     import numpy as np
     import pandas as pd
 
-    from benchmarks.realism import discrete_columns, independent_columns, realism
+    from benchmarks.generation.realism import discrete_columns, independent_columns, realism
     from latentwatch import AutoEncoderDetector, VAEDetector
 
     frame = X if isinstance(X, pd.DataFrame) else None
@@ -199,7 +198,7 @@ def transactions_section(quick: bool, seed: int) -> tuple[str, list[list[str]]]:
     of them (ids dropped), generators compared with the other 30% in the model's columns."""
     import numpy as np
 
-    from benchmarks.realism import frame_realism, independent_columns
+    from benchmarks.generation.realism import frame_realism, independent_columns
     from latentwatch import AutoEncoderDetector, VAEDetector
     from latentwatch.demos.datasets import make_transactions
 
@@ -261,11 +260,11 @@ REALISM_LEGEND = (
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    limit_threads(1)
+    limit_threads(args.threads)
     import numpy as np
     from sklearn.svm import SVC
 
-    from benchmarks.realism import mixed_table
+    from benchmarks.generation.realism import mixed_table
     from latentwatch import AutoEncoderDetector, VAEDetector
     from latentwatch.demos.digits import DIGITS_VAE, dequantized_digits
 
@@ -279,15 +278,15 @@ def main(argv: list[str] | None = None) -> int:
 
     def write_out() -> None:
         if args.out:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text("\n".join(out) + "\n")
+            write_lines(args.out, out)
 
     if args.only == "transactions":
         note, rows = transactions_section(args.quick, seed)
         emit("## Realism of generated transactions against held-out real rows\n")
         emit(REALISM_LEGEND)
         emit(_table(["data", "generator", "KS", "TV", "corr", "AUC", "read back"], rows))
-        emit(f"\n{note}; total time {time.perf_counter() - started:.0f} s on 1 thread.")
+        emit(f"\n{note}; total time {time.perf_counter() - started:.0f} s, "
+             f"{args.threads} thread(s).")
         write_out()
         return 0
 
@@ -353,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     emit("## Digits: a classifier trained on real digits reads the interpolation end points\n")
     emit(_table(["model", "end points read as their class", "both ends right"], rows))
     emit(f"\n200 pairs of held-out digits of different classes; total time "
-         f"{time.perf_counter() - started:.0f} s on 1 thread.")
+         f"{time.perf_counter() - started:.0f} s on {args.threads} thread(s).")
     write_out()
     return 0
 

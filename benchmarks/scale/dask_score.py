@@ -13,8 +13,8 @@ file, then scores every file
 
 and checks that every output column is identical, the scores' float64 bits included::
 
-    python -m benchmarks.dask_score --rows 10000000 --files 20 --model ae
-    python -m benchmarks.dask_score --rows 1000000 --files 20 --model vae
+    python -m benchmarks.scale.dask_score --rows 10000000 --files 20 --model ae
+    python -m benchmarks.scale.dask_score --rows 1000000 --files 20 --model vae
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.report import md_table
+from benchmarks.harness.tables import md_table
 
 SCHEMA = {"exclude": ["customer_id"], "id_columns": ["transaction_id"]}
 

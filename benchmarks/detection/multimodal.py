@@ -5,17 +5,19 @@ centres ``3 N(0, I)``); the anomalies lie halfway between two centres, where no 
 is, yet along a path the decoder of a standard-normal VAE has to cover between the modes.
 Prints the AUC-ROC of every VAE score for each prior, mean over seeds::
 
-    python -m benchmarks.multimodal --seeds 0,1,2
+    python -m benchmarks.detection.multimodal --seeds 0,1,2
 """
 
 from __future__ import annotations
 
-import argparse
 import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
+
+from benchmarks.harness import BenchmarkParser, new_parser
+from benchmarks.harness.cli import comma_list
 
 SCORES = ("reconstruction_probability", "elbo", "importance_weighted")
 
@@ -32,23 +34,28 @@ def modes(seed: int, n: int, dims: int = 8, n_modes: int = 4, n_anomalies: int =
     return normal, between
 
 
-def main() -> None:
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.detection.multimodal", __doc__, seeds=[0, 1, 2])
+    p.add_argument("--modes", type=int, default=4, help="modes of the normal rows")
+    p.add_argument("--dims", type=int, default=8, help="columns")
+    p.add_argument("--components", type=comma_list, default=["0", "4", "10"],
+                   help="prior components to compare (0: the standard normal prior)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
     from latentwatch import VAEDetector
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--modes", type=int, default=4)
-    p.add_argument("--dims", type=int, default=8)
-    p.add_argument("--components", default="0,4,10")
-    args = p.parse_args()
+    args = build_parser().parse_args(argv)
     warnings.simplefilter("ignore")
     rows = []
-    for seed in (int(s) for s in args.seeds.split(",")):
+    for seed in args.seeds:
         train, _ = modes(2 * seed, 2000, args.dims, args.modes)
         normal, anomalies = modes(2 * seed + 1, 500, args.dims, args.modes)
         X = np.concatenate([normal, anomalies])
         y = np.r_[np.zeros(len(normal)), np.ones(len(anomalies))]
-        for components in (int(c) for c in args.components.split(",")):
+        for components in map(int, args.components):
             model = VAEDetector(prior_components=components, random_state=seed).fit(train)
             for score in SCORES:
                 model.set_params(score_method=score)

@@ -1,4 +1,4 @@
-"""What the time-series benchmarks (``benchmarks.skab``, ``benchmarks.nab``) share: the
+"""What the time-series benchmarks (``benchmarks.series.skab``, ``benchmarks.series.nab``) share: the
 readers of the data in place, the windowed peers and the latentwatch method.
 
 Peers see the same windows as latentwatch: for each step the last ``W`` steps of every

@@ -5,7 +5,7 @@ half of each ADBench set (at most ``--max-rows`` rows) and scores the other half
 L = 1, 2, 4, 8, 16 (the default) and 32 (``VAEConfig.n_samples``); prints the AUCs and the
 scoring time of each L (the decoder runs L times per row).
 
-    python -m benchmarks.latent_samples --data /work/shared/data --sets 8 --max-rows 4000
+    python -m benchmarks.speed.latent_samples --data /work/shared/data --sets 8 --max-rows 4000
 """
 
 from __future__ import annotations

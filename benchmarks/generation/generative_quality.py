@@ -1,8 +1,8 @@
 """Generated rows against held-out real rows, latentwatch against SDV in one process.
 
-``python -m benchmarks.generative_quality`` (``make bench-gen``; SDV and SDMetrics come with
-the ``gen-bench`` extra, ``make bench-gen-setup``, in their own venv ``.venv-gen``: SDV needs
-pandas < 3 and is benchmark-only, under the Business Source License).
+``python -m benchmarks.generation.generative_quality`` (``make bench-gen``; SDV and SDMetrics
+come with the ``gen-bench`` extra, ``make bench-gen-setup``, in their own venv ``.venv-gen``:
+SDV needs pandas < 3 and is benchmark-only, under the Business Source License).
 
 Four tables, each split 70% / 30% with a seeded permutation; every generator is fitted on
 the 70% and makes as many rows as the 30% held out:
@@ -52,7 +52,6 @@ training rows), so a re-run only refits latentwatch. A bar chart of the scores g
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
@@ -61,7 +60,9 @@ import time
 import warnings
 from pathlib import Path
 
-from benchmarks.adbench import limit_threads
+from benchmarks.harness import BenchmarkParser, limit_threads, new_parser
+from benchmarks.harness.cli import comma_list, json_object
+from benchmarks.harness.tables import write_lines
 
 TRAIN_SHARE = 0.7
 MAX_ROWS = 5000
@@ -83,7 +84,7 @@ def load_table(name: str, data: Path, seed: int):
         frame, _ = make_transactions(MAX_ROWS, anomaly_fraction=0.0, seed=seed)
         return frame.drop(columns=TRANSACTION_IDS)
     if name == "diamonds":
-        from benchmarks.mixed import diamonds
+        from benchmarks.detection.mixed import diamonds
 
         return diamonds(MAX_ROWS, seed)
     arrays = np.load(data / f"{name}.npz")
@@ -207,7 +208,7 @@ def scaled_matrix(frame, train, numeric: list[str]):
     categories one-hot over the training labels (missing as a label of its own)."""
     import numpy as np
 
-    from benchmarks.realism import as_categories
+    from benchmarks.generation.realism import as_categories
 
     parts = []
     for c in frame.columns:
@@ -251,7 +252,7 @@ def tstr(train_x, holdout_x, label: str, numeric: list[str], seed: int) -> float
     from sklearn.preprocessing import OneHotEncoder
     from threadpoolctl import threadpool_limits
 
-    from benchmarks.realism import as_categories
+    from benchmarks.generation.realism import as_categories
 
     features = [c for c in train_x.columns if c != label]
     other = [c for c in features if c not in numeric]
@@ -296,7 +297,7 @@ def quality(holdout, generated, sdtypes: dict[str, str]) -> tuple[float, float, 
 def measure(train, holdout, generated, sdtypes: dict[str, str], label: str | None,
             seed: int) -> dict[str, float]:
     """Every measure of one generated table (see the module docstring)."""
-    from benchmarks.realism import discriminator_auc, one_hot
+    from benchmarks.generation.realism import discriminator_auc, one_hot
 
     generated = plain(generated, sdtypes)
     invalid = invalid_cells(train, generated, sdtypes)
@@ -553,30 +554,29 @@ def figure(runs: dict, path: Path) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.generative_quality",
-                                description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, default=Path("/work/shared/data"),
-                   help="folder of ADBench NAME.npz files")
-    p.add_argument("--tables", default="transactions,Cardiotocography,magic.gamma,diamonds")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--params", default="{}",
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.generation.generative_quality", __doc__,
+                   data=Path("/work/shared/data"), seed=0, no_cache=True, out=None, threads=1,
+                   helps={"data": "folder of ADBench NAME.npz files",
+                          "no_cache": "refit the SDV peers",
+                          "out": "also write the tables here (.md)"})
+    p.add_argument("--tables", type=comma_list,
+                   default=["transactions", "Cardiotocography", "magic.gamma", "diamonds"])
+    p.add_argument("--params", type=json_object, default={},
                    help="JSON keyword arguments added to VAEDetector(purpose='generate')")
-    p.add_argument("--no-cache", action="store_true", help="refit the SDV peers")
     p.add_argument("--peers-only", action="store_true",
                    help="only fit the SDV peers and fill the cache")
-    p.add_argument("--out", type=Path, default=None, help="also write the tables here (.md)")
     p.add_argument("--figure", type=Path, default=Path("docs/generative_quality.png"))
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    limit_threads(1)
+    limit_threads(args.threads)
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     # the first optimiser imports torch._dynamo (seconds): not part of any fit
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     started = time.perf_counter()
@@ -586,9 +586,9 @@ def main(argv: list[str] | None = None) -> int:
         print(text, flush=True)
         out.append(text)
 
-    params = json.loads(args.params)
+    params = args.params
     if args.peers_only:
-        for name in args.tables.split(","):
+        for name in args.tables:
             frame = load_table(name, args.data, args.seed)
             train, holdout = split(frame, args.seed)
             conditions = CONDITIONS if name == "transactions" else None
@@ -598,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
                 emit(f"{name}: {peer_name} fit {fit_s:.1f} s")
         return 0
     runs = {}
-    for name in args.tables.split(","):
+    for name in args.tables:
         runs[name] = run_table(name, args.data, args.seed, params, not args.no_cache,
                                lambda text: print(text, file=sys.stderr, flush=True))
     header = ["table", "generator", "quality", "shapes", "pairs", "AUC", "TSTR", "DCR",
@@ -634,13 +634,13 @@ def main(argv: list[str] | None = None) -> int:
         emit("\n## Denoise on transactions\n")
         emit(md_table(["model", "denoise", "clean cells kept", "corrupted cells repaired",
                        "corrupted cells"], denoise_rows(runs["transactions"], args.seed)))
-    if all(t in runs for t in args.tables.split(",")) and args.figure:
+    if all(t in runs for t in args.tables) and args.figure:
         figure(runs, args.figure)
         emit(f"\nFigure: {args.figure}")
-    emit(f"\nSeed {args.seed}; one thread; total {time.perf_counter() - started:.0f} s.")
+    emit(f"\nSeed {args.seed}; {args.threads} thread(s); "
+         f"total {time.perf_counter() - started:.0f} s.")
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text("\n".join(out) + "\n")
+        write_lines(args.out, out)
     return 0
 
 

@@ -3,18 +3,18 @@
 Fits each detector on a training table (anomalies included, labels unused) and reports
 AUC-ROC of each planted kind against the normal rows of a separate test table::
 
-    python -m benchmarks.transactions --train-rows 5000 --test-rows 5000 --seeds 0 1 2
+    python -m benchmarks.detection.transactions --train-rows 5000 --test-rows 5000 --seeds 0 1 2
 """
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from benchmarks.report import md_table
+from benchmarks.harness import BenchmarkParser, new_parser
+from benchmarks.harness.tables import md_table
 from latentwatch import AutoEncoderDetector, VAEDetector
 from latentwatch.demos.datasets import ANOMALY_KINDS, make_transactions
 
@@ -42,12 +42,16 @@ def run(train_rows: int, test_rows: int, seeds: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train-rows", type=int, default=5000)
-    parser.add_argument("--test-rows", type=int, default=5000)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args()
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.detection.transactions", __doc__, seeds=[0, 1, 2])
+    p.add_argument("--train-rows", type=int, default=5000)
+    p.add_argument("--test-rows", type=int, default=5000)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     results = run(args.train_rows, args.test_rows, args.seeds)
     columns = ["all", *ANOMALY_KINDS, "fit_s"]
     summary = results.groupby("detector")[columns].agg(["mean", "std"])

@@ -6,7 +6,7 @@ latency (p50, p99) of ``--requests`` sequential 1-row and 1,000-row JSON request
 rows/s at saturation (``--clients`` concurrent clients sending 1,000-row requests for
 ``--seconds`` seconds). Prints a table.
 
-    python -m benchmarks.serve_load --requests 200 --seconds 15 --clients 4
+    python -m benchmarks.scale.serve_load --requests 200 --seconds 15 --clients 4
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ start-up cost of a command.
 * start-up: ``latentwatch --version`` and ``latentwatch score`` on a 10-row file, in
   child processes (wall seconds, peak RSS).
 
-    python -m benchmarks.scoring_speed --rows 100000 --train-rows 20000 [--float32]
+    python -m benchmarks.speed.scoring_speed --rows 100000 --train-rows 20000 [--float32]
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
 """The benchmark loop: datasets x seeds x settings x methods, with an on-disk peer cache.
 
 Import this module only after the thread-limiting environment variables are set (see
-``benchmarks.adbench``), because it imports numpy, scikit-learn and torch.
+``benchmarks.detection.adbench``), because it imports numpy, scikit-learn and torch.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
@@ -21,8 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from benchmarks import memory
-from benchmarks.methods import (
+from benchmarks.detection.methods import (
     ALL_METHODS,
     Outcome,
     fit_groups,
@@ -32,7 +30,7 @@ from benchmarks.methods import (
     run_peer,
     tagged,
 )
-from benchmarks.protocol import (
+from benchmarks.detection.protocol import (
     Dataset,
     cache_key,
     evaluate,
@@ -40,7 +38,10 @@ from benchmarks.protocol import (
     split_indices,
     training_rows,
 )
-from benchmarks.report import plot, write_summary
+from benchmarks.detection.report import plot, write_summary
+from benchmarks.harness import memory
+from benchmarks.harness.cache import PeerCache
+from benchmarks.harness.threads import configure_threads
 
 ROW_KEYS = ["dataset", "setting", "seed", "method"]
 
@@ -63,52 +64,6 @@ class RunConfig:
     lw_ae_params: dict[str, Any] = field(default_factory=dict)
     append: bool = False
     argv: list[str] = field(default_factory=list)
-
-
-class PeerCache:
-    """JSON files, one per peer result, named by dataset, method, seed, setting and key."""
-
-    def __init__(self, root: Path | None) -> None:
-        self.root = root
-        if root is not None:
-            root.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, row_id: tuple[str, str, int, str], key: str) -> Path:
-        assert self.root is not None
-        dataset, setting, seed, method = row_id
-        return self.root / f"{dataset}__{method}__s{seed}__{setting}__{key}.json"
-
-    def get(self, row_id: tuple[str, str, int, str], key: str) -> dict[str, Any] | None:
-        """Cached result row, or None."""
-        if self.root is None:
-            return None
-        path = self._path(row_id, key)
-        if not path.exists():
-            return None
-        try:
-            return json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            return None
-
-    def put(self, row_id: tuple[str, str, int, str], key: str, row: dict[str, Any]) -> None:
-        """Store a successful result row (failures are not cached, so they are retried)."""
-        if self.root is None or row["error"]:
-            return
-        path = self._path(row_id, key)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(row, default=float))
-        tmp.replace(path)
-
-
-def configure_threads(n: int) -> None:
-    """Limit torch (intra- and inter-op) and BLAS/OpenMP pools to ``n`` threads."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(n)
-    with contextlib.suppress(RuntimeError):  # already set, or parallel work already started
-        torch.set_num_interop_threads(n)
-    threadpool_limits(n)
 
 
 def _git_revision() -> str:
@@ -144,7 +99,7 @@ def run_metadata(config: RunConfig) -> dict[str, str]:
     }
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "command": "python -m benchmarks.adbench " + " ".join(config.argv),
+        "command": "python -m benchmarks.detection.adbench " + " ".join(config.argv),
         "git revision": _git_revision(),
         "threads": str(config.threads),
         "host": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",

@@ -12,14 +12,13 @@ dataset's input width, and passed as ``hidden_dims``). Nothing is patched, so on
 run several variants; each invocation adds its variant's rows to ``--out`` and the summary
 covers every variant in that file::
 
-    python -m benchmarks.variants --data ../shared/data --seeds 0,1,2 --variant defaults
-    python -m benchmarks.variants --data ../shared/data --seeds 0,1,2 \\
+    python -m benchmarks.detection.variants --data ../shared/data --seeds 0,1,2 --variant defaults
+    python -m benchmarks.detection.variants --data ../shared/data --seeds 0,1,2 \\
         --variant previous-defaults+half-width
 """
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.protocol import (
+from benchmarks.detection.protocol import (
     evaluate,
     list_datasets,
     load_dataset,
@@ -37,7 +36,8 @@ from benchmarks.protocol import (
     split_indices,
     training_rows,
 )
-from benchmarks.runner import configure_threads
+from benchmarks.harness import BenchmarkParser, new_parser, use_threads
+from benchmarks.harness.tables import write_csv
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def variant_params(variant: str, n_inputs: int) -> dict[str, Any]:
 
 
 def run_variant(
-    variant: str, data_dir: str, seeds: list[int], names: list[str] | None = None
+    variant: str, data_dir: str | Path, seeds: list[int], names: list[str] | None = None
 ) -> pd.DataFrame:
     """AUC-ROC of RP, capped RP and ELBO for one variant (``+``-joined parts) on every dataset.
 
@@ -184,25 +184,25 @@ def run_variant(
     return pd.DataFrame(rows)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="../shared/data")
-    parser.add_argument("--seeds", default="0")
-    parser.add_argument("--variant", default="defaults")
-    parser.add_argument("--datasets", default="", help="comma list (default: all)")
-    parser.add_argument("--out", default="results/variants.csv")
-    args = parser.parse_args()
-    configure_threads(1)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    requested = [n for n in args.datasets.split(",") if n]
-    names = resolve_dataset_names(requested, list_datasets(args.data)) if requested else None
-    table = run_variant(args.variant, args.data, seeds, names)
-    out = Path(args.out)
-    if out.exists():
-        old = pd.read_csv(out)
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.detection.variants", __doc__, data=Path("../shared/data"),
+                   seeds=[0], datasets=[], out=Path("results/variants.csv"), threads=1,
+                   helps={"datasets": "data set names (default: all)"})
+    p.add_argument("--variant", default="defaults", help="parts joined by '+'")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    use_threads(args.threads)
+    available = list_datasets(args.data)
+    names = resolve_dataset_names(args.datasets, available) if args.datasets else None
+    table = run_variant(args.variant, args.data, args.seeds, names)
+    if args.out.exists():
+        old = pd.read_csv(args.out)
         table = pd.concat([old[old["variant"] != args.variant], table])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
+    write_csv(table, args.out)
     per_dataset = table.groupby(["variant", "setting", "dataset"]).mean(numeric_only=True)
     summary = per_dataset.groupby(["variant", "setting"]).agg(
         rp=("reconstruction_probability", "mean"),

@@ -1,6 +1,6 @@
 """SKAB (Skoltech Anomaly Benchmark) with its published protocol, one command:
 
-    python -m benchmarks.skab --data ../shared/data/timeseries/skab --out results/skab
+    python -m benchmarks.series.skab --data ../shared/data/timeseries/skab --out results/skab
 
 For each of the 34 labelled experiments the first 400 rows train (taken as normal) and
 the rest is the test part. Every method scores every step; its alarms are the test steps
@@ -10,7 +10,7 @@ labels): ``UCL = 4/3 * q99(training-part scores)`` (the rule of SKAB's Conv-AE w
 and MAR are computed over all test steps of all files together (SKAB's ``core/utils``),
 and the mean per-file AUC-PR of the test scores is added (threshold-free). The windows
 are latentwatch's auto window of each file's training part, the same for the peers (see
-:mod:`benchmarks.series`). ``lw-vae`` scores by ``--score-method`` (default
+:mod:`benchmarks.series.common`). ``lw-vae`` scores by ``--score-method`` (default
 ``reconstruction_error``: the squared error in nats, which the benchmark chose);
 ``lw-vae-rp`` is the same fitted model scored by the reconstruction probability, and
 ``lw-vae-last`` (on request) scores each step by its own entries of the window only.
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
-from benchmarks.report import md_table
-from benchmarks.series import last_step_scores, lw_scores, peer_scores, read_skab, skab_files
+from benchmarks.harness.tables import md_table
+from benchmarks.series.common import last_step_scores, lw_scores, peer_scores, read_skab, skab_files
 
 TRAIN_ROWS = 400
 LABELS = ["anomaly", "changepoint"]

@@ -1,6 +1,6 @@
 """NAB (Numenta Anomaly Benchmark) series with labelled windows, one command:
 
-    python -m benchmarks.nab --data ../shared/data/timeseries/nab --out results/nab
+    python -m benchmarks.series.nab --data ../shared/data/timeseries/nab --out results/nab
 
 For each series with at least one anomaly window (``labels/combined_windows.json``) the
 first 15% of the steps (NAB's probationary period) trains; every step is scored, and the
@@ -16,7 +16,7 @@ reconstruction-probability score), ``lw-vae-recerr`` (the same fitted model with
 ``score_method="reconstruction_error"``), on request ``lw-vae-last`` (each step scored by
 its own entries of the window only, the reconstruction probability's last-step share),
 and the windowed peers ``iforest`` and ``knn``
-of :mod:`benchmarks.series` on windows of the same length.
+of :mod:`benchmarks.series.common` on windows of the same length.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.report import md_table
-from benchmarks.series import last_step_scores, lw_scores, nab_series, peer_scores
+from benchmarks.harness.tables import md_table
+from benchmarks.series.common import last_step_scores, lw_scores, nab_series, peer_scores
 from latentwatch.series_evaluation import evaluate_series
 
 PROBATION = 0.15

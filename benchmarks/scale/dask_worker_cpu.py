@@ -1,7 +1,7 @@
 """CPU of scoring one partition in this process and in a Dask worker, with Dask's worker
 environment (``MALLOC_TRIM_THRESHOLD_=65536``) and with ``cli.distributed.WORKER_ENVIRON``::
 
-    python -m benchmarks.dask_worker_cpu --rows 20000 \\
+    python -m benchmarks.scale.dask_worker_cpu --rows 20000 \\
         --model /tmp/latentwatch-dask-bench/run-vae-1000000/model.lwm \\
         --data /tmp/latentwatch-dask-bench/data-1000000-20/transactions-003.parquet
 """
@@ -14,7 +14,7 @@ import warnings
 
 import pandas as pd
 
-from benchmarks.report import md_table
+from benchmarks.harness.tables import md_table
 
 
 def probe(frame: pd.DataFrame, carrier) -> dict:

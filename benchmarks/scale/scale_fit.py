@@ -7,7 +7,7 @@ subprocess and reports the child's peak RSS (``resource.getrusage(RUSAGE_CHILDRE
 the largest resident set the child reached, exact), the seconds of the statistics
 passes and of each epoch::
 
-    python -m benchmarks.scale_fit --rows 1000000 10000000 --epochs 1 --data results/scale
+    python -m benchmarks.scale.scale_fit --rows 1000000 10000000 --epochs 1 --data results/scale
 
 The datasets are kept in ``--data`` (git-ignored ``results/`` or /tmp) and reused.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.report import md_table
+from benchmarks.harness.tables import md_table
 
 BLOCK_ROWS = 200_000
 FILE_ROWS = 1_000_000
@@ -96,7 +96,7 @@ def child(data: str, epochs: int, seed: int) -> None:
 
 
 def measure(data: Path, epochs: int, seed: int) -> dict:
-    command = [sys.executable, "-m", "benchmarks.scale_fit", "--child", str(data),
+    command = [sys.executable, "-m", "benchmarks.scale.scale_fit", "--child", str(data),
                "--epochs", str(epochs), "--seed", str(seed)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     done = subprocess.run(command, capture_output=True, text=True, check=False)
