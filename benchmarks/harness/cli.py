@@ -44,6 +44,10 @@ class _IntListAction(_ListAction):
     item = int
 
 
+#: The default that makes a common option required: ``new_parser(..., data=REQUIRED)``.
+REQUIRED = object()
+
+
 def _flag(help_text: str) -> dict[str, Any]:
     return {"action": "store_true", "help": help_text}
 
@@ -79,8 +83,9 @@ def new_parser(module: str, doc: str | None, *, helps: Mapping[str, str] | None 
     helps : mapping, optional
         Help texts that replace the common ones, by option name.
     **common
-        Common options to add (names of ``COMMON_OPTIONS``), each with its default;
-        for the flags ``quick`` and ``no_cache`` pass ``True`` to add them.
+        Common options to add (names of ``COMMON_OPTIONS``), each with its default
+        (``REQUIRED``: no default, the option must be given); for the flags ``quick`` and
+        ``no_cache`` pass ``True`` to add them.
 
     Returns
     -------
@@ -106,7 +111,10 @@ def new_parser(module: str, doc: str | None, *, helps: Mapping[str, str] | None 
         if name not in common:
             continue
         kwargs = dict(spec)
-        if kwargs.get("action") != "store_true":
+        if common[name] is REQUIRED:
+            kwargs["required"] = True
+            kwargs["help"] = helps.get(name, kwargs["help"])
+        elif kwargs.get("action") != "store_true":
             kwargs["default"] = common[name]
             kwargs["help"] = f"{helps.get(name, kwargs['help'])} (default: %(default)s)"
         elif name in helps:

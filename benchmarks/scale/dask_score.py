@@ -19,7 +19,6 @@ and checks that every output column is identical, the scores' float64 bits inclu
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.harness import BenchmarkParser, new_parser
 from benchmarks.harness.tables import md_table
 
 SCHEMA = {"exclude": ["customer_id"], "id_columns": ["transaction_id"]}
@@ -129,20 +129,26 @@ def compare(one: Path, dask_out: Path, paths: list[Path]) -> int:
     return len(got)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--files", type=int, default=20)
-    parser.add_argument("--row-group", type=int, default=100_000)
-    parser.add_argument("--partition-rows", type=int, default=1_000_000)
-    parser.add_argument("--model", choices=("ae", "vae"), default="vae")
-    parser.add_argument("--sample", type=int, default=50_000, help="training rows")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--data", type=Path, default=Path("/tmp/latentwatch-dask-bench"))
-    parser.add_argument("--bracket", action="store_true",
-                        help="score in one process again after the Dask runs (a shared "
-                        "machine); ratios are to the mean of the one-process runs")
-    args = parser.parse_args()
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.scale.dask_score", __doc__,
+                   data=Path("/tmp/latentwatch-dask-bench"),
+                   helps={"data": "work folder: the dataset, the model and the outputs"})
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--files", type=int, default=20)
+    p.add_argument("--row-group", type=int, default=100_000)
+    p.add_argument("--partition-rows", type=int, default=1_000_000)
+    p.add_argument("--model", choices=("ae", "vae"), default="vae")
+    p.add_argument("--sample", type=int, default=50_000, help="training rows")
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--bracket", action="store_true",
+                   help="score in one process again after the Dask runs (a shared "
+                   "machine); ratios are to the mean of the one-process runs")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
 
     folder = args.data / f"data-{args.rows}-{args.files}"
     started = time.perf_counter()

@@ -8,12 +8,13 @@ environment (``MALLOC_TRIM_THRESHOLD_=65536``) and with ``cli.distributed.WORKER
 
 from __future__ import annotations
 
-import argparse
 import logging
 import warnings
 
 import pandas as pd
 
+from benchmarks.harness import BenchmarkParser, new_parser
+from benchmarks.harness.cli import REQUIRED
 from benchmarks.harness.tables import md_table
 
 
@@ -48,12 +49,17 @@ def in_worker(frame: pd.DataFrame, carrier, environ: dict | None) -> dict:
         return client.submit(probe, frame, carrier).result()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--rows", type=int, default=20_000)
-    args = parser.parse_args()
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.scale.dask_worker_cpu", __doc__, data=REQUIRED,
+                   helps={"data": "a Parquet file to score"})
+    p.add_argument("--model", required=True, help="a saved model (.lwm)")
+    p.add_argument("--rows", type=int, default=20_000, help="rows of --data to score")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     warnings.simplefilter("ignore")
     from latentwatch.cli.distributed import WORKER_ENVIRON
     from latentwatch.distributed import ModelBytes

@@ -12,7 +12,6 @@ models. The in-memory ``fit`` of the same rows is shown for reference::
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -23,7 +22,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from benchmarks.harness.tables import md_table
+from benchmarks.harness import BenchmarkParser, new_parser
+from benchmarks.harness.tables import md_table, write_csv
 
 SCHEMA = {"id_columns": ["transaction_id"], "exclude": ["customer_id"]}
 
@@ -91,18 +91,23 @@ def run(sets: list[str], data: Path, n_transactions: int, seeds: list[int], out:
     return pd.DataFrame(rows)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="/work/shared/data")
-    parser.add_argument("--sets", nargs="+", default=["cardio", "mammography", "pendigits"])
-    parser.add_argument("--transactions", type=int, default=20_000,
-                        help="rows of the transactions table (0: leave it out)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--out", default="results/ddp")
-    args = parser.parse_args()
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.scale.ddp", __doc__, data=Path("/work/shared/data"),
+                   seeds=[0, 1, 2], out=Path("results/ddp"),
+                   helps={"data": "folder of ADBench NAME.npz files"})
+    p.add_argument("--sets", nargs="+", default=["cardio", "mammography", "pendigits"],
+                   help="ADBench sets")
+    p.add_argument("--transactions", type=int, default=20_000,
+                   help="rows of the transactions table (0: leave it out)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     sets = list(args.sets) + (["transactions"] if args.transactions else [])
-    results = run(sets, Path(args.data), args.transactions, args.seeds, Path(args.out))
-    results.to_csv(Path(args.out) / "ddp.csv", index=False)
+    results = run(sets, args.data, args.transactions, args.seeds, args.out)
+    write_csv(results, args.out / "ddp.csv")
     summary = results.groupby("set", sort=False).agg(
         rows=("rows", "first"), auc_1=("auc_1", "mean"), auc_2=("auc_2", "mean"),
         auc_memory=("auc_memory", "mean"), fit_s_1=("fit_s_1", "mean"),

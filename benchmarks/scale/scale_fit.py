@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.harness import BenchmarkParser, new_parser
 from benchmarks.harness.tables import md_table
 
 BLOCK_ROWS = 200_000
@@ -108,14 +109,18 @@ def measure(data: Path, epochs: int, seed: int) -> dict:
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", default="results/scale")
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.scale.scale_fit", __doc__, data=Path("results/scale"), seed=0,
+                   helps={"data": "folder of the generated Parquet datasets, kept and reused"})
+    p.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     if args.child is not None:
         child(args.child, args.epochs, args.seed)
         return

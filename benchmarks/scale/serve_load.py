@@ -11,7 +11,6 @@ rows/s at saturation (``--clients`` concurrent clients sending 1,000-row request
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import socket
@@ -25,6 +24,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from benchmarks.harness import BenchmarkParser, new_parser
 from latentwatch import VAEDetector
 from latentwatch.demos.datasets import make_transactions
 
@@ -88,14 +88,19 @@ def saturation(url: str, body: bytes, rows: int, clients: int, seconds: float) -
     return sum(done) / (time.perf_counter() - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train-rows", type=int, default=20_000)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    args = parser.parse_args()
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.scale.serve_load", __doc__)
+    p.add_argument("--train-rows", type=int, default=20_000)
+    p.add_argument("--requests", type=int, default=200, help="sequential requests per size")
+    p.add_argument("--seconds", type=float, default=15.0, help="time bound of each phase")
+    p.add_argument("--clients", type=int, default=4, help="concurrent clients at saturation")
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     frame, _ = make_transactions(args.train_rows, seed=0)
     folder = Path(tempfile.mkdtemp(prefix="lw-serve-load-"))
     model = VAEDetector(max_epochs=5, random_state=0,

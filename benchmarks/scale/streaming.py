@@ -10,13 +10,13 @@ process and reports its wall time, rows per second and peak resident memory (the
 
 from __future__ import annotations
 
-import argparse
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from benchmarks.harness import BenchmarkParser, new_parser
 from latentwatch import VAEDetector
 from latentwatch.demos.datasets import make_transactions
 
@@ -51,11 +51,17 @@ def score_peak(model: Path, data: Path, out: Path) -> tuple[float, float]:
     return seconds, peak / 1024
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/lw-stream"))
-    args = parser.parse_args()
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.scale.streaming", __doc__)
+    p.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    p.add_argument("--work", type=Path, default=Path("/tmp/lw-stream"),
+                   help="folder of the CSV files, the model and the scores")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     train, _ = make_transactions(n_rows=5000, seed=0)
     model = VAEDetector(random_state=0, schema={"id_columns": ["transaction_id"]})

@@ -1,5 +1,5 @@
-"""What the time-series benchmarks (``benchmarks.series.skab``, ``benchmarks.series.nab``) share: the
-readers of the data in place, the windowed peers and the latentwatch method.
+"""What the time-series benchmarks (``benchmarks.series.skab``, ``benchmarks.series.nab``)
+share: the readers of the data in place, the windowed peers and the latentwatch method.
 
 Peers see the same windows as latentwatch: for each step the last ``W`` steps of every
 channel, standardised with the training part's mean and scale, flattened; the ``W - 1``
@@ -23,6 +23,17 @@ import pandas as pd
 
 SKAB_CHANNELS = ["Accelerometer1RMS", "Accelerometer2RMS", "Current", "Pressure",
                  "Temperature", "Thermocouple", "Voltage", "Volume Flow RateRMS"]
+
+
+def window_steps(text: str) -> int | str:
+    """The ``--window`` option: a number of steps, or ``auto`` (latentwatch's rule).
+
+    Examples
+    --------
+    >>> window_steps("auto"), window_steps("32")
+    ('auto', 32)
+    """
+    return text if text == "auto" else int(text)
 
 
 def skab_files(root: Path) -> list[Path]:

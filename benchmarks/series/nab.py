@@ -21,7 +21,6 @@ of :mod:`benchmarks.series.common` on windows of the same length.
 
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 from pathlib import Path
@@ -29,25 +28,37 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.harness.tables import md_table
-from benchmarks.series.common import last_step_scores, lw_scores, nab_series, peer_scores
+from benchmarks.harness import BenchmarkParser, new_parser
+from benchmarks.harness.tables import md_table, write_csv, write_lines
+from benchmarks.series.common import (
+    last_step_scores,
+    lw_scores,
+    nab_series,
+    peer_scores,
+    window_steps,
+)
 from latentwatch.series_evaluation import evaluate_series
 
 PROBATION = 0.15
 
 
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.series.nab", __doc__, data=Path("../shared/data/timeseries/nab"),
+                   methods=["lw-vae", "lw-vae-recerr", "iforest", "knn"], seed=0,
+                   out=Path("results/nab"),
+                   helps={"methods": "lw-vae, lw-vae-recerr, lw-vae-last, iforest, knn",
+                          "out": "folder for results.csv and summary.md"})
+    p.add_argument("--window", type=window_steps, default="auto", help="steps, or auto")
+    p.add_argument("--series", type=int, default=None, help="only the first N series")
+    return p
+
+
 def main(argv: list[str] | None = None) -> pd.DataFrame:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/timeseries/nab"))
-    parser.add_argument("--methods", default="lw-vae,lw-vae-recerr,iforest,knn")
-    parser.add_argument("--window", default="auto", help="steps, or auto")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--series", type=int, default=None, help="only the first N series")
-    parser.add_argument("--out", type=Path, default=Path("results/nab"))
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     warnings.filterwarnings("ignore")
-    methods = args.methods.split(",")
-    window = args.window if args.window == "auto" else int(args.window)
+    methods = args.methods
+    window = args.window
     rows = []
     for name, frame, labels in nab_series(args.data)[:args.series]:
         n_train = int(PROBATION * len(frame))
@@ -79,8 +90,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         line = ", ".join(f"{r['method']} {r['auc_pr']:.3f}" for r in rows[-len(methods):])
         print(f"{name}: W={model.window_}, AUC-PR {line}", flush=True)
     results = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    results.to_csv(args.out / "results.csv", index=False)
+    write_csv(results, args.out / "results.csv")
     summary = results.groupby("method", sort=False).agg(
         **{"mean AUC-PR": ("auc_pr", "mean"), "mean VUS-PR": ("vus_pr", "mean"),
            "event recall at 1 FA/1k": ("event_recall_at_1_per_1000", "mean"),
@@ -93,7 +103,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             f"{args.seed}, window {args.window} (chosen: {sorted(set(results['window']))}); "
             "first 15% trains, the rest is evaluated", "", md_table(summary), "",
             "Mean AUC-PR per group:", "", md_table(groups)]
-    (args.out / "summary.md").write_text("\n".join(text) + "\n")
+    write_lines(args.out / "summary.md", text)
     print("\n".join(text))
     return summary
 

@@ -20,7 +20,6 @@ writes ``results.csv`` (per file and method) and ``summary.md`` to ``--out``.
 
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 from pathlib import Path
@@ -29,8 +28,16 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
-from benchmarks.harness.tables import md_table
-from benchmarks.series.common import last_step_scores, lw_scores, peer_scores, read_skab, skab_files
+from benchmarks.harness import BenchmarkParser, new_parser
+from benchmarks.harness.tables import md_table, write_csv, write_lines
+from benchmarks.series.common import (
+    last_step_scores,
+    lw_scores,
+    peer_scores,
+    read_skab,
+    skab_files,
+    window_steps,
+)
 
 TRAIN_ROWS = 400
 LABELS = ["anomaly", "changepoint"]
@@ -56,19 +63,24 @@ def binary_metrics(y: np.ndarray, alarms: np.ndarray) -> dict[str, float]:
     return {"F1": f1, "FAR, %": 100 * fp / max(fp + tn, 1), "MAR, %": 100 * fn / max(fn + tp, 1)}
 
 
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.series.skab", __doc__, data=Path("../shared/data/timeseries/skab"),
+                   methods=["lw-vae", "lw-vae-rp", "iforest", "knn"], seed=0,
+                   out=Path("results/skab"),
+                   helps={"methods": "lw-vae, lw-vae-rp, lw-vae-last, iforest, knn",
+                          "out": "folder for results.csv and summary.md"})
+    p.add_argument("--window", type=window_steps, default="auto", help="steps, or auto")
+    p.add_argument("--score-method", default="reconstruction_error", help="lw-vae's score")
+    p.add_argument("--files", type=int, default=None, help="only the first N files")
+    return p
+
+
 def main(argv: list[str] | None = None) -> pd.DataFrame:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data/timeseries/skab"))
-    parser.add_argument("--methods", default="lw-vae,lw-vae-rp,iforest,knn")
-    parser.add_argument("--window", default="auto", help="steps, or auto")
-    parser.add_argument("--score-method", default="reconstruction_error")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--files", type=int, default=None, help="only the first N files")
-    parser.add_argument("--out", type=Path, default=Path("results/skab"))
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     warnings.filterwarnings("ignore")
-    methods = args.methods.split(",")
-    window = args.window if args.window == "auto" else int(args.window)
+    methods = args.methods
+    window = args.window
     rows = []
     for path in skab_files(args.data)[:args.files]:
         frame = read_skab(path)
@@ -102,8 +114,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                          "labels": y[TRAIN_ROWS:].astype(int).tolist()})
         print(f"{name}: W={model.window_}, lw fit {fit_s:.1f} s", flush=True)
     results = pd.DataFrame(rows)
-    args.out.mkdir(parents=True, exist_ok=True)
-    results.drop(columns=["alarms", "labels"]).to_csv(args.out / "results.csv", index=False)
+    write_csv(results.drop(columns=["alarms", "labels"]), args.out / "results.csv")
     table = []
     for method in methods:
         part = results[results["method"] == method]
@@ -121,7 +132,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             "SKAB leaderboard (published, outlier detection):", "",
             md_table(pd.DataFrame(LEADERBOARD, columns=["method", "F1", "FAR, %", "MAR, %"]
                                   ).set_index("method"))]
-    (args.out / "summary.md").write_text("\n".join(text) + "\n")
+    write_lines(args.out / "summary.md", text)
     print("\n".join(text))
     return summary
 

@@ -10,7 +10,6 @@ difference and the largest relative score difference.
 
 from __future__ import annotations
 
-import argparse
 import warnings
 from pathlib import Path
 
@@ -18,17 +17,23 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
+from benchmarks.harness import BenchmarkParser, new_parser
 from latentwatch import VAEDetector
 from latentwatch.engine import scoring
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data"))
-    parser.add_argument("--sets", type=int, default=8)
-    parser.add_argument("--max-rows", type=int, default=4000)
-    parser.add_argument("--max-epochs", type=int, default=20)
-    args = parser.parse_args()
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.speed.float32_auc", __doc__, data=Path("/work/shared/data"),
+                   helps={"data": "folder of ADBench NAME.npz files"})
+    p.add_argument("--sets", type=int, default=8, help="the first N sets, by name")
+    p.add_argument("--max-rows", type=int, default=4000)
+    p.add_argument("--max-epochs", type=int, default=20)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
     print("| set | rows | AUC float64 | AUC float32 | difference | max relative score "

@@ -18,7 +18,6 @@ start-up cost of a command.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
 
+from benchmarks.harness import BenchmarkParser, new_parser
 from latentwatch import AutoEncoderDetector, VAEDetector
 from latentwatch.demos.datasets import make_transactions
 from latentwatch.engine import scoring
@@ -157,15 +157,19 @@ def startup(folder: Path) -> list[tuple[str, float, float]]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--train-rows", type=int, default=20_000)
-    parser.add_argument("--float32", action="store_true",
-                        help="Score in float32 (engine.scoring.SCORING_DTYPE).")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["table", "numeric",
-                                                                   "startup"])
-    args = parser.parse_args()
+def build_parser() -> BenchmarkParser:
+    """Command line options."""
+    p = new_parser("benchmarks.speed.scoring_speed", __doc__)
+    p.add_argument("--rows", type=int, default=100_000, help="rows scored")
+    p.add_argument("--train-rows", type=int, default=20_000)
+    p.add_argument("--float32", action="store_true",
+                   help="score in float32 (engine.scoring.SCORING_DTYPE)")
+    p.add_argument("--skip", nargs="*", default=[], choices=["table", "numeric", "startup"])
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
     if args.float32:
