@@ -1,4 +1,4 @@
-"""benchmarks/mixed.py and the new variant parts: planted swaps, peer preparation, sizes."""
+"""benchmarks/detection/mixed.py and the variant parts: planted swaps, peer preparation, sizes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The realism distances of benchmarks/realism.py against scipy and known cases."""
+"""The realism distances of benchmarks/generation/realism.py against scipy and known cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""benchmarks/variants.py: variant parsing, parameters instead of patches, one real run."""
+"""benchmarks/detection/variants.py: variant parsing, parameters instead of patches, a real run."""
 
 from __future__ import annotations
 
