@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from benchmarks.harness import BenchmarkParser, limit_threads, new_parser
-from benchmarks.harness.tables import write_lines
+from benchmarks.harness.tables import md_rows, write_lines
 
 PAIRS = 100
 STEPS = 21
@@ -92,12 +92,6 @@ def continuity(model, X_train, X_test, seed: int) -> dict[str, float]:
         detours.append(distance.max() / max(distance[[0, -1]].mean(), 1e-12))
     return {"jump_median": float(np.median(jumps)), "jump_p90": float(np.quantile(jumps, 0.9)),
             "detour_median": float(np.median(detours))}
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _fit(cls, X, quick: bool, seed: int, **kwargs):
@@ -284,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         note, rows = transactions_section(args.quick, seed)
         emit("## Realism of generated transactions against held-out real rows\n")
         emit(REALISM_LEGEND)
-        emit(_table(["data", "generator", "KS", "TV", "corr", "AUC", "read back"], rows))
+        emit(md_rows(["data", "generator", "KS", "TV", "corr", "AUC", "read back"], rows))
         emit(f"\n{note}; total time {time.perf_counter() - started:.0f} s, "
              f"{args.threads} thread(s).")
         write_out()
@@ -315,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([data, label, str(model.latent_dim_), f"{c['jump_median']:.2f}",
                          f"{c['jump_p90']:.2f}", f"{c['detour_median']:.2f}"])
     emit("## Latent continuity along straight-line interpolations (100 pairs, 21 points)\n")
-    emit(_table(["data", "model", "latent", "jump median", "jump p90", "detour median"], rows))
+    emit(md_rows(["data", "model", "latent", "jump median", "jump p90", "detour median"], rows))
     emit()
 
     # -- 2. realism ----------------------------------------------------------------------
@@ -325,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                 transactions_section(args.quick, seed)]
     emit("## Realism of generated rows against held-out real rows\n")
     emit(REALISM_LEGEND)
-    emit(_table(["data", "generator", "KS", "TV", "corr", "AUC", "read back"],
+    emit(md_rows(["data", "generator", "KS", "TV", "corr", "AUC", "read back"],
                 [row for _, rows_ in sections for row in rows_]))
     for note, _ in sections:
         emit(f"\n{note}")
@@ -350,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         hits = np.asarray(hits)
         rows.append([label, f"{hits.mean():.3f}", f"{hits.all(axis=1).mean():.3f}"])
     emit("## Digits: a classifier trained on real digits reads the interpolation end points\n")
-    emit(_table(["model", "end points read as their class", "both ends right"], rows))
+    emit(md_rows(["model", "end points read as their class", "both ends right"], rows))
     emit(f"\n200 pairs of held-out digits of different classes; total time "
          f"{time.perf_counter() - started:.0f} s on {args.threads} thread(s).")
     write_out()

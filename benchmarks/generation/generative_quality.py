@@ -62,7 +62,7 @@ from pathlib import Path
 
 from benchmarks.harness import BenchmarkParser, limit_threads, new_parser
 from benchmarks.harness.cli import comma_list, json_object
-from benchmarks.harness.tables import write_lines
+from benchmarks.harness.tables import md_rows, write_lines
 
 TRAIN_SHARE = 0.7
 MAX_ROWS = 5000
@@ -518,12 +518,6 @@ def denoise_rows(run: dict, seed: int) -> list[list[str]]:
     return out
 
 
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def figure(runs: dict, path: Path) -> None:
     """Grouped bars per table: quality, shapes and pairs of each generator."""
     import numpy as np
@@ -612,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"{r['pairs']:.3f}", f"{r['auc']:.3f}", tstr_, f"{r['dcr']:.2f}",
                          str(r["copies"]), str(r["invalid"]), fit])
     emit("## Generated rows against held-out real rows\n")
-    emit(md_table(header, rows))
+    emit(md_rows(header, rows))
     notes = []
     for name, run in runs.items():
         res = run["results"]
@@ -624,15 +618,15 @@ def main(argv: list[str] | None = None) -> int:
     emit("\n" + "\n".join(f"- {note}" for note in notes))
     if "transactions" in runs:
         emit(f"\n## Conditional sampling on transactions ({CONDITIONS})\n")
-        emit(md_table(["generator", "condition holds", "quality of the other columns",
+        emit(md_rows(["generator", "condition holds", "quality of the other columns",
                        "shapes", "pairs", "sample s"], conditional_rows(runs["transactions"],
                                                                          args.seed)))
         column, value = ATTRIBUTE
         emit(f"\n## Attribute vectors on transactions ({column} = {value})\n")
-        emit(md_table(["model", "strength 0.5", "strength 1", "strength 2", "rows"],
+        emit(md_rows(["model", "strength 0.5", "strength 1", "strength 2", "rows"],
                       attribute_rows(runs["transactions"])))
         emit("\n## Denoise on transactions\n")
-        emit(md_table(["model", "denoise", "clean cells kept", "corrupted cells repaired",
+        emit(md_rows(["model", "denoise", "clean cells kept", "corrupted cells repaired",
                        "corrupted cells"], denoise_rows(runs["transactions"], args.seed)))
     if all(t in runs for t in args.tables) and args.figure:
         figure(runs, args.figure)

@@ -53,6 +53,21 @@ def md_table(df: pd.DataFrame, digits: Mapping[str, int] | None = None) -> str:
     return "\n".join(lines)
 
 
+def md_rows(header: list[str], rows: Iterable[list[str]]) -> str:
+    """A markdown table of cells already formatted as text.
+
+    Examples
+    --------
+    >>> print(md_rows(["table", "quality"], [["diamonds", "0.934"]]))
+    | table | quality |
+    |---|---|
+    | diamonds | 0.934 |
+    """
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def write_lines(path: Path | str, lines: Iterable[str]) -> Path:
     """Write ``lines`` (a markdown summary, say) to ``path``, creating its folder."""
     path = Path(path)

@@ -59,7 +59,12 @@ def test_only_the_harness_builds_argument_parsers() -> None:
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=_module)
 def test_each_benchmark_parser_comes_from_the_harness(path: Path) -> None:
-    module = importlib.import_module(_module(path))
+    try:
+        module = importlib.import_module(_module(path))
+    except ModuleNotFoundError as error:  # an optional dependency of that benchmark only
+        if (error.name or "").split(".")[0] in ("benchmarks", "latentwatch"):
+            raise
+        pytest.skip(f"{_module(path)} needs {error.name}")
     parser = module.build_parser()
     assert isinstance(parser, BenchmarkParser)
     assert parser.prog == f"python -m {_module(path)}"
