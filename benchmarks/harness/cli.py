@@ -5,7 +5,7 @@ options of its own question::
 
     def build_parser() -> BenchmarkParser:
         p = new_parser("benchmarks.detection.mixed", __doc__, seeds=[0, 1, 2],
-                         out=Path("results/mixed.csv"))
+                       out=Path("results/mixed.csv"))
         p.add_argument("--tables", default="transactions,penguins,diamonds")
         return p
 
@@ -52,7 +52,7 @@ def _flag(help_text: str) -> dict[str, Any]:
     return {"action": "store_true", "help": help_text}
 
 
-#: name -> (option string, add_argument keywords, help). A flag's default is always False.
+#: name -> (option string, ``add_argument`` keywords). A flag's default is always False.
 COMMON_OPTIONS: Mapping[str, tuple[str, dict[str, Any]]] = {
     "data": ("--data", {"type": Path, "help": "input data, read in place"}),
     "out": ("--out", {"type": Path, "help": "where the results are written"}),
@@ -71,7 +71,7 @@ COMMON_OPTIONS: Mapping[str, tuple[str, dict[str, Any]]] = {
 
 
 def new_parser(module: str, doc: str | None, *, helps: Mapping[str, str] | None = None,
-                 **common: Any) -> BenchmarkParser:
+               **common: Any) -> BenchmarkParser:
     """The argument parser of the benchmark ``module``, with the common options it names.
 
     Parameters
@@ -116,7 +116,9 @@ def new_parser(module: str, doc: str | None, *, helps: Mapping[str, str] | None 
             kwargs["help"] = helps.get(name, kwargs["help"])
         elif kwargs.get("action") != "store_true":
             kwargs["default"] = common[name]
-            kwargs["help"] = f"{helps.get(name, kwargs['help'])} (default: %(default)s)"
+            kwargs["help"] = helps.get(name, kwargs["help"])
+            if common[name] is not None:
+                kwargs["help"] += " (default: %(default)s)"
         elif name in helps:
             kwargs["help"] = helps[name]
         parser.add_argument(option, **kwargs)
