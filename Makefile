@@ -37,7 +37,7 @@ bench-gen-setup: $(GEN_VENV)/bin/activate
 	$(GEN_VENV)/bin/pip install --quiet torch==2.13.0 -e ".[bench,gen-bench]"
 
 bench-gen: bench-gen-setup
-	$(GEN_VENV)/bin/python -m benchmarks.generative_quality --out results/generative_quality.md
+	$(GEN_VENV)/bin/python -m benchmarks.generation.generative_quality --out results/generative_quality.md
 
 # The Spark adapter's tests (tests/spark, skipped by `make test`): the spark extra, and Java,
 # installed with apt-get when `java -version` fails (as root, or with sudo).

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import latentwatch
-from benchmarks.generative_quality import invalid_cells, kinds, privacy
+from benchmarks.generation.generative_quality import invalid_cells, kinds, privacy
 from latentwatch import AutoEncoderDetector, VAEDetector
 from latentwatch.data.heads import TableHeads
 from latentwatch.demos.datasets import make_transactions

@@ -1,4 +1,4 @@
-"""benchmarks/mixed.py and the new variant parts: planted swaps, peer preparation, sizes."""
+"""benchmarks/detection/mixed.py and the variant parts: planted swaps, peer preparation, sizes."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `benchmarks` lives at the root
 
-from benchmarks.mixed import peer, peer_frame, peer_scores, plant_swaps
-from benchmarks.variants import variant_params
+from benchmarks.detection.mixed import peer, peer_frame, peer_scores, plant_swaps
+from benchmarks.detection.variants import variant_params
 from latentwatch.models.layers import default_hidden_dims, default_latent_dim
 
 
@@ -61,7 +61,7 @@ def test_sensitivity_parts_halve_and_double_one_thing_each():
 
 def test_the_real_tables_load_from_their_packages():
     pytest.importorskip("palmerpenguins")
-    from benchmarks.mixed import penguins
+    from benchmarks.detection.mixed import penguins
 
     table = penguins()
     assert table.shape == (344, 8) and table["species"].nunique() == 3

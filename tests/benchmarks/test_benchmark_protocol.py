@@ -11,14 +11,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `benchmarks` lives at the root
 
-from benchmarks.aggregate import (
+from benchmarks.detection.aggregate import (
     mean_ranks,
     per_seed_means,
     seed_means,
     summarize_setting,
     wins_ties_losses,
 )
-from benchmarks.protocol import (
+from benchmarks.detection.protocol import (
     cache_key,
     evaluate,
     load_dataset,
@@ -236,7 +236,7 @@ def test_per_seed_means_over_complete_datasets() -> None:
 
 
 def test_load_line_without_or_with_load_records() -> None:
-    from benchmarks.report import _load_line
+    from benchmarks.detection.report import _load_line
 
     rows = pd.DataFrame({"dataset": ["a", "b"]})
     assert _load_line(rows).endswith("not recorded")

@@ -1,4 +1,4 @@
-"""The realism distances of benchmarks/realism.py against scipy and known cases."""
+"""The realism distances of benchmarks/generation/realism.py against scipy and known cases."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from scipy.stats import ks_2samp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `benchmarks` lives at the root
 
-from benchmarks.realism import (
+from benchmarks.generation.realism import (
     as_categories,
     correlation_difference,
     discrete_columns,

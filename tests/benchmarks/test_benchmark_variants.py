@@ -1,4 +1,4 @@
-"""benchmarks/variants.py: variant parsing, parameters instead of patches, one real run."""
+"""benchmarks/detection/variants.py: variant parsing, parameters instead of patches, a real run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `benchmarks` lives at the root
 
-from benchmarks.variants import PARTS, run_variant, variant_params
+from benchmarks.detection.variants import PARTS, run_variant, variant_params
 from latentwatch.engine.training import TrainingConfig
 from latentwatch.models.layers import default_hidden_dims
 

@@ -1,0 +1,1 @@
+"""Does latentwatch find anomalies? ADBench (the main protocol), mixed-type tables, screens."""

@@ -1,0 +1,1 @@
+"""The VAE as a generative model: realism, interpolation, quality against SDV."""

@@ -1,0 +1,1 @@
+"""Larger than memory, several processes, serving: memory, DDP, Dask, the REST server."""

@@ -1,0 +1,1 @@
+"""Time series: SKAB and NAB with their published protocols."""

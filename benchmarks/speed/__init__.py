@@ -1,0 +1,1 @@
+"""Scoring speed: rows per second, float32 against float64, latent samples per row."""
