@@ -167,7 +167,7 @@ def save_model(model: Any, path: str | Path) -> Path:
     -------
     pathlib.Path
     """
-    from latentwatch.data.io import replace_atomically, temp_file
+    from latentwatch.atomic import replace_atomically, temp_file
 
     tensors, header = _contents(model)
     path = Path(path)
