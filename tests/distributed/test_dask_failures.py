@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 
 dd = pytest.importorskip("dask.dataframe")
 
+from dask_faults import MARKER, FaultOnce  # noqa: E402
+
 from latentwatch.cli import app  # noqa: E402
-from latentwatch.distributed import FAULT_ENV, score_dask, score_to_parquet  # noqa: E402
+from latentwatch.distributed import score_dask, score_to_parquet  # noqa: E402
 from latentwatch.errors import DataError  # noqa: E402
 from latentwatch.service import score_table  # noqa: E402
 
@@ -23,26 +25,22 @@ def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def _set_env(name, value):
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
-
-
 @pytest.fixture
 def fault(dask_client, tmp_path):
-    """Arm the test hook in every worker process: ``arm(stage)``; the folder tells
-    whether it fired."""
+    """``arm(stage, action)`` registers :class:`dask_faults.FaultOnce` on the workers; the
+    path it returns exists once the fault fired."""
     folder = tmp_path / "fault"
     folder.mkdir()
+    armed = []
 
-    def arm(stage):
-        dask_client.run(_set_env, FAULT_ENV, f"{stage}:{folder}")
-        return folder / "fault-fired"
+    def arm(stage, action="exit"):
+        dask_client.register_plugin(FaultOnce(stage, str(folder), action))
+        armed.append(stage)
+        return folder / MARKER
 
     yield arm
-    dask_client.run(_set_env, FAULT_ENV, None)
+    if armed:
+        dask_client.unregister_worker_plugin(FaultOnce.name)
 
 
 def bits(frame):
@@ -72,11 +70,10 @@ def test_worker_dying_mid_partition_is_retried_with_identical_scores(dask_client
     assert dask_client.wait_for_workers(2, timeout=60) is None
 
 
-def test_transient_error_is_retried(dask_client, fitted,
-                                                             transactions, fault):
+def test_transient_error_is_retried(dask_client, fitted, transactions, fault):
     model, _ = fitted
     scored = score_dask(model, dd.from_pandas(transactions, npartitions=3), top_k=1)
-    fired = fault("score-raise")
+    fired = fault("score", "raise")
     again = dask_client.compute(scored, retries=1).result()
     assert fired.exists()
     clean = score_table(model, transactions, top_k=1, id_columns=["transaction_id"]).table
@@ -86,7 +83,7 @@ def test_transient_error_is_retried(dask_client, fitted,
 def test_transient_error_without_retries_fails(dask_client, fitted, transactions, fault):
     model, _ = fitted
     scored = score_dask(model, dd.from_pandas(transactions, npartitions=3), top_k=1)
-    fault("score-raise")
+    fault("score", "raise")
     with pytest.raises(OSError, match="a transient failure"):
         dask_client.compute(scored, retries=0).result()
 
