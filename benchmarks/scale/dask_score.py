@@ -7,7 +7,7 @@ file, then scores every file
 * in one process, with ``latentwatch score MODEL FILE -o FILE.parquet`` (the command
   itself, run in this process, file after file), and
 * with ``latentwatch score MODEL 'DIR/*.parquet' --engine dask`` (its functions:
-  ``cli.distributed.dask_client`` and ``distributed.score_to_parquet``) on a local
+  ``cli.dask_engine.dask_client`` and ``distributed.score_to_parquet``) on a local
   cluster of 1, 2, ... worker processes with one thread each (cluster start-up timed
   apart),
 
@@ -94,7 +94,7 @@ def score_dask(model: Path, folder: Path, workers: int, out: Path,
                partition_rows: int) -> tuple[float, float, float]:
     """``--engine dask`` on a local cluster of ``workers``; (start-up s: the cluster and
     the workers' imports, scoring s, CPU s of the workers and this process)."""
-    from latentwatch.cli.distributed import RETRIES, dask_client
+    from latentwatch.cli.dask_engine import RETRIES, dask_client
     from latentwatch.distributed import ModelBytes, score_to_parquet
 
     started = time.perf_counter()

@@ -1,5 +1,5 @@
 """CPU of scoring one partition in this process and in a Dask worker, with Dask's worker
-environment (``MALLOC_TRIM_THRESHOLD_=65536``) and with ``cli.distributed.WORKER_ENVIRON``::
+environment (``MALLOC_TRIM_THRESHOLD_=65536``) and with ``cli.dask_engine.WORKER_ENVIRON``::
 
     python -m benchmarks.scale.dask_worker_cpu --rows 20000 \\
         --model /tmp/latentwatch-dask-bench/run-vae-1000000/model.lwm \\
@@ -61,7 +61,7 @@ def build_parser() -> BenchmarkParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     warnings.simplefilter("ignore")
-    from latentwatch.cli.distributed import WORKER_ENVIRON
+    from latentwatch.cli.dask_engine import WORKER_ENVIRON
     from latentwatch.distributed import ModelBytes
 
     frame = pd.read_parquet(args.data).iloc[:args.rows]

@@ -143,7 +143,7 @@ def write_file(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[st
     -------
     pathlib.Path
     """
-    from latentwatch.data.io import replace_atomically, temp_file
+    from latentwatch.atomic import replace_atomically, temp_file
 
     header = _document(meta, tensors)
     path = Path(path)

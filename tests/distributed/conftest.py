@@ -13,7 +13,7 @@ pytest.importorskip("distributed")
 @pytest.fixture(scope="session")
 def dask_client():
     """The local cluster of ``latentwatch score --engine dask --workers 2``."""
-    from latentwatch.cli.distributed import dask_client as local_client
+    from latentwatch.cli.dask_engine import dask_client as local_client
 
     with local_client(None, 2) as client:
         client.wait_for_workers(2)

@@ -13,8 +13,10 @@ from typer.testing import CliRunner
 
 dd = pytest.importorskip("dask.dataframe")
 
+from dask_faults import MARKER, FaultOnce  # noqa: E402
+
 from latentwatch.cli import app  # noqa: E402
-from latentwatch.distributed import FAULT_ENV, score_dask, score_to_parquet  # noqa: E402
+from latentwatch.distributed import score_dask, score_to_parquet  # noqa: E402
 from latentwatch.errors import DataError  # noqa: E402
 from latentwatch.service import score_table  # noqa: E402
 
@@ -23,26 +25,28 @@ def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def _set_env(name, value):
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
-
-
 @pytest.fixture
 def fault(dask_client, tmp_path):
-    """Arm the test hook in every worker process: ``arm(stage)``; the folder tells
-    whether it fired."""
+    """``arm(stage, action)`` registers :class:`dask_faults.FaultOnce` on the workers; the
+    path it returns exists once the fault fired."""
     folder = tmp_path / "fault"
     folder.mkdir()
+    armed = []
 
-    def arm(stage):
-        dask_client.run(_set_env, FAULT_ENV, f"{stage}:{folder}")
-        return folder / "fault-fired"
+    def arm(stage, action="exit"):
+        dask_client.register_plugin(FaultOnce(stage, str(folder), action))
+        armed.append(stage)
+        return folder / MARKER
 
     yield arm
-    dask_client.run(_set_env, FAULT_ENV, None)
+    if armed:
+        dask_client.unregister_worker_plugin(FaultOnce.name)
+
+
+def killed(client, fired):
+    """Whether the fault fired in a worker process that is no longer among the workers."""
+    pid = int(fired.read_text())
+    return pid != os.getpid() and pid not in client.run(os.getpid).values()
 
 
 def bits(frame):
@@ -63,7 +67,7 @@ def test_worker_dying_mid_partition_is_retried_with_identical_scores(dask_client
     scored = score_dask(model, parquet_files, partition_rows=500)
     fired = fault("score")
     again = dask_client.compute(scored, retries=2).result()
-    assert fired.exists()  # a worker process did end mid-partition
+    assert killed(dask_client, fired)  # a worker process did end mid-partition
     frames = [pd.read_parquet(p) for p in parquet_files]
     clean = pd.concat([score_table(model, f, id_columns=["transaction_id"]).table
                        .drop(columns="reason") for f in frames])
@@ -72,11 +76,10 @@ def test_worker_dying_mid_partition_is_retried_with_identical_scores(dask_client
     assert dask_client.wait_for_workers(2, timeout=60) is None
 
 
-def test_transient_error_is_retried(dask_client, fitted,
-                                                             transactions, fault):
+def test_transient_error_is_retried(dask_client, fitted, transactions, fault):
     model, _ = fitted
     scored = score_dask(model, dd.from_pandas(transactions, npartitions=3), top_k=1)
-    fired = fault("score-raise")
+    fired = fault("score", "raise")
     again = dask_client.compute(scored, retries=1).result()
     assert fired.exists()
     clean = score_table(model, transactions, top_k=1, id_columns=["transaction_id"]).table
@@ -86,7 +89,7 @@ def test_transient_error_is_retried(dask_client, fitted,
 def test_transient_error_without_retries_fails(dask_client, fitted, transactions, fault):
     model, _ = fitted
     scored = score_dask(model, dd.from_pandas(transactions, npartitions=3), top_k=1)
-    fault("score-raise")
+    fault("score", "raise")
     with pytest.raises(OSError, match="a transient failure"):
         dask_client.compute(scored, retries=0).result()
 
@@ -100,7 +103,7 @@ def test_worker_dying_while_writing_a_part_leaves_the_clean_output(dask_client, 
     fired = fault("write")
     crashed = score_to_parquet(model, parquet_files, tmp_path / "out", client=dask_client,
                                partition_rows=500)
-    assert fired.exists() and crashed["rows"] == clean["rows"] == 2400
+    assert killed(dask_client, fired) and crashed["rows"] == clean["rows"] == 2400
     names = sorted(os.listdir(tmp_path / "out"))
     assert names == sorted(os.listdir(tmp_path / "clean"))  # no temporary file left
     for name in names[1:]:

@@ -15,8 +15,7 @@ dd = pytest.importorskip("dask.dataframe")
 from latentwatch.cli import app  # noqa: E402
 from latentwatch.distributed import (  # noqa: E402
     ModelBytes,
-    expand_paths,
-    plan_pieces,
+    plan_partitions,
     score_dask,
     score_to_parquet,
     worker_model,
@@ -81,14 +80,25 @@ def test_dask_dataframe_scores_equal_one_process(dask_client, fitted, transactio
     assert kept["score"].equals(got["score"])
 
 
-def test_files_partition_by_row_groups(parquet_files):
-    pieces = plan_pieces(expand_paths(parquet_files[0].parent), partition_rows=500)
-    assert [(p.path, p.first_row, p.rows, p.row_groups) for p in pieces[:3]] == [
+def test_files_partition_by_row_groups(parquet_files, tmp_path):
+    partitions = plan_partitions(parquet_files[0].parent, partition_rows=500)
+    assert [(p.path, p.first_row, p.rows, p.row_groups) for p in partitions[:3]] == [
         (str(parquet_files[0]), 0, 500, (0, 1)), (str(parquet_files[0]), 500, 300, (2, 3)),
         (str(parquet_files[1]), 0, 500, (0, 1))]
-    assert sum(p.rows for p in pieces) == 2400
+    assert sum(p.rows for p in partitions) == 2400
+    twice = plan_partitions([parquet_files[1], parquet_files[1]], 10**6)
+    assert [(p.path, p.rows, p.row_groups) for p in twice] == [
+        (str(parquet_files[1]), 800, (0, 1, 2, 3))]  # a file named twice is read once
+    csv = tmp_path / "t.csv"
+    pd.read_parquet(parquet_files[0]).to_csv(csv, index=False)
+    with pytest.raises(DataError, match=r"mixes csv \(.*t.csv\) and parquet"):
+        plan_partitions([csv, parquet_files[0]])
+    assert [(p.path, p.first_row, p.rows, p.row_groups) for p in plan_partitions(csv)] == [
+        (str(csv), 0, None, None)]  # a CSV file whole, its rows known once read
     with pytest.raises(DataError, match="no file matches"):
-        expand_paths(str(parquet_files[0].parent / "*.csv"))
+        plan_partitions(str(parquet_files[0].parent / "*.csv"))
+    with pytest.raises(ValueError, match="partition_rows=0: expected a positive integer"):
+        plan_partitions(parquet_files, 0)
 
 
 def test_cli_engine_dask_equals_latentwatch_score(fitted, parquet_files, tmp_path):

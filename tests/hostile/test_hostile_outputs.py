@@ -14,8 +14,8 @@ import time
 import pytest
 from hostile_helpers import TALLY, invoke, refused, table
 
+from latentwatch import atomic
 from latentwatch.cli.reading import default_model_path
-from latentwatch.data import io as lwio
 from latentwatch.errors import DataError
 
 
@@ -76,7 +76,7 @@ def test_a_name_too_long_leaves_nothing(model, data, tmp_path):
 def test_an_orphan_of_a_killed_writer_is_removed_by_the_next_run(model, data, tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
-    host = lwio._host()
+    host = atomic.host_name()
     orphan = tmp_path / f".latentwatch-{host}-{dead}-abc.tmp"
     alive = tmp_path / f".latentwatch-{host}-{os.getpid()}-def.tmp"
     other_host = tmp_path / f".latentwatch-elsewhere-{dead}-ghi.tmp"
@@ -92,18 +92,18 @@ def test_an_orphan_of_a_killed_writer_is_removed_by_the_next_run(model, data, tm
 
 
 def test_temp_files_carry_host_and_pid(tmp_path):
-    tmp = lwio.temp_file(tmp_path)
+    tmp = atomic.temp_file(tmp_path)
     name = os.path.basename(tmp)
-    assert name.startswith(f".latentwatch-{lwio._host()}-{os.getpid()}-")
-    assert lwio._TEMP.match(name)
+    assert name.startswith(f".latentwatch-{atomic.host_name()}-{os.getpid()}-")
+    assert atomic.TEMP_NAME.match(name)
     assert socket.gethostname()
 
 
 def test_replace_atomically_cleans_up_on_failure(tmp_path):
-    tmp = lwio.temp_file(tmp_path)
+    tmp = atomic.temp_file(tmp_path)
     (tmp_path / "dir").mkdir()
     with pytest.raises(DataError, match="is a directory"):
-        lwio.replace_atomically(tmp, tmp_path / "dir")
+        atomic.replace_atomically(tmp, tmp_path / "dir")
     assert not os.path.exists(tmp)
 
 

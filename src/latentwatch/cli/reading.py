@@ -10,7 +10,7 @@ in place of a feature). A column whose name differs from the model's only by spa
 around it is read as that column; one that two file columns would match is refused.
 
 Every file written goes to a temporary name beside it and is renamed when complete
-(:func:`latentwatch.data.io.replace_atomically`), with the mode a new file gets under
+(:func:`latentwatch.atomic.replace_atomically`), with the mode a new file gets under
 the user's umask.
 """
 
@@ -366,7 +366,7 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return Path(path)
-    from latentwatch.data.io import replace_atomically, temp_file
+    from latentwatch.atomic import replace_atomically, temp_file
 
     path = Path(path)
     directory = path.parent

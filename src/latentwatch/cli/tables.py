@@ -538,7 +538,7 @@ def score(
     [bold]Example:[/bold] latentwatch score fraud.lwm 'data/*.parquet' --engine dask -o scores/
     """
     if engine is Engine.dask:
-        from latentwatch.cli.distributed import score_on_dask
+        from latentwatch.cli.dask_engine import score_on_dask
 
         return score_on_dask(model=model, data=data, out=out, top_k=top_k, ids=id_column,
                              keep_bad_rows=keep_bad_rows, fmt=opt.value(fmt),

@@ -40,7 +40,6 @@ distributed ranks and then to the DataLoader workers so that each reads its own
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -53,7 +52,8 @@ import pandas as pd
 
 from latentwatch.data import codec as codec_module
 from latentwatch.data.codec import Block, DateColumn, TableCodec
-from latentwatch.data.io import _NULLABLE, CHUNK_ROWS, iter_tables, table_format
+from latentwatch.data.files import Piece, plan_pieces, resolve_files
+from latentwatch.data.io import _NULLABLE, CHUNK_ROWS, iter_tables
 from latentwatch.data.quantiles import fit_knots
 from latentwatch.data.scaling import _RELATIVE_FLOOR
 from latentwatch.errors import DataError
@@ -66,87 +66,6 @@ MAX_TRACKED_LABELS = 200_000
 SHUFFLE_ROWS = 65_536
 # At most this many bad values are quoted in a message.
 QUOTED = 5
-_GLOB = set("*?[")
-
-
-# -- files -------------------------------------------------------------------------------
-def resolve_files(path_or_glob: str | Path, fmt: str | None = None) -> tuple[list[Path], str]:
-    """The files of a dataset, in order, and their format.
-
-    A folder gives its Parquet or CSV files (not recursing, hidden files skipped); a glob
-    (``data/*.parquet``, ``logs/**/*.csv``) its matches; a file itself. Paths are sorted,
-    so the global row order does not depend on the file system.
-
-    Raises
-    ------
-    DataError
-        When nothing matches, or the files mix formats without ``fmt``.
-
-    Examples
-    --------
-    >>> import tempfile, pandas as pd
-    >>> folder = tempfile.mkdtemp()
-    >>> pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(f"{folder}/a.parquet")
-    >>> files, fmt = resolve_files(folder)
-    >>> [f.name for f in files], fmt
-    (['a.parquet'], 'parquet')
-    """
-    text = str(path_or_glob)
-    if os.path.isdir(text):
-        found = [Path(text, name) for name in sorted(os.listdir(text))
-                 if not name.startswith((".", "_")) and os.path.isfile(os.path.join(text, name))]
-        found = [p for p in found if _table_kind(p) is not None] if fmt is None else found
-        what = f"{text}: a folder with no Parquet or CSV files"
-    elif _GLOB & set(text):
-        found = [Path(p) for p in sorted(glob.glob(text, recursive=True)) if os.path.isfile(p)]
-        what = f"{text}: no file matches"
-    else:
-        found = [Path(text)] if os.path.isfile(text) else []
-        what = f"{text}: no such file or folder"
-    if not found:
-        raise DataError(what)
-    kinds = {p: _table_kind(p) if fmt is None else fmt for p in found}
-    unknown = [p for p, kind in kinds.items() if kind is None]
-    if unknown:
-        raise DataError(f"{unknown[0]}: unknown file type among the files of {text} (use .csv "
-                        "or .parquet, or pass the format)")
-    formats = sorted(set(kinds.values()))
-    if len(formats) > 1:
-        first = {k: next(p for p, v in kinds.items() if v == k) for k in formats}
-        raise DataError(f"{text}: mixes {formats[0]} ({first[formats[0]]}) and {formats[1]} "
-                        f"({first[formats[1]]}) files; give one format (e.g. a glob *.parquet)")
-    return found, formats[0]
-
-
-def _table_kind(path: Path) -> str | None:
-    try:
-        return table_format(path)
-    except DataError:
-        return None
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A part of the dataset read at once: a Parquet row group or a CSV chunk.
-
-    Attributes
-    ----------
-    file : int
-        Index into ``TableDataset.files``.
-    part : int
-        Row group (Parquet) or chunk number (CSV) in the file.
-    start : int
-        Global index of its first row (rows of all files counted in order from 0).
-    rows : int
-    first_row : int
-        Its first row's number in its file, from 1 (as messages name rows).
-    """
-
-    file: int
-    part: int
-    start: int
-    rows: int
-    first_row: int
 
 
 class TableDataset:
@@ -181,27 +100,11 @@ class TableDataset:
         self.files, self.format = resolve_files(path_or_glob, fmt)
         self.chunk_rows = int(chunk_rows)
         self.text_columns = list(text_columns)
-        self.pieces = self._pieces()
+        self.pieces = plan_pieces(self.files, self.format, chunk_rows=self.chunk_rows,
+                                  text_columns=self.text_columns)
         self.n_rows = sum(p.rows for p in self.pieces)
         if self.n_rows == 0:
             raise DataError(f"{self.path}: no data rows")
-
-    def _pieces(self) -> list[Piece]:
-        pieces: list[Piece] = []
-        start = 0
-        for k, path in enumerate(self.files):
-            if self.format == "parquet":
-                sizes = _row_group_sizes(path)
-            else:
-                sizes = [len(c) for c in iter_tables(path, fmt="csv", chunk_rows=self.chunk_rows,
-                                                     text_columns=self.text_columns)]
-            first = 1
-            for part, rows in enumerate(sizes):
-                if rows:
-                    pieces.append(Piece(k, part, start, rows, first))
-                start += rows
-                first += rows
-        return pieces
 
     def fingerprint(self) -> dict[str, Any]:
         """The files, their sizes and modification times: what a checkpoint must match."""
@@ -261,18 +164,6 @@ class TableDataset:
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise DataError(f"{name}: not a readable Parquet file "
                             f"({' '.join(str(exc).split())})") from exc
-
-
-def _row_group_sizes(path: Path) -> list[int]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        metadata = pq.ParquetFile(str(path)).metadata
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable Parquet file ({' '.join(str(exc).split())})"
-                        ) from exc
-    return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
 
 
 # -- the row splits of a stream -----------------------------------------------------------

@@ -18,11 +18,8 @@ What a CSV file holds is taken literally:
 * stdin is spooled to a temporary file first (deleted at once), so that it is checked
   like a file.
 
-Outputs are written to a temporary file beside the target, named
-``.latentwatch-<host>-<pid>-<random>.tmp``, and renamed when complete. A failed rename, an
-error, Ctrl-C or SIGTERM removes it; one left by a killed process (SIGKILL, power loss)
-is recognised by its name and removed by the next writer in that directory on the same
-host once its process no longer runs (:func:`remove_orphans`).
+Outputs are written atomically (:mod:`latentwatch.atomic`): to a temporary file beside
+the target, renamed when complete.
 """
 
 from __future__ import annotations
@@ -33,9 +30,7 @@ import gzip
 import io
 import lzma
 import os
-import re
 import shutil
-import socket
 import sys
 import tempfile
 import zipfile
@@ -48,6 +43,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from latentwatch.atomic import replace_atomically, temp_file
 from latentwatch.errors import DataError
 
 STDIO = "-"
@@ -479,96 +475,6 @@ def read_table(
     if len(frame) == 0:
         raise DataError(f"{name_of(path)}: no data rows")
     return frame
-
-
-_TEMP_PREFIX = ".latentwatch-"
-_TEMP = re.compile(r"^\.latentwatch-(?P<host>[A-Za-z0-9_.-]+)-(?P<pid>[0-9]+)-[^/]*\.tmp$")
-
-
-def _host() -> str:
-    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())[:60] or "host"
-
-
-def temp_file(directory: str | Path) -> str:
-    """A new empty temporary file in ``directory``, named
-    ``.latentwatch-<host>-<pid>-<random>.tmp`` so that :func:`remove_orphans` can tell
-    one whose writer died; orphans of dead writers there are removed first.
-
-    Raises
-    ------
-    DataError
-        If the directory cannot be written.
-    """
-    remove_orphans(directory)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{_host()}-{os.getpid()}-",
-                                   suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise DataError(f"{directory}: cannot write ({exc.strerror or exc})") from exc
-    os.close(fd)
-    return tmp
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError, OverflowError):
-        return True
-    return True
-
-
-def remove_orphans(directory: str | Path) -> list[str]:
-    """Remove the temporary files that writers on this host left in ``directory`` when
-    they were killed (their process no longer runs); returns their names.
-
-    Files of other hosts (a shared disk) and of running processes are left alone.
-    """
-    removed = []
-    host = _host()
-    try:
-        names = os.listdir(directory or ".")
-    except OSError:
-        return removed
-    for name in names:
-        match = _TEMP.match(name)
-        if match is None or match["host"] != host or _alive(int(match["pid"])):
-            continue
-        try:
-            os.unlink(os.path.join(directory or ".", name))
-            removed.append(name)
-        except OSError:
-            pass
-    return removed
-
-
-def replace_atomically(tmp: str | Path, path: str | Path) -> None:
-    """Move the finished file ``tmp`` onto ``path`` in one step, with the mode a new file
-    gets (``0o666`` less the umask) rather than the ``0o600`` of a ``mkstemp`` file.
-
-    When the move fails (``path`` is a directory, a name too long, no permission),
-    ``tmp`` is removed and a :class:`DataError` names ``path``.
-
-    Parameters
-    ----------
-    tmp : str or Path
-        A file in the directory of ``path`` (a rename across file systems fails).
-    path : str or Path
-        Where it goes; a file there is replaced.
-    """
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        if os.path.isdir(path):
-            raise IsADirectoryError(21, "is a directory", str(path))
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise DataError(f"{path}: cannot write ({exc.strerror or exc}); nothing was "
-                        "written") from exc
 
 
 def _open_csv(tmp: str, path: str, stack: ExitStack) -> TextIO:

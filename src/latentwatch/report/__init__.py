@@ -183,7 +183,7 @@ def write_report(model: Any, path: str | Path, X: Any = None, y: Any = None,
     -------
     Path
     """
-    from latentwatch.data.io import replace_atomically
+    from latentwatch.atomic import replace_atomically
 
     path = Path(path)
     document = build_report(model, X, y, **kwargs)

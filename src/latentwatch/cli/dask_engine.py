@@ -71,13 +71,7 @@ def score_on_dask(*, model: str, data: str, out: str, top_k: int, ids: list[str]
                   device: str | None, quiet: bool, scheduler: str | None,
                   workers: int | None, partition_rows: int) -> None:
     """The ``score`` command on Dask (see the module docstring)."""
-    from latentwatch.distributed import (
-        ModelBytes,
-        expand_paths,
-        plan_pieces,
-        require,
-        score_to_parquet,
-    )
+    from latentwatch.distributed import ModelBytes, plan_partitions, require, score_to_parquet
 
     check_options(data, out, out_format, device)
     try:
@@ -90,8 +84,9 @@ def score_on_dask(*, model: str, data: str, out: str, top_k: int, ids: list[str]
 
     detector = load_model(model, "cpu")
     carrier = ModelBytes.of(model)
-    files = expand_paths(data)
-    total = sum(p.rows or 0 for p in plan_pieces(files, partition_rows, fmt))
+    partitions = plan_partitions(data, partition_rows, fmt)
+    files = list(dict.fromkeys(p.path for p in partitions))
+    total = sum(p.rows or 0 for p in partitions)
     bar = tqdm(disable=True if quiet else None, unit=" rows", desc="scoring",
                total=total or None)
     with dask_client(scheduler, workers) as client:
