@@ -73,7 +73,7 @@ def check_columns(model, frame: pd.DataFrame, source: str | None = None) -> None
     missing = [c for c in model.codec_.sources if c not in frame.columns]
     if missing:
         hint = ""
-        if getattr(model, "input_kind_", "frame") == "array":
+        if model.input_kind_ == "array":
             hint = (" (this model was fitted on an unnamed array: it reads the columns "
                     f"x0 to x{len(model.codec_.sources) - 1}; rename the file's columns or "
                     "refit on named data)")
