@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["latentwatch.detector", "latentwatch.persistence", "latentwatch.service",
-           "latentwatch.generate", "latentwatch.explain", "latentwatch.thresholds"]
+           "latentwatch.generate", "latentwatch.explain", "latentwatch.thresholds",
+           "latentwatch.model_input"]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -216,3 +216,107 @@ def test_two_workers_share_the_load_and_sum_their_metrics(served):
         assert _metric(server, "latentwatch_rows_scored_total") == 6 * 40
     finally:
         server.stop()
+
+
+# -- a time-series model: the rows before a request travel in it ---------------------------------
+@pytest.fixture(scope="module")
+def served_series(tmp_path_factory):
+    from series_data import planted_series
+
+    folder = tmp_path_factory.mktemp("serve-series")
+    frame, _ = planted_series(n=500, fault=(420, 440))
+    frame = frame.drop(columns="label").assign(sensor="P1")
+    model = VAEDetector(time_column="when", window=12, max_epochs=2, random_state=0,
+                        schema={"id_columns": ["sensor"]}).fit(frame.iloc[:300])
+    path = model.save(folder / "series.lwm")
+    frame.to_csv(folder / "series.csv", index=False)
+    server = Server(path, "--max-rows", str(MAX_ROWS))
+    yield server, folder, path
+    server.stop()
+
+
+def _records(raw: pd.DataFrame) -> list[dict]:
+    return raw.astype(object).where(raw.notna(), None).to_dict(orient="records")
+
+
+def test_a_series_sent_in_pieces_with_context_gets_the_scores_of_the_whole_file(served_series):
+    server, folder, path = served_series
+    expected = _cli_scores(path, folder / "series.csv", folder / "cli.csv")
+    raw = pd.read_csv(folder / "series.csv", dtype=str)
+    assert len(expected) == len(raw) == 500
+    described = server.get("/v1/model").json()
+    assert described["window"] == 12 and described["context_rows"] == 11
+    first = server.post("/v1/score?top_k=2", json={"rows": _records(raw.iloc[:250])}).json()
+    assert first["series_start"] is True and "start of a series" in first["warnings"][0]
+    pieces = [first["rows"]]
+    # the next pieces with more rows before them than needed, then exactly W - 1
+    for start, end, before in ((250, 300, 0), (300, MAX_ROWS + 200, 289)):
+        response = server.post("/v1/score?top_k=2", json={
+            "rows": _records(raw.iloc[start:end]), "context": _records(raw.iloc[before:start])})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["series_start"] is False and body["warnings"] == []
+        pieces.append(body["rows"])
+    got = pd.DataFrame([row for piece in pieces for row in piece])
+    assert list(got.columns) == list(expected.columns)
+    assert list(got["sensor"]) == list(expected["sensor"].astype(str))
+    np.testing.assert_allclose(got["score"], expected["score"], rtol=1e-9, atol=0)
+    np.testing.assert_allclose(got["p_value"], expected["p_value"], rtol=1e-9, atol=0)
+    assert list(got["is_anomaly"]) == list(expected["is_anomaly"])
+    assert list(got["top1"]) == list(expected["top1"])
+    # without its context a piece's first rows are scored as a series start: other numbers
+    alone = server.post("/v1/score", json={"rows": _records(raw.iloc[300:340])}).json()
+    assert alone["series_start"] is True
+    assert not np.allclose([r["score"] for r in alone["rows"][:11]],
+                           expected["score"].iloc[300:311])
+    np.testing.assert_allclose([r["score"] for r in alone["rows"][11:]],
+                               expected["score"].iloc[311:340], rtol=1e-9, atol=0)
+    # explain takes the context too: its scores are the whole file's
+    explained = server.post("/v1/explain?top_k=2", json={
+        "rows": _records(raw.iloc[300:305]), "context": _records(raw.iloc[280:300])}).json()
+    assert explained["series_start"] is False
+    np.testing.assert_allclose([r["score"] for r in explained["rows"]],
+                               expected["score"].iloc[300:305], rtol=1e-9, atol=0)
+
+
+def test_series_context_refusals(served_series, served):
+    server, folder, _ = served_series
+    raw = pd.read_csv(folder / "series.csv", dtype=str)
+    rows, context = _records(raw.iloc[100:110]), _records(raw.iloc[80:100])
+    for body, status, detail in (
+            ({"rows": rows, "context": {"when": "x"}}, 422,
+             '<request>: "context" must be a JSON list of records (the rows before "rows" in '
+             'the series)'),
+            ({"rows": rows, "contxt": context}, 422,
+             "<request>: unknown key 'contxt' in the JSON body; it holds \"rows\" and, for a "
+             "time-series model, \"context\""),
+            ({"rows": rows, "context": [{"when": r["when"], "a": r["a"]} for r in context]},
+             422, "<request> context: column 'b' is missing (the model reads: when, a, b)"),
+            ({"rows": rows, "context": context * (MAX_ROWS // 20 + 1)}, 413,
+             "<request>: 320 context rows is over the limit of 300 context rows per request; "
+             "split it")):
+        response = server.post("/v1/score", json=body)
+        assert response.status_code == status, response.text
+        assert response.json()["detail"] == detail
+    assert server.post("/v1/score", json={"rows": rows, "context": None}).json()["series_start"]
+    table, table_folder, _ = served
+    records = _records(pd.read_csv(table_folder / "rows.csv", dtype=str))
+    refused = table.post("/v1/score", json={"rows": records[5:8], "context": records[:5]})
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == ('<request>: "context" is for a time-series model; this '
+                                        "table model scores each row alone: send the rows "
+                                        "without it")
+    plain = table.post("/v1/score", json={"rows": records[5:8], "context": []}).json()
+    assert "series_start" not in plain and len(plain["rows"]) == 3
+    described = table.get("/v1/model").json()
+    assert described["window"] is None and described["context_rows"] == 0
+
+
+def test_the_server_does_not_import_the_command_line():
+    src = str(Path(latentwatch.__file__).resolve().parents[1])
+    code = ("import sys, latentwatch.server; "
+            "cli = sorted(m for m in sys.modules if m.startswith('latentwatch.cli')); "
+            "assert not cli, cli")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": src})
+    assert result.returncode == 0, result.stderr

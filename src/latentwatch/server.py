@@ -7,7 +7,8 @@ scoring path (:func:`latentwatch.service.score_table`).
                        ``is_anomaly``, ``p_value`` (calibrated models), ``top1``,
                        ``top1_nats``, ... (the columns of ``latentwatch score``)
 ``POST /v1/explain``   the largest contributions of each row, observed and expected
-``GET /v1/model``      schema, threshold and what it means, versions
+``GET /v1/model``      schema, threshold and what it means, ``window`` and
+                       ``context_rows`` (time-series models), versions
 ``GET /healthz``       ``{"status": "ok"}`` once the model is loaded
 ``GET /metrics``       Prometheus text: requests, rows scored, latency, errors
 ``GET /docs``          the OpenAPI documentation (``/openapi.json``)
@@ -21,6 +22,17 @@ request to ``/v1/*`` or ``/metrics`` without it (``Authorization: Bearer KEY`` o
 from its file (safetensors + JSON); torch runs one thread per worker (scale with
 workers). With several workers, metrics are summed over them through
 ``prometheus_client``'s multiprocess mode (a temporary folder the parent creates).
+
+A time-series model scores each row on the window of its last ``W`` steps, so the rows
+before a request matter. The server keeps no state (it works the same with several
+workers): the client sends them, as the JSON body ``{"rows": [...], "context": [...]}``
+where ``context`` holds the rows that came before ``rows`` in the series (at least
+``context_rows = W - 1`` usable ones, as ``GET /v1/model`` says; more are fine, unusable
+ones are skipped). The scores of ``rows`` are then those ``latentwatch score`` gives the
+same rows in the whole file. With fewer (or none, or a CSV or Parquet body) the first rows
+are scored as the start of a series, as ``latentwatch score`` scores a file's first rows:
+the response says ``"series_start": true`` with a warning. A table model refuses a
+non-empty ``context`` (422).
 """
 
 from __future__ import annotations
@@ -40,7 +52,10 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from latentwatch.errors import DataError
 from latentwatch.explain import json_value
+from latentwatch.model_input import ModelColumns
+from latentwatch.service import ScoredTable, context_rows, score_table
 
 ENV = "LATENTWATCH_SERVE_CONFIG"
 SOURCE = "<request>"
@@ -84,8 +99,6 @@ class ServeConfig:
 
 def read_api_key(path: str | Path) -> str:
     """The key in ``path`` (surrounding whitespace removed); refuses an empty file."""
-    from latentwatch.errors import DataError
-
     try:
         key = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
@@ -121,6 +134,15 @@ def _as_text(value: Any) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
+@dataclass
+class RequestRows:
+    """The rows of one request as the model reads them, and the rows before them."""
+
+    reader: ModelColumns
+    frame: pd.DataFrame
+    context: pd.DataFrame | None
+
+
 class Scorer:
     """A loaded model and the reading of request bodies as ``latentwatch score`` reads
     files: the model's columns, text-labelled columns as text, the id columns asked for
@@ -134,60 +156,85 @@ class Scorer:
         self.model = load(config.model, device="cpu")
         self.meta = read_metadata(config.model)
 
-    def _reader(self, ids: list[str] | None):
-        from latentwatch.cli.reading import ModelInput
+    def frame(self, body: bytes, content_type: str, ids: list[str] | None) -> RequestRows:
+        """The request's rows (and context rows) with the model's columns."""
 
-        return ModelInput(self.model, SOURCE, ids=ids or None)
-
-    def frame(self, body: bytes, content_type: str, ids: list[str] | None):
-        """``(reader, frame)``: the request's rows with the model's columns."""
-        from latentwatch.errors import DataError
-
-        reader = self._reader(ids)
+        reader = ModelColumns(self.model, SOURCE, ids=ids or None)
         kind = content_type.split(";")[0].strip().lower()
+        context = None
         try:
             if kind in JSON_TYPES or kind == "":
-                raw = self._json_frame(body, reader)
+                rows, listed = self._json_body(body)
+                raw = self._json_frame(rows, reader, "rows")
+                if listed:
+                    context = self._context(listed)
             elif kind in CSV_TYPES or kind in PARQUET_TYPES:
                 raw = self._file_frame(body, CSV_TYPES.get(kind, ".parquet"), reader)
             else:
                 raise RequestError(415, f"{SOURCE}: content type {kind!r} is not one of "
                                         "application/json, text/csv, "
                                         "application/vnd.apache.parquet")
-            if len(raw) > self.config.max_rows:
-                raise RequestError(413, f"{SOURCE}: {len(raw):,} rows is over the limit of "
-                                        f"{self.config.max_rows:,} rows per request; split it")
+            self._check_count(len(raw), "rows")
             if len(raw) == 0:
                 raise RequestError(422, f"{SOURCE}: no data rows")
-            return reader, reader._apply(raw)
+            return RequestRows(reader, reader.apply(raw), context)
         except DataError as exc:
             raise RequestError(422, str(exc)) from exc
 
-    def _json_frame(self, body: bytes, reader) -> pd.DataFrame:
+    def _check_count(self, n: int, what: str) -> None:
+        if n > self.config.max_rows:
+            raise RequestError(413, f"{SOURCE}: {n:,} {what} is over the limit of "
+                                    f"{self.config.max_rows:,} {what} per request; split it")
+
+    def _json_body(self, body: bytes) -> tuple[list, list | None]:
+        """``(rows, context)`` of a JSON body: a list of records, or ``{"rows": [...],
+        "context": [...]}``."""
         try:
             data = json.loads(body or b"null")
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise RequestError(400, f"{SOURCE}: not valid JSON ({exc})") from exc
-        rows = data.get("rows") if isinstance(data, dict) else data
+        if not isinstance(data, dict):
+            return data, None
+        unknown = [key for key in data if key not in ("rows", "context")]
+        if unknown:
+            raise RequestError(422, f"{SOURCE}: unknown key {unknown[0]!r} in the JSON body; "
+                                    "it holds \"rows\" and, for a time-series model, "
+                                    "\"context\"")
+        context = data.get("context")
+        if context is not None and not isinstance(context, list):
+            raise RequestError(422, f"{SOURCE}: \"context\" must be a JSON list of records "
+                                    "(the rows before \"rows\" in the series)")
+        return data.get("rows"), context
+
+    def _context(self, listed: list) -> pd.DataFrame:
+        """The context rows with the model's columns; a table model refuses them."""
+
+        if context_rows(self.model) is None:
+            raise RequestError(422, f"{SOURCE}: \"context\" is for a time-series model; this "
+                                    "table model scores each row alone: send the rows "
+                                    "without it")
+        self._check_count(len(listed), "context rows")
+        reader = ModelColumns(self.model, f"{SOURCE} context", ids=[])
+        return reader.apply(self._json_frame(listed, reader, "context"))
+
+    def _json_frame(self, rows: Any, reader: ModelColumns, key: str) -> pd.DataFrame:
         if not isinstance(rows, list):
             raise RequestError(422, f"{SOURCE}: expected a JSON list of records, or "
-                                    "{\"rows\": [...]}")
-        if len(rows) > self.config.max_rows:
-            raise RequestError(413, f"{SOURCE}: {len(rows):,} rows is over the limit of "
-                                    f"{self.config.max_rows:,} rows per request; split it")
+                                    "{\"rows\": [...], \"context\": [...]}")
+        self._check_count(len(rows), "rows" if key == "rows" else "context rows")
         for position, row in enumerate(rows):
             if not isinstance(row, dict):
-                raise RequestError(422, f"{SOURCE}: row {position + 1} is not a JSON object "
-                                        "of column: value")
+                where = "row" if key == "rows" else "context row"
+                raise RequestError(422, f"{SOURCE}: {where} {position + 1} is not a JSON "
+                                        "object of column: value")
         frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
-        for column in reader._text_columns():
+        for column in reader.text_columns():
             if column in frame.columns:
                 frame[column] = frame[column].map(_as_text).astype(object)
         return frame
 
-    def _file_frame(self, body: bytes, suffix: str, reader) -> pd.DataFrame:
+    def _file_frame(self, body: bytes, suffix: str, reader: ModelColumns) -> pd.DataFrame:
         from latentwatch.data.io import read_table
-        from latentwatch.errors import DataError
 
         if not body:
             raise RequestError(422, f"{SOURCE}: empty body")
@@ -196,24 +243,44 @@ class Scorer:
             with open(path, "wb") as handle:
                 handle.write(body)
             try:
-                return read_table(path, text_columns=reader._text_columns())
+                return read_table(path, text_columns=reader.text_columns())
             except DataError as exc:
                 raise DataError(str(exc).replace(path, SOURCE)) from exc
 
     def score(self, body: bytes, content_type: str, ids: list[str] | None, top_k: int,
               keep_bad_rows: bool) -> dict[str, Any]:
-        from latentwatch.service import score_table
-
-        reader, frame = self.frame(body, content_type, ids)
-        scored = score_table(self.model, frame, top_k=top_k, id_columns=reader.ids,
-                             source=SOURCE)
-        self._refuse_problems(scored, reader, keep_bad_rows)
+        asked = self.frame(body, content_type, ids)
+        scored = self._scored(asked, top_k=top_k)
+        self._refuse_problems(scored, asked.reader, keep_bad_rows)
         table = scored.table if keep_bad_rows else scored.table.drop(columns="reason")
         offset = self.model.offset_
         return {"n_rows": len(table),
                 "n_anomalies": int(table["is_anomaly"].fillna(False).sum()),
                 "threshold": None if offset is None else -offset,
+                **self._series(scored),
                 "rows": records(table)}
+
+    def _scored(self, asked: RequestRows, **options) -> ScoredTable:
+
+        try:
+            return score_table(self.model, asked.frame, id_columns=asked.reader.ids,
+                               source=SOURCE, context=asked.context, **options)
+        except DataError as exc:
+            raise RequestError(422, str(exc)) from exc
+
+    def _series(self, scored: ScoredTable) -> dict[str, Any]:
+        """A time-series model's ``series_start`` and, when true, a warning saying why."""
+
+        rows = context_rows(self.model)
+        if rows is None:
+            return {}
+        warnings = []
+        if scored.series_start:
+            warnings.append(f"fewer than {rows} usable context rows: the first rows were "
+                            "scored as the start of a series; send the rows before them as "
+                            "\"context\" to get the scores of latentwatch score on the whole "
+                            "series")
+        return {"series_start": scored.series_start, "warnings": warnings}
 
     def _refuse_problems(self, scored, reader, keep_bad_rows: bool) -> None:
         from latentwatch.data.codec import describe_problems
@@ -232,18 +299,17 @@ class Scorer:
     def explain(self, body: bytes, content_type: str, ids: list[str] | None,
                 top_k: int) -> dict[str, Any]:
         from latentwatch.explain import explain_encoded
-        from latentwatch.service import score_table
 
-        reader, frame = self.frame(body, content_type, ids)
-        scored = score_table(self.model, frame, top_k=0, id_columns=reader.ids,
-                             source=SOURCE, keep_shown=True)
-        self._refuse_problems(scored, reader, False)
+        asked = self.frame(body, content_type, ids)
+        scored = self._scored(asked, top_k=0, keep_shown=True)
+        self._refuse_problems(scored, asked.reader, False)
         explanations = explain_encoded(self.model, scored.encoded, top_k=top_k,
                                        scores=(scored.scores, scored.parts))
         verdict = self.model.offset_ is not None
-        rows = [{**{c: json_value(frame[c].iat[item.row]) for c in reader.ids},
+        frame, ids = asked.frame, asked.reader.ids
+        rows = [{**{c: json_value(frame[c].iat[item.row]) for c in ids},
                  **item.to_dict(verdict)} for item in explanations]
-        return {"n_rows": len(rows), "rows": rows}
+        return {"n_rows": len(rows), **self._series(scored), "rows": rows}
 
     def describe(self) -> dict[str, Any]:
         import fastapi
@@ -254,6 +320,7 @@ class Scorer:
 
         model = self.model
         offset = model.offset_
+        rows = context_rows(model)
         return {
             "file": Path(self.config.model).name,
             "class": type(model).__name__,
@@ -266,6 +333,8 @@ class Scorer:
                                else f"a row with score > {-offset:.6g} is an anomaly"),
             "threshold_meaning": describe_threshold(model),
             "calibrated": model.calibration_scores_ is not None,
+            "window": model.window_,
+            "context_rows": 0 if rows is None else rows,
             "limits": {"max_rows": self.config.max_rows, "max_bytes": self.config.max_bytes},
             "versions": {"model_file_format": self.meta["format_version"],
                          "fitted_with_latentwatch": self.meta["latentwatch_version"],

@@ -1,13 +1,20 @@
 """The one scoring path: a table in, one scored row per input row out.
 
-:func:`score_table` is shared by ``latentwatch score``, ``explain`` and ``report``, and is
-what a REST server or a distributed adapter calls: the same rows give the same numbers
-everywhere.
+:func:`score_table` is shared by ``latentwatch score``, ``explain`` and ``report``, the
+REST server and the distributed adapters: the same rows give the same numbers everywhere.
+
+A time-series model scores each row on the window of its last ``W`` steps, so a row's
+score depends on the ``W - 1`` usable rows before it (:func:`context_rows`). A series
+scored in pieces gives the scores of the whole series when each piece is sent with the
+rows before it as ``context``: :func:`score_chunks` carries them from chunk to chunk,
+:func:`next_context` gives them for any cut, and a REST client sends them in its request.
+Without context, the first rows of a piece are scored as the start of a series
+(:attr:`ScoredTable.series_start`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +46,13 @@ class ScoredTable:
         The packed rows (``encoded.good`` are the scored ones).
     scores, parts : np.ndarray
         Scores ``(n_good,)`` and per-column parts ``(n_good, n_columns)`` of the good rows.
+    series_start : bool
+        A time-series model only: True when fewer than :func:`context_rows` usable rows
+        came before the table (no or short ``context``), so its first rows were scored
+        as the start of a series. Always False for a table model.
+    carry : pandas.DataFrame or None
+        A time-series model only: the ``context`` of the rows that follow this table
+        (:func:`next_context`); None for a table model.
     """
 
     table: pd.DataFrame
@@ -46,6 +60,8 @@ class ScoredTable:
     encoded: Encoded
     scores: np.ndarray
     parts: np.ndarray
+    series_start: bool = False
+    carry: pd.DataFrame | None = None
 
     @property
     def good(self) -> np.ndarray:
@@ -57,7 +73,7 @@ def check_columns(model, frame: pd.DataFrame, source: str | None = None) -> None
     missing = [c for c in model.codec_.sources if c not in frame.columns]
     if missing:
         hint = ""
-        if getattr(model, "input_kind_", "frame") == "array":
+        if model.input_kind_ == "array":
             hint = (" (this model was fitted on an unnamed array: it reads the columns "
                     f"x0 to x{len(model.codec_.sources) - 1}; rename the file's columns or "
                     "refit on named data)")
@@ -65,6 +81,118 @@ def check_columns(model, frame: pd.DataFrame, source: str | None = None) -> None
                                       f"{', '.join(model.codec_.sources[:12])}"
                                       f"{' ...' if len(model.codec_.sources) > 12 else ''}"
                                       + hint))
+
+
+def context_rows(model) -> int | None:
+    """Usable rows before a row that its score depends on: ``W - 1`` for a time-series
+    model with windows of ``W`` steps, None for a table model (each row scored alone).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from latentwatch import AutoEncoderDetector
+    >>> frame = pd.DataFrame({"a": np.sin(np.arange(80) / 3), "b": np.cos(np.arange(80) / 3)})
+    >>> series = AutoEncoderDetector(window=8, max_epochs=1, random_state=0).fit(frame)
+    >>> context_rows(series), context_rows(AutoEncoderDetector(max_epochs=1).fit(frame))
+    (7, None)
+    """
+    check_is_fitted(model, "module_")
+    return None if model.window_ is None else int(model.codec_.context_rows)
+
+
+def chunk_rows(model, rows: int) -> int:
+    """Rows per streamed chunk: ``rows``, or fewer for long windows so that a chunk's
+    packed windows stay within bounded memory."""
+    return rows if model.window_ is None else model.codec_.rows_per_chunk(rows)
+
+
+def next_context(model, frame: pd.DataFrame, bad: np.ndarray | None = None,
+                 context: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """The ``context`` of the rows that come after ``frame`` in a series: the last
+    :func:`context_rows` usable rows of ``context`` followed by ``frame``.
+
+    Parameters
+    ----------
+    model : fitted detector
+    frame : pandas.DataFrame
+        Rows of the series, with the model's columns.
+    bad : array of bool or None
+        ``frame``'s unusable rows (``ScoredTable.encoded.bad``); None finds them by
+        reading ``frame`` after ``context``.
+    context : pandas.DataFrame or None
+        Usable rows just before ``frame`` (a previous :func:`next_context`).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The model's columns of at most ``context_rows(model)`` rows; None for a table
+        model.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from latentwatch import AutoEncoderDetector
+    >>> frame = pd.DataFrame({"a": np.sin(np.arange(80) / 3), "b": np.cos(np.arange(80) / 3)})
+    >>> model = AutoEncoderDetector(window=8, max_epochs=1, random_state=0).fit(frame)
+    >>> whole = score_table(model, frame).table["score"]
+    >>> first = score_table(model, frame.iloc[:50])
+    >>> second = score_table(model, frame.iloc[50:], context=next_context(model, frame.iloc[:50]))
+    >>> bool(np.allclose(second.table["score"], whole.iloc[50:]))
+    True
+    >>> first.series_start, second.series_start, len(first.carry)
+    (True, False, 7)
+    """
+    rows = context_rows(model)
+    if rows is None:
+        return None
+    sources = list(model.codec_.sources)
+    if bad is None:
+        bad = model.codec_.encode(frame, context=context).bad
+    usable = np.flatnonzero(~np.asarray(bad, dtype=bool))
+    last = frame.iloc[usable[max(0, len(usable) - rows):] if rows else usable[:0]][sources]
+    short = rows - len(last)
+    if short > 0 and context is not None and len(context):
+        last = pd.concat([context[sources].iloc[-short:], last])
+    return last
+
+
+def score_chunks(model, chunks: Iterable[pd.DataFrame], *,
+                 context: pd.DataFrame | None = None, **options) -> Iterator[ScoredTable]:
+    """:func:`score_table` over the chunks of one table or series, in order, each
+    time-series chunk with the rows before it as context: the scores of the whole.
+
+    Parameters
+    ----------
+    model : fitted detector
+    chunks : iterable of pandas.DataFrame
+        Consecutive pieces; empty ones are skipped.
+    context : pandas.DataFrame or None
+        Rows before the first chunk (a time-series model).
+    **options
+        ``top_k``, ``id_columns``, ``source``, ``keep_shown`` of :func:`score_table`.
+
+    Yields
+    ------
+    ScoredTable
+        One per non-empty chunk.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from latentwatch import AutoEncoderDetector
+    >>> frame = pd.DataFrame({"a": np.sin(np.arange(80) / 3), "b": np.cos(np.arange(80) / 3)})
+    >>> model = AutoEncoderDetector(window=8, max_epochs=1, random_state=0).fit(frame)
+    >>> pieces = [frame.iloc[i:i + 25] for i in range(0, 80, 25)]
+    >>> streamed = pd.concat([s.table for s in score_chunks(model, pieces)])
+    >>> bool(np.allclose(streamed["score"], score_table(model, frame).table["score"]))
+    True
+    """
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        scored = score_table(model, chunk, context=context, **options)
+        context = scored.carry
+        yield scored
 
 
 def score_table(
@@ -93,15 +221,21 @@ def score_table(
     keep_shown : bool, default=False
         Keep the observed values per column in ``encoded.shown`` (for explanations).
     context : pandas.DataFrame or None
-        A time-series model only: the rows just before ``frame`` (the last
-        ``codec_.context_rows`` usable ones are enough), which its windows reach into;
-        they get no output row. Scoring a series in chunks with the previous rows as
-        context gives the scores of the whole series.
+        A time-series model only: the rows just before ``frame``, which its windows reach
+        into; they get no output row. The last :func:`context_rows` usable ones are used
+        (more are fine; unusable ones are skipped); fewer, or none, score the first rows
+        of ``frame`` as the start of a series. A table model refuses a non-empty context.
 
     Returns
     -------
     ScoredTable
         Rows that cannot be scored do not raise: they get an empty score and a reason.
+
+    Raises
+    ------
+    DataError
+        A column the model reads is missing (from ``frame`` or ``context``), an id column
+        is wrong, or a table model is given context.
 
     Examples
     --------
@@ -123,8 +257,25 @@ def score_table(
         if name in RESERVED:
             raise DataError(where(source, f"id column {name!r} has the name of an output "
                                           "column; rename it"))
-    extra = {} if context is None else {"context": context}
-    encoded = model.codec_.encode(frame, source=source, keep_shown=keep_shown, **extra)
+    window = context_rows(model)
+    given = context is not None and len(context) > 0
+    if window is None:
+        if given:
+            raise DataError(where(source, "context rows are for a time-series model; this "
+                                          "table model scores each row alone: leave the "
+                                          "context out"))
+        encoded = model.codec_.encode(frame, source=source, keep_shown=keep_shown)
+        carry, series_start = None, False
+    else:
+        if given:
+            check_columns(model, context, f"{source or 'the data'}: context")
+            context = next_context(model, context)
+        else:
+            context = None
+        encoded = model.codec_.encode(frame, source=source, keep_shown=keep_shown,
+                                      context=context)
+        series_start = window > (0 if context is None else len(context))
+        carry = next_context(model, frame, encoded.bad, context)
     scores, parts = model.score_encoded(encoded.good)
     n = len(frame)
     good = ~encoded.bad
@@ -156,4 +307,4 @@ def score_table(
     for problem in encoded.problems:
         reason[problem.position] = f"column {problem.column!r}: {problem.message}"
     table["reason"] = pd.array(reason, dtype="string")
-    return ScoredTable(table, encoded.problems, encoded, scores, parts)
+    return ScoredTable(table, encoded.problems, encoded, scores, parts, series_start, carry)

@@ -122,3 +122,26 @@ def test_keep_bad_rows_gives_every_row_an_output_row(fitted, tmp_path):
 
     direct = score_table(whole, broken).table["score"].to_numpy()
     np.testing.assert_allclose(out["score"], direct, rtol=1e-12, atol=0)
+
+
+def test_explained_rows_past_chunk_starts_get_their_whole_file_scores(fitted, tmp_path):
+    import json
+
+    folder, frame, _ = fitted
+    broken = frame.astype({"flow": object})
+    broken.loc[70, "flow"] = "n/a?"  # unusable, just before the row after a chunk start
+    broken.to_csv(tmp_path / "broken.csv", index=False)
+    rows = [1, 37, 38, 72, 75, 481, 596]
+    result = ok(invoke("explain", folder / "m.lwm", tmp_path / "broken.csv", "--rows",
+                       ",".join(map(str, rows)), "--chunk-rows", "37", "--json"))
+    got = {item["row"]: item["score"] for item in json.loads(result.stdout)["rows"]}
+    from latentwatch.service import score_table
+
+    whole = score_table(latentwatch.load(folder / "m.lwm"), broken).table["score"]
+    np.testing.assert_allclose([got[r] for r in rows], whole.iloc[[r - 1 for r in rows]],
+                               rtol=1e-9, atol=0)
+    top = json.loads(ok(invoke("explain", folder / "m.lwm", tmp_path / "broken.csv", "-n", "3",
+                               "--chunk-rows", "37", "--json")).stdout)["rows"]
+    best = whole.sort_values(ascending=False).iloc[:3]
+    assert [item["row"] for item in top] == [i + 1 for i in best.index]
+    np.testing.assert_allclose([item["score"] for item in top], best, rtol=1e-9, atol=0)

@@ -2,12 +2,9 @@
 the training-table reader and schema rule, row selectors, and the writers.
 
 Every command that reads DATA for a model reads it through :class:`ModelInput`: the
-model's columns (and the id, label or colour columns asked for), text-labelled columns
-read as text, every value checked with the file named in the message. A model fitted
-in Python on an unnamed array reads columns ``x0, x1, ...`` and nothing else: matching
-other columns by position could not be checked (a reordered file, a row-number column
-in place of a feature). A column whose name differs from the model's only by spaces
-around it is read as that column; one that two file columns would match is refused.
+columns of :class:`latentwatch.model_input.ModelColumns` (the model's, and the id, label
+or colour columns asked for; text-labelled columns read as text; the same reading as the
+REST server's), every value checked with the file named in the message.
 
 Every file written goes to a temporary name beside it and is renamed when complete
 (:func:`latentwatch.atomic.replace_atomically`), with the mode a new file gets under
@@ -18,12 +15,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latentwatch.cli.options import STDIO
 from latentwatch.errors import DataError, where
+from latentwatch.model_input import ModelColumns, shown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,12 +29,6 @@ if TYPE_CHECKING:
 def name_of(path: str | Path) -> str:
     """How a path is named in messages (``<stdin>`` for ``-``)."""
     return "<stdin>" if str(path) == STDIO else str(path)
-
-
-def _shown(names: Sequence[Any], limit: int = 12) -> str:
-    names = [str(n) for n in names]
-    return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit
-                                       else "")
 
 
 # -- models ------------------------------------------------------------------------------
@@ -49,34 +40,9 @@ def load_model(path: str | Path, device: str | None = None):
 
 
 # -- model input ---------------------------------------------------------------------------
-@dataclass
-class ColumnPlan:
-    """How the columns of a file map to a model's.
-
-    Attributes
-    ----------
-    ids : list of str
-        Id columns copied to the output.
-    keep : list of str
-        Other columns the command needs (labels, a colour); never model input.
-    rename : dict
-        File column -> model column (a model fitted on an unnamed array).
-    """
-
-    ids: list[str]
-    keep: list[str]
-    rename: dict[str, str] = field(default_factory=dict)
-
-    def back(self) -> dict[str, str]:
-        """Model column -> file column."""
-        return {model: file for file, model in self.rename.items()}
-
-
-class ModelInput:
-    """DATA as a fitted model reads it (see the module docstring).
-
-    A model fitted on an unnamed array reads columns ``x0, x1, ...`` (and refuses a file
-    without them).
+class ModelInput(ModelColumns):
+    """DATA as a fitted model reads it (see the module docstring): the columns of
+    :class:`latentwatch.model_input.ModelColumns`, read from a file.
 
     Parameters
     ----------
@@ -92,95 +58,27 @@ class ModelInput:
 
     def __init__(self, model, data: str | Path, *, fmt: str | None = None,
                  ids: Sequence[str] | None = None, keep: Sequence[str] = ()) -> None:
-        self.model = model
+        super().__init__(model, name_of(data), ids=ids, keep=keep)
         self.data = data
-        self.source = name_of(data)
         self.fmt = fmt
-        self.asked_ids = None if ids is None else list(dict.fromkeys(ids))
-        self.keep = [c for c in dict.fromkeys(keep) if c is not None]
-        self.plan: ColumnPlan | None = None
-
-    @property
-    def columns(self) -> list[str]:
-        """The model's input columns (its names)."""
-        return list(self.model.codec_.sources)
-
-    @property
-    def ids(self) -> list[str]:
-        return [] if self.plan is None else self.plan.ids
-
-    def _text_columns(self) -> list[str]:
-        """Columns read as text: ids, keep columns and the model's text-labelled ones."""
-        ids = self.asked_ids if self.asked_ids is not None else list(
-            self.model.schema_.id_columns)
-        text = [b.source for b in self.model.codec_.blocks
-                if b.derive is not None or (b.kind != "numeric" and b.label_type == "str")]
-        return list(dict.fromkeys([*ids, *text]))
-
-    def _plan(self, first: pd.DataFrame) -> ColumnPlan:
-        header = [str(c) for c in first.columns]
-        present = set(header)
-        model_ids = list(self.model.schema_.id_columns)
-        ids = ([c for c in model_ids if c in present] if self.asked_ids is None
-               else self.asked_ids)
-        for kind, names in (("id column", ids), ("column", self.keep)):
-            for name in names:
-                if name not in present:
-                    raise DataError(where(self.source, f"{kind} {name!r} is not in the data "
-                                                       f"(it has: {_shown(header)})"))
-        from latentwatch.service import RESERVED
-
-        for name in ids:
-            if name in RESERVED:
-                raise DataError(where(self.source, f"id column {name!r} has the name of an "
-                                                   "output column; rename it"))
-        missing = [c for c in self.columns if c not in present]
-        if not missing:
-            return ColumnPlan(ids, self.keep)
-        n = len(self.columns)
-        if getattr(self.model, "input_kind_", "frame") == "array":
-            raise DataError(where(self.source, (
-                f"the model was fitted on an unnamed array of {n} features, so it reads "
-                f"columns x0 to x{n - 1} and cannot check which of the file's columns is "
-                f"which; column {missing[0]!r} is missing (the file has: {_shown(header)}); "
-                f"name the columns x0 to x{n - 1} in the training order, or refit on named "
-                "data")))
-        rename = _stripped_matches(missing, header, self.source)
-        if len(rename) == len(missing):
-            return ColumnPlan(ids, self.keep, rename)
-        missing = [c for c in missing if c not in rename.values()]
-        raise DataError(where(self.source, f"column {missing[0]!r} is missing (the model "
-                                           f"reads: {_shown(self.columns)})"))
-
-    def _apply(self, chunk: pd.DataFrame) -> pd.DataFrame:
-        if self.plan is None:
-            self.plan = self._plan(chunk)
-        if self.plan.rename:
-            chunk = chunk.rename(columns=self.plan.rename)
-        wanted = list(dict.fromkeys([*self.plan.ids, *self.plan.keep, *self.columns]))
-        return chunk[wanted]
-
-    def _numeric_columns(self) -> list[str]:
-        """The model's numeric columns (the usual spellings of a gap are gaps there)."""
-        return [b.source for b in self.model.codec_.blocks if b.kind == "numeric"]
 
     def chunks(self, chunk_rows: int) -> Iterator[pd.DataFrame]:
         """DATA in chunks of at most ``chunk_rows`` rows (values not checked)."""
         from latentwatch.data.io import iter_tables
 
         for chunk in iter_tables(self.data, fmt=self.fmt, chunk_rows=chunk_rows,
-                                 text_columns=self._text_columns(),
-                                 numeric_columns=self._numeric_columns()):
-            yield self._apply(chunk)
+                                 text_columns=self.text_columns(),
+                                 numeric_columns=self.numeric_columns()):
+            yield self.apply(chunk)
 
     def read(self, check: bool = True) -> pd.DataFrame:
         """All of DATA: ids, keep columns and the model's columns; with ``check``, a bad
         value is a :class:`DataError` naming the file, the rows and the column."""
         from latentwatch.data.io import read_table
 
-        frame = self._apply(read_table(self.data, fmt=self.fmt,
-                                       text_columns=self._text_columns(),
-                                       numeric_columns=self._numeric_columns()))
+        frame = self.apply(read_table(self.data, fmt=self.fmt,
+                                      text_columns=self.text_columns(),
+                                      numeric_columns=self.numeric_columns()))
         if check:
             self.check(frame)
         return frame
@@ -197,25 +95,6 @@ class ModelInput:
     def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model's input columns of a frame from :meth:`read`."""
         return frame[self.columns]
-
-
-def _stripped_matches(missing: Sequence[str], header: Sequence[str], source: str
-                      ) -> dict[str, str]:
-    """File column -> model column, for model columns that a file column names only with
-    other spaces around it (one each; two candidates are refused)."""
-    by_stripped: dict[str, list[str]] = {}
-    for column in header:
-        by_stripped.setdefault(column.strip(), []).append(column)
-    rename = {}
-    for wanted in missing:
-        candidates = [c for c in by_stripped.get(str(wanted).strip(), []) if c != wanted]
-        if len(candidates) > 1:
-            raise DataError(where(source, f"columns {candidates[0]!r} and {candidates[1]!r} "
-                                          f"both stand for the model's column {wanted!r} "
-                                          "(they differ only by spaces); rename one"))
-        if candidates:
-            rename[candidates[0]] = wanted
-    return rename
 
 
 # -- training data -----------------------------------------------------------------------
@@ -252,7 +131,7 @@ def training_schema(frame: pd.DataFrame, *, ids: Sequence[str] = (),
         for name in names:
             if name not in frame.columns:
                 raise DataError(where(source, f"{kind} {name!r} is not in the data (it has: "
-                                              f"{_shown(frame.columns)})"))
+                                              f"{shown(frame.columns)})"))
     if not ids and not exclude and max_categories is None and schema in (None, "infer"):
         return schema
     overrides: dict[str, Any] = {}

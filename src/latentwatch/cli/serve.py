@@ -37,7 +37,9 @@ def serve(
 
     Also POST /v1/explain, GET /v1/model, /healthz, /metrics (Prometheus) and /docs
     (OpenAPI). Bad rows give 422 naming column and row, a body over --max-rows or
-    --max-bytes 413, a request without the key of --api-key-file 401.
+    --max-bytes 413, a request without the key of --api-key-file 401. For a time-series
+    model, send the rows before a request's rows with them, statelessly, as
+    {"rows": [...], "context": [...]} (GET /v1/model says how many: context_rows).
 
     [bold]Example:[/bold] latentwatch serve fraud.lwm --port 8000 --workers 2
     """

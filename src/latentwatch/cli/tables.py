@@ -444,48 +444,6 @@ def _fit_stream(data: str, detector_class, params: dict, *, ids, excluded, schem
 
 
 # -- score ---------------------------------------------------------------------------------
-class _Context:
-    """The rows a time-series model's windows carry across chunks: the last ``W - 1``
-    usable rows read (nothing for a table model)."""
-
-    def __init__(self, detector) -> None:
-        self.codec = detector.codec_
-        self.rows = getattr(self.codec, "context_rows", None)
-        self.frame = None
-
-    def chunk_rows(self, chunk_rows: int) -> int:
-        """Rows per chunk: fewer for long windows, so that memory stays bounded."""
-        return chunk_rows if self.rows is None else self.codec.rows_per_chunk(chunk_rows)
-
-    def before(self) -> dict:
-        """``score_table``'s ``context`` argument for the next chunk."""
-        return {} if self.rows is None else {"context": self.frame}
-
-    def carry(self, chunk, bad) -> None:
-        if self.rows is None:
-            return
-        import pandas as pd
-
-        usable = chunk.loc[~bad, self.codec.sources]
-        joined = usable if self.frame is None else pd.concat([self.frame, usable])
-        self.frame = self._last(joined)
-
-    def _last(self, frame):
-        return frame.iloc[-self.rows:] if self.rows else frame.iloc[:0]
-
-    def preceding(self, chunk, position: int, bad) -> dict:
-        """``score_table``'s ``context`` for row ``position`` of ``chunk`` alone: the
-        usable rows before it that its window reaches into (``bad``: the chunk's unusable
-        rows)."""
-        if self.rows is None:
-            return {}
-        import pandas as pd
-
-        usable = chunk.iloc[:position].loc[~bad[:position], self.codec.sources]
-        joined = usable if self.frame is None else pd.concat([self.frame, usable])
-        return {"context": self._last(joined)}
-
-
 class Engine(str, Enum):
     """Where ``score`` runs."""
 
@@ -551,6 +509,7 @@ def score(
 
     from latentwatch.data.codec import Problem, describe_problems
     from latentwatch.data.io import TableWriter
+    from latentwatch.service import chunk_rows as rows_per_chunk
     from latentwatch.service import score_table
 
     detector = load_model(model, device)
@@ -559,15 +518,15 @@ def score(
     first: list[Problem] = []
     n_bad = n_rows = n_flagged = 0
     bar = tqdm(disable=True if quiet else None, unit=" rows", desc="scoring")
-    series = _Context(detector)
-    chunks = reader.chunks(series.chunk_rows(chunk_rows))
+    context = None
+    chunks = reader.chunks(rows_per_chunk(detector, chunk_rows))
     with TableWriter(out, opt.value(out_format)) as writer:
         for chunk in chunks:
             if not len(chunk):
                 continue
             scored = score_table(detector, chunk, top_k=top_k, id_columns=reader.ids,
-                                 source=source, **series.before())
-            series.carry(chunk, scored.encoded.bad)
+                                 source=source, context=context)
+            context = scored.carry
             problems = scored.problems
             first += [Problem(p.position + n_rows, p.column, p.value, p.message)
                       for p in problems[:5 - len(first)]]
@@ -625,7 +584,8 @@ def explain(
     import numpy as np
 
     from latentwatch.explain import explain_encoded, json_value
-    from latentwatch.service import score_table
+    from latentwatch.service import chunk_rows as rows_per_chunk
+    from latentwatch.service import context_rows, next_context, score_table
 
     detector = load_model(model, device)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None)
@@ -634,27 +594,35 @@ def explain(
     picked: list[tuple[int, Any]] = []
     best: list[tuple[float, int, Any]] = []
     n_seen = 0
-    series = _Context(detector)
-    for chunk in reader.chunks(series.chunk_rows(chunk_rows)):
+    series = context_rows(detector) is not None
+    context = None
+
+    def before(chunk, position: int, bad) -> Any:
+        """The context of row ``position`` of ``chunk`` scored alone."""
+        if not series:
+            return None
+        return next_context(detector, chunk.iloc[:position], bad[:position], context)
+
+    for chunk in reader.chunks(rows_per_chunk(detector, chunk_rows)):
         if wanted is not None:
             positions = [r - 1 - n_seen for r in wanted if n_seen < r <= n_seen + len(chunk)]
-            bad = (detector.codec_.encode(chunk, source, **series.before()).bad
-                   if series.rows is not None else None)
-            picked += [(n_seen + p + 1, (chunk.iloc[[p]], series.preceding(chunk, p, bad)))
+            bad = (detector.codec_.encode(chunk, source, context=context).bad if series
+                   else None)
+            picked += [(n_seen + p + 1, (chunk.iloc[[p]], before(chunk, p, bad)))
                        for p in positions]
         else:
-            scored = score_table(detector, chunk, top_k=0, source=source, **series.before())
+            scored = score_table(detector, chunk, top_k=0, source=source, context=context)
             scores, bad = scored.table["score"], scored.encoded.bad
             for position in np.flatnonzero(scores.notna().to_numpy()):
                 key = (float(scores.iat[position]), -(n_seen + int(position) + 1))
                 if len(best) < n:
                     heapq.heappush(best, (*key, (chunk.iloc[[position]],
-                                                 series.preceding(chunk, position, bad))))
+                                                 before(chunk, position, bad))))
                 elif key > best[0][:2]:
                     heapq.heapreplace(best, (*key, (chunk.iloc[[position]],
-                                                    series.preceding(chunk, position, bad))))
-        if series.rows is not None:
-            series.carry(chunk, bad)
+                                                    before(chunk, position, bad))))
+        if series:
+            context = next_context(detector, chunk, bad, context)
         n_seen += len(chunk)
     if n_seen == 0:
         fail(f"{source}: no data rows")
@@ -670,9 +638,9 @@ def explain(
     threshold = "no threshold yet" if offset is None else f"threshold {-offset:.4g}"
     console = _console()
     documents: list[dict[str, Any]] = []
-    for number, (row, context) in picked:
+    for number, (row, preceding) in picked:
         scored = score_table(detector, row.reset_index(drop=True), top_k=0, source=source,
-                             keep_shown=True, **context)
+                             keep_shown=True, context=preceding)
         label = "  ".join(f"{c}={row[c].iloc[0]}" for c in reader.ids)
         head = f"row {number}" + (f"  {label}" if label else "")
         ids = {c: json_value(row[c].iloc[0]) for c in reader.ids}
