@@ -3,7 +3,7 @@
 A detector composes the wings: a codec from :mod:`latentwatch.data` reads the rows, a model
 from :mod:`latentwatch.models` is trained and run by :mod:`latentwatch.engine` through the
 one fit pipeline (:mod:`latentwatch.pipeline`), and :mod:`latentwatch.thresholds` draws the
-line. Its fitted state is a few objects: ``codec_``, ``module_``, ``thresholds_``,
+line. Its fitted state is a few objects: ``codec_``, ``module_``, ``threshold_state_``,
 ``prior_``, ``history_`` and ``seed_``. The concrete classes, derived from the model
 registry, are in :mod:`latentwatch.detector`.
 """
@@ -228,7 +228,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
     def _set_fitted(self, fitted: pipeline.Fitted) -> None:
         self.module_ = fitted.module
         self.history_ = fitted.history
-        self.thresholds_ = fitted.thresholds
+        self.threshold_state_ = fitted.thresholds
         self.prior_ = fitted.prior
 
     def fit(self, X, y=None):
@@ -455,26 +455,26 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
     def offset_(self) -> float | None:
         """Threshold: ``decision_function = score_samples - offset_``, for the current
         ``score_method`` (None for a ``FalseAlarmRate`` not yet calibrated)."""
-        check_is_fitted(self, "thresholds_")
-        return self.thresholds_.for_method(self._score_method()).offset
+        check_is_fitted(self, "threshold_state_")
+        return self.threshold_state_.for_method(self._score_method()).offset
 
     @property
     def threshold_(self) -> thresholds.ThresholdStrategy | None:
         """The strategy in force (None for ``contamination="auto"``)."""
-        check_is_fitted(self, "thresholds_")
-        return self.thresholds_.strategy
+        check_is_fitted(self, "threshold_state_")
+        return self.threshold_state_.strategy
 
     @property
     def calibration_scores_(self) -> np.ndarray | None:
         """Sorted calibration scores behind ``p_values`` (current ``score_method``)."""
-        check_is_fitted(self, "thresholds_")
-        return self.thresholds_.for_method(self._score_method()).calibration_scores
+        check_is_fitted(self, "threshold_state_")
+        return self.threshold_state_.for_method(self._score_method()).calibration_scores
 
     @property
     def calibration_source_(self) -> str | None:
         """``"calibration_split"``, ``"calibrate"``, ``"validation"`` or None."""
-        check_is_fitted(self, "thresholds_")
-        return self.thresholds_.source
+        check_is_fitted(self, "threshold_state_")
+        return self.threshold_state_.source
 
     def _check_score_method(self, strategy) -> None:
         """Refuse a log-likelihood threshold with a score that is not a ``log p(x)``."""
@@ -526,7 +526,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
             bool(models.entry(self._model_name).likelihood_methods))
         with torch_threads(self.n_jobs):
             scores = self._all_scores(self._rows(X_normal))
-        self.thresholds_ = thresholds.recalibrate(self.thresholds_, strategy, scores)
+        self.threshold_state_ = thresholds.recalibrate(self.threshold_state_, strategy, scores)
         return self
 
     def p_values(self, X) -> np.ndarray:
@@ -747,7 +747,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         check_is_fitted(self, "module_")
         tensors = {persistence.MODULE + k: v.detach().cpu().contiguous()
                    for k, v in self.module_.state_dict().items()}
-        for method, scores in self.thresholds_.arrays().items():
+        for method, scores in self.threshold_state_.arrays().items():
             tensors[persistence.CALIBRATION + method] = persistence.as_tensor(scores)
         for name in persistence.PRIOR_FIELDS:
             tensors[persistence.PRIOR + name] = persistence.as_tensor(getattr(self.prior_, name))
@@ -758,7 +758,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
             "codec": self.codec_.to_dict(),
             "model": {"name": self.module_.name,
                       "config": persistence.json_params(dataclasses.asdict(self.module_.config))},
-            "threshold": self.thresholds_.to_dict(),
+            "threshold": self.threshold_state_.to_dict(),
             "fit": {"seed": int(self.seed_), "history": self.history_,
                     "input_kind": self.input_kind_,
                     "feature_names": None if self.input_kind_ == "array"
@@ -795,7 +795,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         self.module_.load_state_dict(weights, strict=True)
         calibration = {k[len(persistence.CALIBRATION):]: v.numpy() for k, v in tensors.items()
                        if k.startswith(persistence.CALIBRATION)}
-        self.thresholds_ = thresholds.ThresholdState.from_dict(meta["threshold"], calibration)
+        self.threshold_state_ = thresholds.ThresholdState.from_dict(meta["threshold"], calibration)
         self.prior_ = LatentMixture(*(tensors[persistence.PRIOR + f].numpy()
                                       for f in persistence.PRIOR_FIELDS))
         self.device_ = str(resolve_device(device or self.device))

@@ -90,7 +90,7 @@ _COMMON_ATTRIBUTES = """
         How rows are read and written: schema, scales, ranges, categories, gaps.
     module_ : torch.nn.Module
         The trained network (a model of :mod:`latentwatch.models`).
-    thresholds_ : latentwatch.thresholds.ThresholdState
+    threshold_state_ : latentwatch.thresholds.ThresholdState
         The threshold of every score method and the calibration scores.
     prior_ : latentwatch.models.priors.LatentMixture
         Gaussian-mixture summary of the training rows' latent codes (the aggregate
@@ -101,7 +101,7 @@ _COMMON_ATTRIBUTES = """
         Seed drawn from ``random_state`` in ``fit``.
     input_kind_ : {"array", "frame"}
         What ``fit`` was given; decoded rows come back the same way.
-    offset_, threshold_, calibration_scores_, calibration_source_ : views of ``thresholds_``
+    offset_, threshold_, calibration_scores_, calibration_source_ : views of ``threshold_state_``
     schema_, latent_dim_, hidden_dims_, n_epochs_ : views of the other fitted objects
     n_features_in_ : int
     feature_names_in_ : np.ndarray

@@ -325,7 +325,7 @@ def conformal_threshold(calibration_scores: np.ndarray, rate: float) -> float:
 
 def describe_threshold(model: Any) -> str:
     """What a fitted detector's threshold means, in one line."""
-    return describe_state(getattr(model, "thresholds_", None))
+    return describe_state(getattr(model, "threshold_state_", None))
 
 
 # -- a fitted threshold -------------------------------------------------------------------

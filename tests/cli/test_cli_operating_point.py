@@ -61,7 +61,7 @@ def test_evaluate_prints_the_table_and_fit_takes_an_alert_budget(fitted, workspa
     ok(invoke("fit", each.data, "-i", "rid", "-x", "label", "--epochs", 2, "-q",
               "--threshold", "alerts:100/1000", "-o", model))
     detector = latentwatch.load(model)
-    assert detector.thresholds_.strategy == AlertBudget(alerts=100, per=1000)
+    assert detector.threshold_state_.strategy == AlertBudget(alerts=100, per=1000)
     calibration = detector.calibration_scores_
     k = int(np.floor(0.1 * (len(calibration) + 1)))
     assert -detector.offset_ == np.sort(calibration)[::-1][k - 1]
