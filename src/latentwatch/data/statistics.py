@@ -328,7 +328,8 @@ class ColumnStatistics:
         kind = self.spec.kind
         fit_raw = raw if fitting is None else raw[fitting]
         if kind == "numeric":
-            return self._update_numeric(raw, fitting, moments)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return self._update_numeric(raw, fitting, moments)
         if kind == "boolean":
             flags, bad = to_booleans(raw)
             if self.label_type is None:

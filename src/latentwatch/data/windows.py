@@ -46,8 +46,8 @@ from latentwatch.data.blocks import Block, LaidOut
 from latentwatch.data.cells import to_numbers
 from latentwatch.data.codec import TableCodec
 from latentwatch.data.problems import Encoded, Problem
-from latentwatch.data.statistics import ColumnStatistics
 from latentwatch.data.schema import ColumnSpec, TableSchema, parse_datetimes
+from latentwatch.data.statistics import ColumnStatistics
 from latentwatch.errors import DataError, where
 
 # Bounds of the window a rule chooses (``window="auto"``), in steps.
