@@ -194,6 +194,12 @@ class TableCodec(LaidOut):
         return self._set(schema, statistics.blocks(), statistics.dates())
 
     @classmethod
+    def from_blocks(cls, schema: TableSchema, blocks: list[Block],
+                    dates: list[DateColumn] | None = None) -> TableCodec:
+        """The codec of given fitted blocks (the window codec's steps, a model file)."""
+        return cls(schema)._set(schema, blocks, list(dates or []))
+
+    @classmethod
     def from_statistics(cls, statistics: TableStatistics) -> TableCodec:
         """The codec fitted on the rows ``statistics`` gathered (the streamed fit)."""
         return cls(statistics.schema, statistics.numeric_transform)._set(

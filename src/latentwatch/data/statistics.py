@@ -14,7 +14,7 @@ A :class:`TableStatistics` holds one per schema column. The table codec's ``fit`
 update over one piece, the whole frame (the numbers are then those of a two-pass
 :func:`~latentwatch.data.scaling.fit_standardizer`, bit for bit); the streamed fit
 (:func:`latentwatch.data.dataset.fit_codec_stream`) updates it piece by piece; the window
-codec keeps one per channel.
+codec fits one per channel.
 
 >>> import pandas as pd
 >>> from latentwatch.data.schema import ColumnSpec

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latentwatch.data.blocks import Block, LaidOut
+from latentwatch.data.blocks import Block, DateColumn, LaidOut
 from latentwatch.data.cells import to_numbers
 from latentwatch.data.codec import TableCodec
 from latentwatch.data.problems import Encoded, Problem
@@ -272,9 +272,9 @@ class WindowCodec(LaidOut):
         steps = [Block(**{**asdict(b), "name": step_name(b.name, lag)})
                  for lag in range(self.window - 1, -1, -1) for b in channel_blocks]
         self.schema_ = schema
-        self.steps = TableCodec(schema)._set(schema, steps, [])
+        self.steps = TableCodec.from_blocks(schema, steps)
         self.layout = self.steps.layout
-        self.dates: list = []
+        self.dates: list[DateColumn] = []  # a series writes no datetime column back
         self.sources = ([self.time_column] if self.time_column else []) + self.channels
         return self
 
