@@ -145,6 +145,18 @@ class TableCodec(LaidOut):
     schema_ : TableSchema
     blocks : list of Block
     dates : list of DateColumn
+    layout : PackedLayout
+        Where each block sits in a packed row (``input_width``, ``n_blocks``... are read
+        from it).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "n": [1, 2, 2]})
+    >>> codec = TableCodec().fit(frame)
+    >>> codec.names, codec.packed_width, codec.context_rows, codec.can_decode
+    (['x', 'n'], 6, 0, True)
+    >>> codec.decode(codec.encode(frame).packed[:, 2:4])["n"].tolist()
+    [1, 2, 2]
     """
 
     def __init__(self, schema: Any = None, numeric_transform: str = "standard") -> None:
@@ -167,7 +179,8 @@ class TableCodec(LaidOut):
         categorical columns their ``max_categories`` most frequent labels seen at least
         ``min_category_count`` times (others go to the rare bucket, remembered), booleans
         their spelling, datetime columns their period, and every column that has gaps a
-        missingness flag.
+        missingness flag: the :class:`~latentwatch.data.statistics.TableStatistics` of one
+        piece, the frame (the streamed fit merges the same statistics piece by piece).
 
         Raises
         ------
