@@ -84,11 +84,11 @@ def child(data: str, epochs: int, seed: int) -> None:
         times.append(now - marks["last"])
         marks["last"] = now
 
-    import latentwatch.scale as scale
+    import latentwatch.streamed as streamed
 
-    scale.fit_codec_stream = timed_statistics
+    streamed.fit_codec_stream = timed_statistics
     model = VAEDetector(schema=SCHEMA, max_epochs=epochs, random_state=seed)
-    scale.fit_dataset(model, data, on_epoch_end=epoch_done)
+    model.fit_dataset(data, on_epoch_end=epoch_done)
     total = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": total, "statistics_s": marks["statistics"],

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scale_helpers import SCHEMA, write_parts
 
-from latentwatch.data import dataset
+from latentwatch.data import dataset, statistics
 from latentwatch.data.codec import TableCodec
 from latentwatch.data.dataset import (
     StreamingRows,
@@ -152,8 +152,8 @@ def test_a_bad_value_is_named_by_file_row_and_column(tmp_path):
 
 
 def test_labels_beyond_the_cap_keep_the_most_frequent(monkeypatch):
-    monkeypatch.setattr(dataset, "MAX_TRACKED_LABELS", 10)
-    labels = dataset._Labels()
+    monkeypatch.setattr(statistics, "MAX_TRACKED_LABELS", 10)
+    labels = statistics.LabelCounts()
     for k in range(5):
         chunk = pd.Series({"common": 100, **{f"rare{k}-{j}": 1 for j in range(6)}})
         labels.add(chunk)

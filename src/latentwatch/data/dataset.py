@@ -12,18 +12,21 @@ Fitting a codec takes two streaming passes with bounded memory (:func:`fit_codec
 1. a uniform sample of at most ``SCHEMA_SAMPLE_ROWS`` fitting rows (the rows with the
    smallest hashes of their global index: a *bottom-k* sample, exact and the same for any
    cutting of the files) from which the schema is inferred with
-   :func:`~latentwatch.data.codec.resolve_schema`, as ``fit`` infers it from the whole
+   :func:`~latentwatch.data.schema.resolve_schema`, as ``fit`` infers it from the whole
    table. On a table with fewer fitting rows the sample is the table, and the schema is
    the in-memory one; on a larger one the inference's shares (identifier-like text,
    skewness, integers with few values) are those of the sample;
-2. mergeable statistics of every modelled column over every fitting row: counts, gaps,
+2. the mergeable statistics of every modelled column
+   (:class:`~latentwatch.data.statistics.TableStatistics`, the ones the in-memory fit
+   takes over its one piece) over every fitting row, merged chunk by chunk: counts, gaps,
    minimum and maximum, integer-ness, decimals, and the mean and variance by Chan's
    pairwise update (exact up to rounding: the in-memory mean and scale agree to about
    1e-12 relative), label counts of categorical and datetime features and boolean
-   spellings (exact while a column has at most ``MAX_TRACKED_LABELS`` distinct labels;
-   beyond, the rarest half is dropped at each overflow, so the kept categories remain the
-   most frequent but ``rare_values`` and ``rare_counts`` become estimates), and the
-   training period of datetime columns.
+   spellings (exact while a column has at most
+   :data:`~latentwatch.data.statistics.MAX_TRACKED_LABELS` distinct labels; beyond, the
+   rarest half is dropped at each overflow, so the kept categories remain the most
+   frequent but ``rare_values`` and ``rare_counts`` become estimates), and the training
+   period of datetime columns.
 
 The codec is a plain :class:`~latentwatch.data.codec.TableCodec` (same blocks, same
 ``to_dict``), so every model built on it saves, loads, scores, explains, reports and
@@ -43,25 +46,22 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from latentwatch.data import codec as codec_module
-from latentwatch.data.codec import Block, DateColumn, TableCodec
+from latentwatch.data.codec import TableCodec
 from latentwatch.data.files import Piece, plan_pieces, resolve_files
 from latentwatch.data.io import _NULLABLE, CHUNK_ROWS, iter_tables
-from latentwatch.data.quantiles import fit_knots
-from latentwatch.data.scaling import _RELATIVE_FLOOR
+from latentwatch.data.schema import resolve_schema
+from latentwatch.data.statistics import TableStatistics
 from latentwatch.errors import DataError
 
 # Rows in the sample the schema is inferred from.
 SCHEMA_SAMPLE_ROWS = 100_000
-# Distinct labels a categorical column counts exactly; past this the rarest are dropped.
-MAX_TRACKED_LABELS = 200_000
 # Rows in the shuffle buffer of the training stream.
 SHUFFLE_ROWS = 65_536
 # At most this many bad values are quoted in a message.
@@ -199,129 +199,49 @@ class StreamSplit:
 
 
 # -- statistics --------------------------------------------------------------------------
-@dataclass
-class _Numeric:
-    n: int = 0
-    mean: float = 0.0
-    m2: float = 0.0
-    low: float | None = None
-    high: float | None = None
-    integer: bool = True
-    decimals: int | None = 0
-    any_value: bool = False
-
-    def add(self, finite: np.ndarray, transformed: np.ndarray) -> None:
-        """Merge the chunk's finite values (and their transformed, finite, values)."""
-        if finite.size:
-            self.any_value = True
-            self.low = float(finite.min()) if self.low is None else min(self.low,
-                                                                       float(finite.min()))
-            self.high = float(finite.max()) if self.high is None else max(self.high,
-                                                                         float(finite.max()))
-            self.integer = self.integer and bool(np.all(np.mod(finite, 1) == 0)
-                                                 and np.abs(finite).max()
-                                                 < codec_module.MAX_EXACT_INTEGER)
-            chunk = codec_module._decimals(finite)
-            self.decimals = None if chunk is None or self.decimals is None else max(
-                self.decimals, chunk)
-        if transformed.size:
-            self.mean, self.m2, self.n = chan_merge(self.n, self.mean, self.m2, transformed)
-
-    def scale(self) -> tuple[float, float]:
-        """Mean and scale as :func:`~latentwatch.data.scaling.fit_standardizer` gives."""
-        if self.n == 0:
-            return 0.0, 1.0
-        sd = float(np.sqrt(max(self.m2, 0.0) / self.n))
-        return self.mean, 1.0 if sd <= _RELATIVE_FLOOR * max(1.0, abs(self.mean)) else sd
-
-
-def chan_merge(n: int, mean: float, m2: float, values: np.ndarray) -> tuple[float, float, int]:
-    """Mean and sum of squared deviations of a running set merged with ``values``.
-
-    Chan, Golub and LeVeque (1979): with the chunk's ``n_b``, ``mean_b``, ``M2_b``,
-    ``delta = mean_b - mean_a``, ``n = n_a + n_b``, ``mean = mean_a + delta * n_b / n``
-    and ``M2 = M2_a + M2_b + delta^2 * n_a * n_b / n``.
-
-    >>> mean, m2, n = chan_merge(0, 0.0, 0.0, np.array([1.0, 2.0]))
-    >>> chan_merge(n, mean, m2, np.array([3.0, 6.0]))
-    (3.0, 14.0, 4)
-    """
-    n_b = values.size
-    mean_b = float(values.mean())
-    m2_b = float(np.sum((values - mean_b) ** 2))
-    total = n + n_b
-    delta = mean_b - mean
-    return (mean + delta * n_b / total, m2 + m2_b + delta * delta * n * n_b / total, total)
-
-
-@dataclass
-class _Labels:
-    counts: pd.Series = field(default_factory=lambda: pd.Series(dtype=np.int64))
-    dropped: int = 0
-
-    def add(self, chunk: pd.Series) -> None:
-        merged = self.counts.add(chunk, fill_value=0) if len(self.counts) else chunk
-        if len(merged) > MAX_TRACKED_LABELS:
-            order = merged.sort_values(ascending=False, kind="stable")
-            keep = MAX_TRACKED_LABELS // 2
-            self.dropped += len(order) - keep
-            merged = order.iloc[:keep]
-        self.counts = merged.astype(np.int64)
-
-    def distinct(self) -> int:
-        return len(self.counts) + self.dropped
-
-
-@dataclass
-class _Column:
-    gaps: bool = False
-    numeric: _Numeric = field(default_factory=_Numeric)
-    labels: dict[str, _Labels] = field(default_factory=dict)
-    spellings: dict[float, dict[str, int]] = field(default_factory=dict)
-    first: pd.Timestamp | None = None
-    last: pd.Timestamp | None = None
-    utc: bool = False
-    date_gaps: bool = False
-
-
 class CodecStatistics:
-    """Statistics of the modelled columns merged chunk by chunk; ``codec()`` gives the
-    :class:`TableCodec` that ``TableCodec(schema).fit`` gives on all the rows at once (see
-    the module docstring for where it is an estimate).
+    """The :class:`~latentwatch.data.statistics.TableStatistics` of the modelled columns
+    merged chunk by chunk, and the values they could not read (named by file, row and
+    column); ``codec()`` gives the :class:`TableCodec` that ``TableCodec(schema).fit``
+    gives on all the rows at once (see the module docstring for where it is an estimate).
 
     Parameters
     ----------
     schema : TableSchema
         The resolved schema.
-    label_types : dict
-        Label type of each categorical or boolean column (from the schema sample).
-    sample : DataFrame, optional
-        The schema sample: with ``numeric_transform`` ``"quantile"`` or ``"mixed"``, the
-        quantile knots (and the discrete-column test) come from its values, with the first
-        and last knot set to the exact minimum and maximum of the whole dataset.
+    sample : DataFrame
+        The schema sample: the label types of categorical and boolean columns and, with
+        ``numeric_transform`` ``"quantile"`` or ``"mixed"``, the quantile knots (and the
+        discrete-column test) come from its values, with the first and last knot set to
+        the exact minimum and maximum of the whole dataset.
     numeric_transform : {"standard", "quantile", "mixed"}
         As for :class:`~latentwatch.data.codec.TableCodec`.
     """
 
-    def __init__(self, schema, label_types: dict[str, str], sample: pd.DataFrame | None = None,
-                 numeric_transform: str = "standard") -> None:
+    def __init__(self, schema, sample: pd.DataFrame, numeric_transform: str = "standard"
+                 ) -> None:
         self.schema = schema
-        self.label_types = label_types
-        self.sample = sample
-        self.numeric_transform = numeric_transform
-        self.columns = {spec.name: _Column() for spec in schema.columns}
+        self.statistics = TableStatistics(schema, sample, numeric_transform)
         self.problems: list[str] = []
         self.n_problems = 0
 
     def add(self, frame: pd.DataFrame, fitting: np.ndarray, name: str, first_row: int) -> None:
         """Merge a chunk: ``fitting`` marks its rows the codec learns from (the others
         only count for gaps); ``first_row`` is the chunk's first row number in ``name``."""
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for spec in self.schema.columns:
-                if spec.name not in frame.columns:
-                    raise DataError(f"{name}: column {spec.name!r} is missing (the schema "
-                                    f"reads: {', '.join(self.schema.names[:20])})")
-                self._add_column(spec, frame[spec.name], fitting, name, first_row)
+        for spec in self.schema.columns:
+            if spec.name not in frame.columns:
+                raise DataError(f"{name}: column {spec.name!r} is missing (the schema "
+                                f"reads: {', '.join(self.schema.names[:20])})")
+        unreadable = self.statistics.update(frame, fitting)
+        for column, found in unreadable.items():
+            raw = frame[column]
+            for problem in found:
+                if problem.fatal and problem.mask.any():
+                    row = int(np.argmax(problem.mask))
+                    raise DataError(f"{name}: row {first_row + row}, column {column!r}: "
+                                    f"{raw.iloc[row]!r} {problem.message}; rescale the column "
+                                    "or exclude it")
+                self._note(problem.mask, raw, name, first_row, problem.message)
 
     def _note(self, bad: np.ndarray, raw: pd.Series, name: str, first_row: int,
               message: str) -> None:
@@ -330,59 +250,6 @@ class CodecStatistics:
         for row in rows[:QUOTED - len(self.problems)]:
             self.problems.append(f"{name}: row {first_row + row}, column {raw.name!r}: "
                                  f"{raw.iloc[row]!r} {message}")
-
-    def _add_column(self, spec, raw: pd.Series, fitting: np.ndarray, name: str,
-                    first_row: int) -> None:
-        column = self.columns[spec.name]
-        column.gaps = column.gaps or bool(raw.isna().any())
-        if spec.kind == "numeric":
-            numbers, bad = codec_module.to_numbers(raw)
-            self._note(bad, raw, name, first_row, "is not a finite number")
-            transformed = numbers
-            if spec.log:
-                below = numbers <= -1
-                self._note(below & ~bad, raw, name, first_row,
-                           "is not above -1 (the column is on a log scale)")
-                transformed = np.log1p(np.where(below, np.nan, numbers))
-            huge = np.abs(transformed) > codec_module.MAX_FIT_MAGNITUDE
-            if huge.any():
-                row = int(np.argmax(huge))
-                raise DataError(f"{name}: row {first_row + row}, column {spec.name!r}: "
-                                f"{raw.iloc[row]!r} is too large to model (beyond "
-                                f"+-{codec_module.MAX_FIT_MAGNITUDE:.0e}); rescale the column "
-                                "or exclude it")
-            fit_numbers, fit_transformed = numbers[fitting], transformed[fitting]
-            column.numeric.add(fit_numbers[np.isfinite(fit_numbers)],
-                               fit_transformed[np.isfinite(fit_transformed)])
-        elif spec.kind == "boolean":
-            flags, bad = codec_module.to_booleans(raw)
-            self._note(bad, raw, name, first_row, "is not a boolean (true/false, yes/no, 1/0)")
-            text = raw[fitting].astype(object).where(raw[fitting].notna(), None)
-            for flag in (0.0, 1.0):
-                spelt = text[flags[fitting] == flag].map(lambda v: str(v).strip()).value_counts()
-                into = column.spellings.setdefault(flag, {})
-                for word, count in spelt.items():
-                    into[word] = into.get(word, 0) + int(count)
-        elif spec.kind == "datetime":
-            dates, bad = codec_module._dates(raw, spec.format)
-            self._note(bad, raw, name, first_row, "is not a date/time")
-            column.date_gaps = column.date_gaps or bool(dates.isna().any())
-            fit_dates = dates[fitting]
-            present = fit_dates.dropna()
-            if len(present):
-                column.utc = getattr(dates.dt, "tz", None) is not None
-                low, high = present.min(), present.max()
-                column.first = low if column.first is None else min(column.first, low)
-                column.last = high if column.last is None else max(column.last, high)
-            for feature in spec.features:
-                derived = codec_module.derive_feature(fit_dates, feature)
-                label_type = "str" if feature == "weekday" else "int"
-                column.labels.setdefault(feature, _Labels()).add(
-                    codec_module.label_counts(derived, label_type))
-        else:
-            label_type = self.label_types[spec.name]
-            column.labels.setdefault("", _Labels()).add(
-                codec_module.label_counts(raw[fitting], label_type))
 
     def raise_for_problems(self) -> None:
         """A :class:`DataError` quoting the first bad values, if any."""
@@ -394,86 +261,7 @@ class CodecStatistics:
 
     def codec(self) -> TableCodec:
         """The fitted codec."""
-        blocks: list[Block] = []
-        dates: list[DateColumn] = []
-        for spec in self.schema.columns:
-            blocks.extend(self._blocks(spec))
-            if spec.kind == "datetime":
-                dates.append(self._date_column(spec))
-        return TableCodec(self.schema, self.numeric_transform)._set(self.schema, blocks, dates)
-
-    def _knots(self, spec, stats: _Numeric) -> list[float] | None:
-        """Quantile knots of a numeric column from the schema sample (``None``: standardised)."""
-        if self.numeric_transform == "standard" or self.sample is None or not stats.any_value:
-            return None
-        numbers, _ = codec_module.to_numbers(self.sample[spec.name])
-        finite = numbers[np.isfinite(numbers)]
-        if finite.size == 0 or (self.numeric_transform == "mixed"
-                                and not codec_module.is_discrete_column(finite)):
-            return None
-        knots = fit_knots(finite)
-        knots[0], knots[-1] = stats.low, stats.high
-        return knots.tolist()
-
-    def _blocks(self, spec) -> list[Block]:
-        column = self.columns[spec.name]
-        if spec.kind == "numeric":
-            stats = column.numeric
-            knots = self._knots(spec, stats)
-            mean, scale = stats.scale() if knots is None else (0.0, 1.0)
-            integer = stats.any_value and stats.integer
-            return [Block(spec.name, spec.name, "numeric", log=spec.log and knots is None,
-                          integer=integer, decimals=stats.decimals if stats.any_value else 0,
-                          mean=mean, scale=scale, low=stats.low, high=stats.high,
-                          missing=column.gaps, label_type="float", quantiles=knots)]
-        if spec.kind == "boolean":
-            label_type = self.label_types[spec.name]
-            labels = ([False, True] if label_type == "bool" else [0, 1] if label_type == "int"
-                      else [max(column.spellings.get(flag, {}).items(), key=lambda kv: kv[1],
-                                default=(fallback,))[0]
-                            for flag, fallback in ((0.0, "false"), (1.0, "true"))])
-            return [Block(spec.name, spec.name, "boolean", categories=labels,
-                          label_type=label_type, missing=column.gaps)]
-        if spec.kind == "datetime":
-            out = []
-            for feature in spec.features:
-                label_type = "str" if feature == "weekday" else "int"
-                tracked = column.labels.get(feature, _Labels())
-                learned = codec_module.categories_from_counts(tracked.counts, label_type,
-                                                              self.schema, tracked.distinct())
-                if feature == "weekday":
-                    learned["categories"] = sorted(learned["categories"],
-                                                   key=codec_module.WEEKDAYS.index)
-                out.append(Block(f"{spec.name}.{feature}", spec.name, "categorical",
-                                 label_type=label_type, derive=feature, date_format=spec.format,
-                                 missing=column.gaps or column.date_gaps, **learned))
-            return out
-        label_type = self.label_types[spec.name]
-        tracked = column.labels.get("", _Labels())
-        return [Block(spec.name, spec.name, "categorical", label_type=label_type,
-                      missing=column.gaps, **codec_module.categories_from_counts(
-                          tracked.counts, label_type, self.schema, tracked.distinct()))]
-
-    def _date_column(self, spec) -> DateColumn:
-        column = self.columns[spec.name]
-        if column.first is None:
-            return DateColumn(spec.name, "1970-01-01T00:00:00", "1970-01-01T00:00:00",
-                              column.utc)
-        first, last = column.first, column.last
-        if column.utc:
-            first, last = first.tz_convert("UTC"), last.tz_convert("UTC")
-        return DateColumn(spec.name, first.isoformat(), last.isoformat(), column.utc)
-
-
-def label_types(schema, sample: pd.DataFrame) -> dict[str, str]:
-    """The label type of every categorical and boolean column, read from the sample."""
-    out = {}
-    for spec in schema.columns:
-        if spec.kind == "categorical":
-            out[spec.name] = codec_module._category_label_type(sample[spec.name])
-        elif spec.kind == "boolean":
-            out[spec.name] = codec_module._boolean_label_type(sample[spec.name])
-    return out
+        return TableCodec.from_statistics(self.statistics)
 
 
 # -- the two passes ----------------------------------------------------------------------
@@ -581,8 +369,8 @@ def fit_codec_stream(data: TableDataset, schema: Any, split: StreamSplit, *,
     (['x'], 300)
     """
     sample = schema_sample(data, split, sample_rows)
-    resolved = codec_module.resolve_schema(schema, sample, data.path)
-    stats = CodecStatistics(resolved, label_types(resolved, sample), sample, numeric_transform)
+    resolved = resolve_schema(schema, sample, data.path)
+    stats = CodecStatistics(resolved, sample, numeric_transform)
     held: dict[int, list[pd.DataFrame]] = {1: [], 2: [], 3: []}
     counts = {"train": 0, "validation": 0, "calibration": 0}
     for piece, offset, frame in data.read():

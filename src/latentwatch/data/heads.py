@@ -28,13 +28,13 @@ import numpy as np
 import torch
 
 from latentwatch import maths
-from latentwatch.data.codec import TableCodec
+from latentwatch.data.protocol import Codec
 
 
 class TableHeads:
     """Reader of packed rows and decoder outputs split along a codec's blocks."""
 
-    def __init__(self, codec: TableCodec) -> None:
+    def __init__(self, codec: Codec) -> None:
         self.codec = codec
         self.n_blocks = codec.n_blocks
         self._targets = codec.input_width

@@ -569,3 +569,52 @@ def _unread(note: str, text: pd.Series, parsed: pd.Series) -> str:
     if bad.empty:
         return note
     return f"{note}; not a date/time in {len(bad)} of {len(text)} rows, e.g. {bad.iloc[0]!r}"
+
+
+# -- the rule that picks how a table is read ------------------------------------------
+def numeric_schema(frame: pd.DataFrame, id_columns: tuple[str, ...] = (),
+                   excluded: tuple[str, ...] = ()) -> TableSchema:
+    """The schema of a numeric matrix: every column a Gaussian numeric column, no log
+    (the id and excluded columns set aside)."""
+    aside = {*id_columns, *excluded}
+    return TableSchema(columns=tuple(ColumnSpec(str(c), "numeric", note="numeric matrix")
+                                     for c in frame.columns if c not in aside),
+                       id_columns=tuple(id_columns),
+                       excluded=tuple((name, "") for name in excluded if name not in
+                                      id_columns))
+
+
+def is_numeric_matrix(frame: pd.DataFrame) -> bool:
+    """Whether every column holds plain numbers (booleans and text do not count)."""
+    return all(pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d)
+               and not pd.api.types.is_complex_dtype(d) for d in frame.dtypes)
+
+
+def resolve_schema(schema: Any, frame: pd.DataFrame, source: str | None = None) -> TableSchema:
+    """The schema to fit: the ONE rule that picks how a table is read.
+
+    ``None``: a table whose columns are all numbers is a numeric matrix
+    (:func:`numeric_schema`); any other table gets an inferred schema. ``"infer"``:
+    always infer (e.g. log scales and categorical integers on a numeric table). A dict
+    (the schema-file form) overrides the inference for the columns it names; one that
+    names no columns only sets id and excluded columns aside, and the other columns then
+    follow the rule of ``None`` (this is how the command line's ``--id-column`` and
+    ``--exclude`` give the model Python gives for the same columns). A
+    :class:`TableSchema` is used as it is.
+    """
+    if isinstance(schema, TableSchema):
+        missing = [c for c in (*schema.names, *schema.id_columns) if c not in frame.columns]
+        if missing:
+            raise DataError(where(source, f"column {missing[0]!r} of the schema is not in the "
+                                          "data"))
+        return schema
+    if schema is None or (isinstance(schema, dict) and not schema.get("columns")
+                          and set(schema) <= {"id_columns", "exclude", "exclude_reasons"}):
+        ids = tuple(dict.fromkeys((schema or {}).get("id_columns", ())))
+        excluded = tuple(dict.fromkeys((schema or {}).get("exclude", ())))
+        rest = frame.drop(columns=[c for c in {*ids, *excluded} if c in frame.columns])
+        if len(rest.columns) and len(rest.columns) + len({*ids, *excluded}) == len(
+                frame.columns) and is_numeric_matrix(rest):
+            return numeric_schema(frame, ids, excluded)
+    return infer_schema(frame, overrides=schema if isinstance(schema, dict) else None,
+                        source=source)

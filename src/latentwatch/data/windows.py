@@ -4,9 +4,13 @@ A :class:`WindowCodec` reads an ordered table of ``C`` numeric channels (every n
 column other than the time, id and excluded columns) and gives, for each input row at
 time step ``t``, the window of steps ``t - W + 1 .. t`` of every channel, flattened step
 by step (``W * C`` values, oldest step first), each standardised by its channel's training
-mean and scale. It is a :class:`~latentwatch.data.codec.TableCodec` whose blocks are the
-``(step, channel)`` entries of the window (``Pressure[t-3]``), all Gaussian, so the
-heads, the models and the engine read windows as they read tables.
+mean and scale. It is a codec beside the :class:`~latentwatch.data.codec.TableCodec`
+(both satisfy :class:`~latentwatch.data.protocol.Codec`): its blocks are the
+``(step, channel)`` entries of the window (``Pressure[t-3]``), all Gaussian, laid out as a
+table's (:class:`~latentwatch.data.blocks.PackedLayout`), so the heads, the models and the
+engine read windows as they read tables. Its capabilities differ: ``context_rows`` is
+``W - 1``, ``can_decode`` is False, ``training_rows`` adds partial windows and
+``row_scale`` scales a partial window's score to a full window's.
 
 Entries without a value are masked (``observed = 0``, input 0) and add nothing to the
 likelihood (Donut's modified ELBO, Xu et al. 2018): a gap (NaN) in a channel, a step the
@@ -32,22 +36,18 @@ packed rows as encoding the whole series at once.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from latentwatch.data.codec import (
-    Block,
-    Encoded,
-    Problem,
-    TableCodec,
-    _decimals,
-    to_numbers,
-)
-from latentwatch.data.scaling import fit_standardizer
+from latentwatch.data.blocks import Block, DateColumn, LaidOut
+from latentwatch.data.cells import to_numbers
+from latentwatch.data.codec import TableCodec
+from latentwatch.data.problems import Encoded, Problem
 from latentwatch.data.schema import ColumnSpec, TableSchema, parse_datetimes
+from latentwatch.data.statistics import ColumnStatistics
 from latentwatch.errors import DataError, where
 
 # Bounds of the window a rule chooses (``window="auto"``), in steps.
@@ -187,7 +187,7 @@ def channel_names(frame: pd.DataFrame, time_column: str | None, schema: Any,
     return channels, ids, excluded
 
 
-class WindowCodec(TableCodec):
+class WindowCodec(LaidOut):
     """Reads an ordered series into one packed window per row (see the module docstring).
 
     Parameters
@@ -209,14 +209,18 @@ class WindowCodec(TableCodec):
     channels : list of str
     channel_blocks : list of Block
         One numeric block per channel, with its scale and range.
+    steps : TableCodec
+        The table codec of the window's ``(step, channel)`` blocks: their layout and
+        :meth:`block_frame`.
     """
 
     kind = "window"
+    can_decode = False
 
     def __init__(self, time_column: str | None = None, window: int = DEFAULT_WINDOW,
                  interval: float | None = None, schema: Any = None,
                  window_rule: str = "given") -> None:
-        super().__init__(schema)
+        self.schema = schema
         self.time_column = time_column
         self.window = int(window)
         self.interval = interval
@@ -247,18 +251,13 @@ class WindowCodec(TableCodec):
                              if self.time_column is not None else 1.0)
         blocks = []
         for name in channels:
-            numbers = to_numbers(frame[name])[0]
-            finite = numbers[np.isfinite(numbers)]
-            if not finite.size:
+            statistics = ColumnStatistics(ColumnSpec(name, "numeric"))
+            statistics.update(frame[name])
+            if not statistics.numeric.count:
                 raise DataError(where(source, f"channel {name!r} has no value in the training "
                                               "rows; exclude it (-x) or give it values"))
-            mean, scale = fit_standardizer(finite[:, None])
-            integer = bool(finite.size and np.all(np.mod(finite, 1) == 0)
-                           and np.abs(finite).max() < 2.0**53)
-            low, high = float(finite.min()), float(finite.max())
-            blocks.append(Block(name, name, "numeric", integer=integer,
-                                decimals=_decimals(finite), mean=float(mean[0]),
-                                scale=float(scale[0]), low=low, high=high, label_type="float"))
+            block = statistics.blocks(TableSchema(columns=()))[0]
+            blocks.append(replace(block, missing=False))  # a gap is a masked entry
         reason = f"time column: windows of {self.window} steps ({self.window_rule})"
         schema = TableSchema(
             columns=tuple(ColumnSpec(name, "numeric", note="channel") for name in channels),
@@ -272,9 +271,23 @@ class WindowCodec(TableCodec):
         self.channels = [b.name for b in channel_blocks]
         steps = [Block(**{**asdict(b), "name": step_name(b.name, lag)})
                  for lag in range(self.window - 1, -1, -1) for b in channel_blocks]
-        self._set(schema, steps, [])
+        self.schema_ = schema
+        self.steps = TableCodec.from_blocks(schema, steps)
+        self.layout = self.steps.layout
+        self.dates: list[DateColumn] = []  # a series writes no datetime column back
         self.sources = ([self.time_column] if self.time_column else []) + self.channels
         return self
+
+    @property
+    def column_blocks(self) -> list[Block]:
+        """The blocks that describe the data's columns: one per channel."""
+        return self.channel_blocks
+
+    def block_frame(self, values: np.ndarray, missing: np.ndarray | None = None,
+                    rng: np.random.Generator | None = None) -> pd.DataFrame:
+        """Model-space values to one column per ``(step, channel)`` block, in the
+        channels' units (see :meth:`TableCodec.block_frame`)."""
+        return self.steps.block_frame(values, missing, rng)
 
     # -- persistence ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -290,6 +303,9 @@ class WindowCodec(TableCodec):
                     window_rule=data.get("window_rule", "given"))
         codec.schema = schema
         return codec._set_channels(schema, [Block(**b) for b in data["channels"]])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WindowCodec) and self.to_dict() == other.to_dict()
 
     def __repr__(self) -> str:
         if not self.is_fitted():
@@ -326,6 +342,10 @@ class WindowCodec(TableCodec):
             part = extra[:, start:start + self.n_blocks]
             part[masked] = 0.0
         return np.concatenate([rows, extra])
+
+    def row_scale(self, rows: np.ndarray) -> np.ndarray:
+        """The per-row factor of the scores: :meth:`full_window_scale`."""
+        return self.full_window_scale(rows)
 
     def full_window_scale(self, rows: np.ndarray) -> np.ndarray:
         """``n_blocks / n_observed`` of each packed row (1 for a row without any entry).
@@ -443,7 +463,8 @@ class WindowCodec(TableCodec):
 
     def decode(self, values: np.ndarray, missing: np.ndarray | None = None,
                rng: np.random.Generator | None = None) -> pd.DataFrame:
-        """Not defined for windows: a decoded window is not a row of the series."""
+        """Not defined for windows (``can_decode`` is False): a decoded window is not a row
+        of the series."""
         raise ValueError("a windowed model does not decode rows: its rows are windows of "
                          f"{self.window} steps (use anomaly_score, explain or the report)")
 

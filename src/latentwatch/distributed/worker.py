@@ -2,7 +2,7 @@
 process.
 
 The model travels as the bytes of its file (safetensors + JSON,
-:func:`latentwatch.persistence.model_bytes`) in a :class:`ModelBytes`; the estimator is
+``detector.to_bytes()``) in a :class:`ModelBytes`; the estimator is
 never pickled. Each worker process loads the bytes once, with every check of
 :func:`latentwatch.load`, and keeps the detector keyed by their SHA-256
 (:func:`worker_model`).
@@ -31,7 +31,7 @@ class ModelBytes:
     Attributes
     ----------
     data : bytes
-        The safetensors file (:func:`latentwatch.persistence.model_bytes`).
+        The safetensors file (``detector.to_bytes()``).
     sha256 : str
         Hex digest of ``data``; the key of the worker cache.
     name : str
@@ -68,14 +68,12 @@ class ModelBytes:
                 raise ModelFormatError(f"{name}: cannot read the model file "
                                        f"({exc.strerror or exc})") from exc
         else:
-            from latentwatch.persistence import model_bytes
-
-            data, name = model_bytes(model), f"<{type(model).__name__}>"
+            data, name = model.to_bytes(), f"<{type(model).__name__}>"
         return cls(data, hashlib.sha256(data).hexdigest(), name)
 
     def load(self) -> Any:
         """The detector (checked as :func:`latentwatch.load` checks a file), on the CPU."""
-        from latentwatch.persistence import load_bytes
+        from latentwatch.detector import load_bytes
 
         return load_bytes(self.data, device="cpu", name=self.name)
 
