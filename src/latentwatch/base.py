@@ -273,9 +273,8 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
             self.feature_names_in_ = np.asarray(self.codec_.sources, dtype=object)
             self.n_features_in_ = len(self.codec_.sources)
         train_rows = batch[rows.train]
-        training_rows = getattr(self.codec_, "training_rows", None)
-        if training_rows is not None:  # a series: partial windows too
-            train_rows = training_rows(train_rows, seeds.rng(self.seed_, "window-masks"))
+        train_rows = self.codec_.training_rows(train_rows,
+                                               seeds.rng(self.seed_, "window-masks"))
         X_train = torch.from_numpy(train_rows).to(ctx.device, torch.float32)
         prepared = pipeline.PreparedRows(
             batches=memory_batches(X_train, resolve_batch_size(training, len(X_train)),
@@ -409,7 +408,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
                              f"{self.module_.score_methods}")
         scores, parts = scoring.score(self.module_, self.heads_, rows, method, self.seed_,
                                       self.device_)
-        scale = pipeline.row_scale(self.codec_, rows)
+        scale = self.codec_.row_scale(rows)
         return (scores, parts) if scale is None else (scores * scale, parts * scale[:, None])
 
     def anomaly_score(self, X) -> np.ndarray:
@@ -692,7 +691,8 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
     @property
     def window_(self) -> int | None:
         """Steps per window of a time-series model (None for a table model)."""
-        return getattr(self.codec_, "window", None)
+        context = self.codec_.context_rows
+        return context + 1 if context else None
 
     @property
     def latent_dim_(self) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -223,3 +224,27 @@ def bounded_logvar(raw: torch.Tensor, low: float, high: float) -> torch.Tensor:
     variance from collapsing to zero on constant columns or duplicated rows.
     """
     return low + (high - low) * torch.sigmoid(raw)
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def hashed_uniforms(key: int, start: int, n: int) -> np.ndarray:
+    """A uniform draw in ``[0, 1)`` for each of the global row indices ``start ..
+    start + n - 1``: SplitMix64 of ``index * golden + key``, top 53 bits.
+
+    A row's draw depends on its index and the key only, so a split made of these draws
+    is the same however the rows are read (chunks, files, ranks, workers).
+
+    >>> a = hashed_uniforms(7, 0, 10)
+    >>> bool(np.array_equal(a[3:], hashed_uniforms(7, 3, 7))), bool(((a >= 0) & (a < 1)).all())
+    (True, True)
+    """
+    with np.errstate(over="ignore"):
+        x = np.arange(start, start + n, dtype=np.uint64) * _GOLDEN + np.uint64(key % 2**64)
+        x = (x ^ (x >> np.uint64(30))) * _MIX1
+        x = (x ^ (x >> np.uint64(27))) * _MIX2
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53

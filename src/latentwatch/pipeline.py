@@ -20,11 +20,13 @@ import numpy as np
 import torch
 
 from latentwatch import models, thresholds
+from latentwatch.data import Codec
 from latentwatch.data.heads import TableHeads
 from latentwatch.engine import parallel, scoring, seeds
 from latentwatch.engine.device import seeded_torch
 from latentwatch.engine.parallel import Context
 from latentwatch.engine.training import TrainingConfig, resolve_max_epochs, train
+from latentwatch.models import Model
 from latentwatch.models.priors import LatentMixture, fit_latent_mixture
 
 
@@ -63,28 +65,21 @@ class PreparedRows:
 class Fitted:
     """What :func:`fit_prepared` learns."""
 
-    module: torch.nn.Module
+    module: Model
     history: dict
     thresholds: thresholds.ThresholdState
     prior: LatentMixture
 
 
-def row_scale(codec: Any, rows: np.ndarray) -> np.ndarray | None:
-    """A codec's per-row factor from its rows' scores to a full row's (a series' partial
-    windows); None for a table."""
-    scale = getattr(codec, "full_window_scale", None)
-    return None if scale is None else scale(rows)
-
-
-def score_all(module: torch.nn.Module, codec: Any, rows: np.ndarray, seed: int,
+def score_all(module: Model, codec: Codec, rows: np.ndarray, seed: int,
               device: str) -> dict[str, np.ndarray]:
     """Every score method's scores of packed rows ``{method: (n,)}``, on the codec's scale."""
     scores = scoring.all_scores(module, TableHeads(codec), rows, seed, device)
-    scale = row_scale(codec, rows)
+    scale = codec.row_scale(rows)
     return scores if scale is None else {m: s * scale for m, s in scores.items()}
 
 
-def fit_prior(module: torch.nn.Module, codec: Any, rows: np.ndarray, seed: int,
+def fit_prior(module: Model, codec: Codec, rows: np.ndarray, seed: int,
               device: str) -> LatentMixture:
     """The aggregate posterior's summary: a mixture fitted on one posterior draw per row."""
     mu, var = scoring.posterior(module, TableHeads(codec), rows, device)
@@ -92,7 +87,7 @@ def fit_prior(module: torch.nn.Module, codec: Any, rows: np.ndarray, seed: int,
     return fit_latent_mixture(draws, seeds.stream(seed, "mixture-fit"))
 
 
-def fit_prepared(*, model: str, config: Any, codec: Any, prepared: PreparedRows,
+def fit_prepared(*, model: str, config: Any, codec: Codec, prepared: PreparedRows,
                  strategy: thresholds.ThresholdStrategy | None, training: TrainingConfig,
                  seed: int, ctx: Context, checkpoint_dir=None, resume: bool = False,
                  fingerprint: dict[str, Any] | None = None, on_epoch_end=None) -> Fitted:

@@ -741,7 +741,7 @@ def _codec_table(detector):
     table = Table(title="schema", title_justify="left", show_edge=False)
     for header in ("column", "kind", "learned"):
         table.add_column(header, overflow="fold")
-    for block in getattr(detector.codec_, "channel_blocks", detector.codec_.blocks):
+    for block in detector.codec_.column_blocks:
         if block.kind == "numeric":
             learned = (f"{'log(1+x) ' if block.log else ''}mean {block.mean:.4g}, sd "
                        f"{block.scale:.4g}, range {block.low:.4g} to {block.high:.4g}"

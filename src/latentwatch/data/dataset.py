@@ -3,7 +3,7 @@
 A :class:`TableDataset` is an ordered list of files (sorted paths) cut into *pieces*: a
 Parquet row group, or a chunk of ``chunk_rows`` rows of a CSV file. Every row has a
 global index (its position in the files taken in order), which is all the row splits
-need: :func:`latentwatch.engine.splits.hashed_uniforms` turns it into the row's uniform
+need: :func:`latentwatch.maths.hashed_uniforms` turns it into the row's uniform
 draw, so whether a row validates, calibrates or trains does not depend on how the files
 are cut, on the reader or on the process.
 
@@ -59,6 +59,7 @@ from latentwatch.data.io import _NULLABLE, CHUNK_ROWS, iter_tables
 from latentwatch.data.schema import resolve_schema
 from latentwatch.data.statistics import TableStatistics
 from latentwatch.errors import DataError
+from latentwatch.maths import hashed_uniforms
 
 # Rows in the sample the schema is inferred from.
 SCHEMA_SAMPLE_ROWS = 100_000
@@ -171,7 +172,7 @@ class TableDataset:
 class StreamSplit:
     """Which rows of a dataset train, validate, calibrate, or sample the training rows.
 
-    A row whose uniform draw ``u`` (:func:`~latentwatch.engine.splits.hashed_uniforms` of
+    A row whose uniform draw ``u`` (:func:`~latentwatch.maths.hashed_uniforms` of
     its global index) is below ``calibration`` calibrates, below ``calibration +
     validation`` validates, and trains otherwise; training rows below ``calibration +
     validation + training_sample`` are also in the training sample (the rows a
@@ -185,8 +186,6 @@ class StreamSplit:
 
     def codes(self, start: int, n: int) -> np.ndarray:
         """Per row: 0 train, 1 validate, 2 calibrate, 3 train and in the training sample."""
-        from latentwatch.engine.splits import hashed_uniforms
-
         u = hashed_uniforms(self.key, start, n)
         cal, val = self.calibration, self.calibration + self.validation
         out = np.where(u < cal, 2, np.where(u < val, 1, 0)).astype(np.int8)
@@ -292,8 +291,6 @@ def schema_sample(data: TableDataset, split: StreamSplit, size: int = SCHEMA_SAM
                   ) -> pd.DataFrame:
     """The (at most ``size``) fitting rows with the smallest hashes, in row order: a
     uniform sample that does not depend on how the files are cut."""
-    from latentwatch.engine.splits import hashed_uniforms
-
     kept: list[pd.DataFrame] = []
     keys: list[np.ndarray] = []
     bound = np.inf

@@ -24,8 +24,8 @@ from latentwatch.service import score_table
 def check_table_model(model: Any, name: str) -> None:
     """Refuse a time-series model: its windows reach into the rows before each partition,
     which a partition does not have, so its scores would differ at partition starts."""
-    if getattr(model.codec_, "context_rows", None) is not None:
-        raise ValueError(f"{name}: a time-series model (windows of {model.codec_.window} "
+    if model.codec_.context_rows:
+        raise ValueError(f"{name}: a time-series model (windows of {model.window_} "
                          "steps) reads the rows before each row, which a partition does not "
                          "hold; score the series in one process with latentwatch score")
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from latentwatch.maths import hashed_uniforms
+
 # Below this many fitting rows there is no validation split: early stopping watches the
 # training loss.
 MIN_ROWS_FOR_VALIDATION = 50
@@ -45,30 +47,6 @@ def split_rows(n_rows: int, calibration_fraction: float, validation_fraction: fl
     return RowSplits(np.sort(rest), np.sort(rest[n_val:]), np.sort(rest[:n_val]), calibration)
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-
-
-def hashed_uniforms(key: int, start: int, n: int) -> np.ndarray:
-    """A uniform draw in ``[0, 1)`` for each of the global row indices ``start ..
-    start + n - 1``: SplitMix64 of ``index * golden + key``, top 53 bits.
-
-    A row's draw depends on its index and the key only, so a split made of these draws
-    is the same however the rows are read (chunks, files, ranks, workers).
-
-    >>> a = hashed_uniforms(7, 0, 10)
-    >>> bool(np.array_equal(a[3:], hashed_uniforms(7, 3, 7))), bool(((a >= 0) & (a < 1)).all())
-    (True, True)
-    """
-    with np.errstate(over="ignore"):
-        x = np.arange(start, start + n, dtype=np.uint64) * _GOLDEN + np.uint64(key % 2**64)
-        x = (x ^ (x >> np.uint64(30))) * _MIX1
-        x = (x ^ (x >> np.uint64(27))) * _MIX2
-        x = x ^ (x >> np.uint64(31))
-    return (x >> np.uint64(11)).astype(np.float64) * 2.0**-53
-
-
 def stream_shares(n_rows: int, calibration_fraction: float, validation_fraction: float,
                   max_calibration_rows: int, max_validation_rows: int,
                   min_rows_for_validation: int = MIN_ROWS_FOR_VALIDATION
@@ -89,3 +67,6 @@ def stream_shares(n_rows: int, calibration_fraction: float, validation_fraction:
     if rest < min_rows_for_validation:
         return calibration, 0.0
     return calibration, min(validation_fraction * (1 - calibration), max_validation_rows / n)
+
+
+__all__ = ["RowSplits", "hashed_uniforms", "split_rows", "stream_shares"]
