@@ -1,8 +1,10 @@
 """The examples in the docstrings run: ``pytest`` collects them from ``src`` (the project's
-pytest settings), so no module's examples can be left out without this failing."""
+pytest settings and the root conftest.py), so no module's examples are left out."""
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,9 +29,20 @@ def _with_examples() -> list[str]:
     return names
 
 
-def test_the_examples_of_src_are_collected():
-    assert "--doctest-modules" in SETTINGS["addopts"].split()
+def test_every_module_with_examples_has_them_collected():
+    """``pytest`` with the project's settings collects the examples of each module."""
     assert "src" in SETTINGS["testpaths"]
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                           "-p", "no:cacheprovider", "src"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    collected = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
+    modules = {str(Path(*name.split(".")).with_suffix(".py")) for name in _with_examples()}
+    missing = sorted(m for m in modules
+                     if f"src/{m}" not in collected
+                     and f"src/{m.replace('.py', '/__init__.py')}" not in collected
+                     and m.replace("/", ".")[:-3] not in OPTIONAL)
+    assert not missing, missing
 
 
 def test_there_are_examples_to_run():

@@ -98,7 +98,7 @@ def _parents_dropped(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 
 
 def test_the_graph_is_read():
-    assert "latentwatch.detector" in GRAPH["latentwatch.cli.tables"] | set().union(
+    assert "latentwatch.detector" in GRAPH["latentwatch.cli.fit"] | set().union(
         *GRAPH.values())
     assert "latentwatch.persistence" in GRAPH["latentwatch.base"]
 

@@ -1,7 +1,7 @@
 """The ``latentwatch`` command line: one app, one error wrapper, one set of options.
 
 =================  ============================================================
-``fit``            train a detector on DATA, save it (``cli.tables``)
+``fit``            train a detector on DATA, save it (``cli.fit``)
 ``score``          score every row of DATA (streamed)
 ``explain``        the columns behind the scores of some rows
 ``info``           describe a model file
@@ -31,7 +31,7 @@ from typing import Annotated
 
 import typer
 
-from latentwatch.cli import evaluation, generate, serve, tables
+from latentwatch.cli import describe, evaluation, fit, generate, score, serve
 from latentwatch.cli import options as opt
 from latentwatch.cli.errors import Group, guarded
 
@@ -101,11 +101,11 @@ def demo(
 
 
 COMMANDS = {
-    "fit": tables.fit,
-    "score": tables.score,
-    "explain": tables.explain,
-    "info": tables.info,
-    "schema": tables.schema,
+    "fit": fit.fit,
+    "score": score.score,
+    "explain": score.explain,
+    "info": describe.info,
+    "schema": describe.schema,
     "evaluate": evaluation.evaluate,
     "report": evaluation.report,
     "sample": generate.sample,

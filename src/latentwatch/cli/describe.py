@@ -1,0 +1,158 @@
+"""The commands that describe without training or scoring: ``schema`` (how ``fit``
+would read DATA) and ``info`` (what a model file holds).
+
+Heavy modules (pandas, torch, scikit-learn) are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from latentwatch.cli import options as opt
+from latentwatch.cli.console import literal, literal_console, schema_table
+from latentwatch.cli.reading import (
+    load_model,
+    name_of,
+    read_training,
+    training_schema,
+    write_text,
+)
+
+SCHEMA_RULE = (
+    "Which columns are modelled, and how: id (-i) and excluded (-x) columns are set "
+    "aside first; the other columns then follow the Python rule: all numeric -> a "
+    "numeric matrix (every column a Gaussian, gaps masked: the model "
+    "VAEDetector().fit(frame) gives), otherwise an inferred schema (numeric, categorical, "
+    "boolean and datetime columns, gaps). --schema infer or a schema file asks for "
+    "inference on numbers too."
+)
+
+
+# -- schema --------------------------------------------------------------------------------
+def schema(
+    data: opt.Data,
+    id_column: opt.IdColumns = None,
+    exclude: opt.Exclude = None,
+    schema_file: opt.SchemaOption = None,
+    max_categories: opt.MaxCategories = None,
+    out: Annotated[str, typer.Option("--out", "-o", help="Schema JSON file, or - for "
+                                                         "stdout.")] = opt.STDIO,
+    fmt: opt.InputFormat = None,
+    quiet: opt.Quiet = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Show how [bold]fit[/bold] would read DATA, and write that schema as JSON.
+
+    The table (on stderr) lists each column's kind and why; the JSON (on stdout or
+    --out) can be edited and passed back with [bold]fit --schema FILE[/bold]. Id (-i) and
+    excluded (-x) columns are set aside first; the others follow the Python rule (all
+    numeric: a numeric matrix; else inferred).
+
+    [bold]Example:[/bold] latentwatch schema transactions.csv -i transaction_id -o schema.json
+    """
+    from latentwatch.data.codec import resolve_schema
+
+    source = name_of(data)
+    ids, excluded = list(id_column or []), list(exclude or [])
+    frame = read_training(data, opt.value(fmt), ids, schema_file)
+    argument = training_schema(frame, ids=ids, exclude=excluded, schema=schema_file,
+                               max_categories=max_categories, source=source)
+    resolved = resolve_schema(argument, frame, source)
+    if not quiet:
+        literal_console(stderr=True).print(schema_table(resolved, f"{source}: {len(frame):,} rows"))
+    text = resolved.to_json()
+    if out == opt.STDIO:
+        typer.echo(text)
+    else:
+        write_text(out, text + "\n")
+        if not quiet:
+            typer.echo(f"wrote {out}", err=True)
+
+
+# -- info ----------------------------------------------------------------------------------
+def info(
+    model: opt.Model,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the model file's metadata "
+                                                         "as JSON.")] = False,
+    out: Annotated[str | None, typer.Option(
+        "--out", "-o", show_default=False,
+        help="Write the metadata JSON to this file (as --json prints it).")] = None,
+    debug: opt.Debug = False,
+) -> None:
+    """Describe a model file: data schema, network, parameters, training and threshold.
+
+    [bold]Example:[/bold] latentwatch info fraud.lwm
+    """
+    from latentwatch.persistence import read_metadata
+    from latentwatch.thresholds import describe_threshold
+
+    meta = read_metadata(model)
+    if as_json or out is not None:
+        text = json.dumps(meta, indent=2)
+        if out is not None:
+            write_text(out, text + "\n")
+            typer.echo(f"wrote {out}", err=True)
+        if as_json:
+            typer.echo(text)
+        return
+    detector = load_model(model, "cpu")
+    console = literal_console()
+    console.print(f"{model}: {meta['class']} (model format {meta['format_version']}, "
+                  f"latentwatch {meta['latentwatch_version']})", markup=False)
+    codec = detector.codec_
+    console.print(f"data: {codec.n_blocks} modelled columns from {len(codec.sources)} data "
+                  f"columns ({'an unnamed array' if detector.input_kind_ == 'array' else 'a table'}"
+                  f"); network {codec.shape.n_inputs} inputs -> {detector.hidden_dims_} -> "
+                  f"latent {detector.latent_dim_} ({meta['model']['name']})", markup=False)
+    console.print(_codec_table(detector))
+    if detector.window_ is not None:
+        console.print(f"series: each row is scored on the window of its last {codec.window} "
+                      f"steps ({codec.window_rule}) of {len(codec.channels)} channels; time "
+                      f"column {codec.time_column!r}, sampling interval {codec.interval:g}",
+                      markup=False)
+    params = {k: v for k, v in detector.get_params(deep=False).items() if k != "schema"}
+    console.print("parameters: " + ", ".join(f"{k}={v}" for k, v in params.items()),
+                  markup=False)
+    history = meta["fit"]["history"]
+    train, val = history["train_loss"], history["val_loss"]
+    best = history.get("best_epoch") or 1
+    line = (f"training: {len(train)} epochs; loss {train[0]:.4g} -> {train[-1]:.4g} (train)"
+            + (f", {val[0]:.4g} -> {val[-1]:.4g} (validation)" if val else "")
+            + f"; best epoch {best} ({(val or train)[best - 1]:.4g}, weights kept)")
+    if history.get("still_improving"):
+        line += "; stopped at the epoch cap with the loss still falling"
+    console.print(line, markup=False)
+    offset = detector.offset_
+    cut = "none yet" if offset is None else f"score > {-offset:.6g} is an anomaly"
+    console.print(f"threshold: {cut} ({describe_threshold(detector)})", markup=False)
+
+
+def _codec_table(detector):
+    from rich.table import Table
+
+    table = Table(title="schema", title_justify="left", show_edge=False)
+    for header in ("column", "kind", "learned"):
+        table.add_column(header, overflow="fold")
+    for block in detector.codec_.column_blocks:
+        if block.kind == "numeric":
+            learned = (f"{'log(1+x) ' if block.log else ''}mean {block.mean:.4g}, sd "
+                       f"{block.scale:.4g}, range {block.low:.4g} to {block.high:.4g}"
+                       if block.low is not None else f"mean {block.mean:.4g}")
+            if block.integer:
+                learned += ", integers"
+        elif block.kind == "boolean":
+            learned = f"{block.categories[1]} / {block.categories[0]}"
+        else:
+            shown = ", ".join(map(str, block.categories[:8]))
+            more = ", ..." if len(block.categories) > 8 else ""
+            learned = f"{len(block.categories)} categories + rare bucket: {shown}{more}"
+        if block.missing:
+            learned += "; gaps modelled"
+        table.add_row(literal(block.name), block.kind, literal(learned))
+    for name, kind, details in detector.schema_.describe():
+        if kind in ("id", "excluded"):
+            table.add_row(literal(name), kind, literal(details))
+    return table

@@ -1,0 +1,259 @@
+"""The scoring commands: ``score`` (a scored row per input row, in chunks, in one process
+or on Dask) and ``explain`` (the columns behind the highest or chosen rows).
+
+Heavy modules (pandas, torch, scikit-learn) are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from latentwatch.cli import options as opt
+from latentwatch.cli.console import literal_console
+from latentwatch.cli.errors import fail
+from latentwatch.cli.reading import (
+    MAX_ROWS_PICKED,
+    ModelInput,
+    load_model,
+    parse_rows,
+    write_text,
+)
+
+
+# -- score ---------------------------------------------------------------------------------
+class Engine(str, Enum):
+    """Where ``score`` runs."""
+
+    local = "local"
+    dask = "dask"
+
+
+def score(
+    model: opt.Model,
+    data: opt.Data,
+    out: opt.TableOut = opt.STDIO,
+    top_k: Annotated[int, opt.top_k()] = 3,
+    id_column: opt.IdColumns = None,
+    keep_bad_rows: Annotated[bool, typer.Option(
+        "--keep-bad-rows", help="Give rows that cannot be scored an empty score and a "
+        "reason instead of failing.")] = False,
+    chunk_rows: opt.ChunkRows = opt.SCORE_CHUNK_ROWS,
+    fmt: opt.InputFormat = None,
+    out_format: opt.OutFormat = None,
+    device: opt.Device = None,
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="local: in this process, streamed. dask: partition by partition "
+        "on a Dask cluster; DATA may then be a glob or a folder of Parquet/CSV files and "
+        "--out is a folder of Parquet parts, one per input partition, with _SUCCESS "
+        "written last.")] = Engine.local,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", show_default="a local cluster on 127.0.0.1",
+        help="--engine dask: address of a running Dask scheduler, e.g. "
+        "tcp://127.0.0.1:8786 (its workers must see DATA and --out).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, show_default="the CPU count",
+        help="--engine dask without --scheduler: worker processes of the local cluster "
+        "(one thread each).")] = None,
+    partition_rows: Annotated[int, typer.Option(
+        "--partition-rows", min=1, help="--engine dask: the most rows per partition (runs "
+        "of whole Parquet row groups; a CSV file is one partition).")] = 1_000_000,
+    quiet: opt.Quiet = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Score every row of DATA, in order, one output row per input row.
+
+    Columns: the id columns, score (higher is more anomalous), is_anomaly (at the
+    model's threshold), p_value (when the model has calibration scores), then
+    top1, top1_nats, ... (the columns contributing most). DATA is read and scored in
+    chunks, so memory does not grow with it; a summary goes to stderr. With --engine
+    dask the partitions are scored on a Dask cluster, with the same scores bit for bit.
+
+    [bold]Example:[/bold] latentwatch score fraud.lwm new.csv -o scores.csv -k 2
+
+    [bold]Example:[/bold] latentwatch score fraud.lwm 'data/*.parquet' --engine dask -o scores/
+    """
+    if engine is Engine.dask:
+        from latentwatch.cli.dask_engine import score_on_dask
+
+        return score_on_dask(model=model, data=data, out=out, top_k=top_k, ids=id_column,
+                             keep_bad_rows=keep_bad_rows, fmt=opt.value(fmt),
+                             out_format=opt.value(out_format), device=device, quiet=quiet,
+                             scheduler=scheduler, workers=workers,
+                             partition_rows=partition_rows)
+    if scheduler is not None or workers is not None:
+        fail(f"{'--scheduler' if scheduler is not None else '--workers'} needs --engine dask")
+    from tqdm.auto import tqdm
+
+    from latentwatch.data.codec import Problem, describe_problems
+    from latentwatch.data.io import TableWriter
+    from latentwatch.service import chunk_rows as rows_per_chunk
+    from latentwatch.service import score_table
+
+    detector = load_model(model, device)
+    reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None)
+    source = reader.source
+    first: list[Problem] = []
+    n_bad = n_rows = n_flagged = 0
+    bar = tqdm(disable=True if quiet else None, unit=" rows", desc="scoring")
+    context = None
+    chunks = reader.chunks(rows_per_chunk(detector, chunk_rows))
+    with TableWriter(out, opt.value(out_format)) as writer:
+        for chunk in chunks:
+            if not len(chunk):
+                continue
+            scored = score_table(detector, chunk, top_k=top_k, id_columns=reader.ids,
+                                 source=source, context=context)
+            context = scored.carry
+            problems = scored.problems
+            first += [Problem(p.position + n_rows, p.column, p.value, p.message)
+                      for p in problems[:5 - len(first)]]
+            n_bad += len(problems)
+            n_rows += len(chunk)
+            if problems and not keep_bad_rows:
+                for rest in chunks:  # count them all, for the message
+                    n_bad += int(detector.codec_.encode(rest, source).bad.sum())
+                fail(f"{source}: {describe_problems(first, total=n_bad)}; fix them or pass "
+                     "--keep-bad-rows to give them an empty score")
+            table = scored.table if keep_bad_rows else scored.table.drop(columns="reason")
+            writer.write(table)
+            n_flagged += int(table["is_anomaly"].fillna(False).sum())
+            bar.update(len(chunk))
+        bar.close()
+        if n_rows == 0:
+            fail(f"{source}: no data rows")
+    if not quiet:
+        offset = detector.offset_
+        line = "no threshold yet" if offset is None else f"above the threshold {-offset:.4g}"
+        bad = (f"; {n_bad:,} rows could not be scored: {describe_problems(first, total=n_bad)}"
+               if n_bad else "")
+        typer.echo(f"scored {n_rows:,} rows: {n_flagged:,} anomalies "
+                   f"({n_flagged / n_rows:.2%}) {line}{bad}", err=True)
+
+
+# -- explain -------------------------------------------------------------------------------
+def explain(
+    model: opt.Model,
+    data: opt.Data,
+    rows: Annotated[str | None, typer.Option(
+        "--rows", "-r", show_default="the -n highest-scoring rows",
+        help="Rows to explain, e.g. 3,17,40-45 (from 1, the first row after the header).")
+                    ] = None,
+    n: Annotated[int, opt.n_rows("Without --rows: explain this many highest-scoring rows.",
+                                 minimum=1, maximum=MAX_ROWS_PICKED)] = 5,
+    top_k: Annotated[int, opt.top_k(1)] = 5,
+    id_column: opt.IdColumns = None,
+    chunk_rows: opt.ChunkRows = opt.CHUNK_ROWS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON "
+                                                         "instead of text.")] = False,
+    out: Annotated[str | None, typer.Option(
+        "--out", "-o", show_default=False,
+        help="Also write the explanations as JSON to this file.")] = None,
+    fmt: opt.InputFormat = None,
+    device: opt.Device = None,
+    debug: opt.Debug = False,
+) -> None:
+    """Explain rows of DATA: score, verdict, and the columns contributing most, with the
+    value observed and the value the model expected (--json: as JSON, one object per row
+    with its row number, ids, score, verdict and contributions; --out: also to a file).
+
+    [bold]Example:[/bold] latentwatch explain fraud.lwm new.csv --rows 3,17 -k 3
+    """
+    import numpy as np
+
+    from latentwatch.explain import explain_encoded, json_value
+    from latentwatch.service import chunk_rows as rows_per_chunk
+    from latentwatch.service import context_rows, next_context, score_table
+
+    detector = load_model(model, device)
+    reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None)
+    source = reader.source
+    wanted = parse_rows(rows) if rows is not None else None
+    picked: list[tuple[int, Any]] = []
+    best: list[tuple[float, int, Any]] = []
+    n_seen = 0
+    series = context_rows(detector) is not None
+    context = None
+
+    def before(chunk, position: int, bad) -> Any:
+        """The context of row ``position`` of ``chunk`` scored alone."""
+        if not series:
+            return None
+        return next_context(detector, chunk.iloc[:position], bad[:position], context)
+
+    for chunk in reader.chunks(rows_per_chunk(detector, chunk_rows)):
+        if wanted is not None:
+            positions = [r - 1 - n_seen for r in wanted if n_seen < r <= n_seen + len(chunk)]
+            bad = (detector.codec_.encode(chunk, source, context=context).bad if series
+                   else None)
+            picked += [(n_seen + p + 1, (chunk.iloc[[p]], before(chunk, p, bad)))
+                       for p in positions]
+        else:
+            scored = score_table(detector, chunk, top_k=0, source=source, context=context)
+            scores, bad = scored.table["score"], scored.encoded.bad
+            for position in np.flatnonzero(scores.notna().to_numpy()):
+                key = (float(scores.iat[position]), -(n_seen + int(position) + 1))
+                if len(best) < n:
+                    heapq.heappush(best, (*key, (chunk.iloc[[position]],
+                                                 before(chunk, position, bad))))
+                elif key > best[0][:2]:
+                    heapq.heapreplace(best, (*key, (chunk.iloc[[position]],
+                                                    before(chunk, position, bad))))
+        if series:
+            context = next_context(detector, chunk, bad, context)
+        n_seen += len(chunk)
+    if n_seen == 0:
+        fail(f"{source}: no data rows")
+    if wanted is not None:
+        past = [r for r in wanted if r > n_seen]
+        if past:
+            fail(f"{source}: --rows {past[0]} is past the end ({n_seen:,} rows, counted from 1 "
+                 "after the header)")
+    else:
+        picked = [(-number, row) for _, number, row in
+                  sorted(best, key=lambda item: item[:2], reverse=True)]
+    offset = detector.offset_
+    threshold = "no threshold yet" if offset is None else f"threshold {-offset:.4g}"
+    console = literal_console()
+    documents: list[dict[str, Any]] = []
+    for number, (row, preceding) in picked:
+        scored = score_table(detector, row.reset_index(drop=True), top_k=0, source=source,
+                             keep_shown=True, context=preceding)
+        label = "  ".join(f"{c}={row[c].iloc[0]}" for c in reader.ids)
+        head = f"row {number}" + (f"  {label}" if label else "")
+        ids = {c: json_value(row[c].iloc[0]) for c in reader.ids}
+        if scored.problems:
+            reason = scored.problems[0]
+            documents.append({"row": number, **ids, "score": None,
+                              "reason": f"column {reason.column!r}: {reason.message}"})
+            if not as_json:
+                console.print(f"{head}  cannot be scored: column {reason.column!r}: "
+                              f"{reason.message}", markup=False)
+            continue
+        explanation = explain_encoded(detector, scored.encoded, top_k=top_k,
+                                      scores=(scored.scores, scored.parts))[0]
+        documents.append({**ids, **explanation.to_dict(offset is not None), "row": number})
+        if as_json:
+            continue
+        verdict = "no verdict"
+        if offset is not None:
+            verdict = "anomaly" if explanation.is_anomaly else "normal"
+        console.print(f"{head}  score {explanation.score:.4g} ({verdict}; {threshold})",
+                      markup=False)
+        for item in explanation.contributions:
+            console.print(f"  {item.nats:+9.3g}  {item}", markup=False)
+        if detector.window_ is not None:
+            from latentwatch.series import describe_channels
+
+            console.print(f"  by channel: {describe_channels(detector.codec_, scored.parts[0])}",
+                          markup=False)
+    text = json.dumps({"threshold": None if offset is None else -offset, "rows": documents},
+                      indent=2)
+    if out is not None:
+        write_text(out, text + "\n")
+    if as_json:
+        typer.echo(text)
