@@ -150,8 +150,8 @@ def fit(
     it is then streamed, larger than memory (two passes learn the schema and the
     statistics, then training reads shuffled row groups, with a checkpoint per epoch
     with --checkpoint-dir, and --resume). One file is read whole unless --stream is
-    given. Under torchrun --nproc-per-node N -m latentwatch fit ... the streamed fit
-    trains one model with DistributedDataParallel; rank 0 writes it.
+    given. Under torchrun --nproc-per-node N -m latentwatch fit ... either route trains
+    one model with DistributedDataParallel (the ranks share the rows); rank 0 writes it.
 
     Prints the schema the model reads DATA with, a progress bar and a summary, and says
     when training stopped at the epoch cap with the validation loss still falling.
