@@ -245,21 +245,13 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return Path(path)
-    from latentwatch.atomic import replace_atomically, temp_file
+    from latentwatch.atomic import write_bytes as write_atomically
 
     path = Path(path)
     directory = path.parent
     if not directory.is_dir():
         raise DataError(f"{path}: cannot write (no such directory {directory})")
-    tmp = temp_file(directory)
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        replace_atomically(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_atomically(path, data)
 
 
 def write_text(path: str | Path, text: str) -> Path:
