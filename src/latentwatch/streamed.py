@@ -59,13 +59,9 @@ def split_for(data: TableDataset, strategy: thresholds.ThresholdStrategy | None,
 
     p_cal, p_val = stream_shares(data.n_rows, thresholds.calibration_fraction(strategy),
                                  validation_fraction, max_calibration_rows, max_validation_rows)
-    if isinstance(strategy, thresholds.FalseAlarmRate) and strategy.calibration_fraction:
-        needed = strategy.min_calibration_rows()
-        if p_cal * data.n_rows < needed:
-            raise ValueError(f"threshold false_alarm_rate {strategy.rate:g} needs at least "
-                             f"{needed} calibration rows, but {data.path} gives about "
-                             f"{p_cal * data.n_rows:.0f}; raise max_calibration_rows or the "
-                             "rate")
+    thresholds.check_calibration_split(strategy, data.n_rows, p_cal * data.n_rows,
+                                       source=str(data.path),
+                                       raise_hint="raise max_calibration_rows or the rate")
     sample = min(1.0 - p_cal - p_val, max_validation_rows / data.n_rows)
     return StreamSplit(seeds.stream(seed, "splits"), p_cal, p_val, sample)
 

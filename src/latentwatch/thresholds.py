@@ -436,19 +436,33 @@ def calibration_fraction(strategy: ThresholdStrategy | None) -> float:
     return strategy.calibration_fraction if isinstance(strategy, FalseAlarmRate) else 0.0
 
 
-def check_calibration_split(strategy: ThresholdStrategy | None, n_rows: int) -> None:
-    """Refuse, before any training, a calibration split too small for its rate."""
+def check_calibration_split(strategy: ThresholdStrategy | None, n_rows: int,
+                            n_calibration: float | None = None, source: str | None = None,
+                            raise_hint: str = "raise calibration_fraction or the rate, or set it "
+                                              "to 0 and call calibrate(X_normal)") -> None:
+    """Refuse, before any training, a calibration split too small for its rate.
+
+    ``n_calibration`` is the split's size (``calibration_fraction * n_rows`` rounded when
+    None; a streamed fit passes its expected hashed share); ``source`` names the data.
+
+    Examples
+    --------
+    >>> check_calibration_split(FalseAlarmRate(0.01, calibration_fraction=0.1), 500)
+    Traceback (most recent call last):
+    ...
+    ValueError: threshold false_alarm_rate 0.01 needs at least 99 calibration rows, but ...
+    """
     if not isinstance(strategy, FalseAlarmRate) or strategy.calibration_fraction == 0:
         return
-    n_calibration = round(strategy.calibration_fraction * n_rows)
+    if n_calibration is None:
+        n_calibration = round(strategy.calibration_fraction * n_rows)
     needed = strategy.min_calibration_rows()
     if n_calibration < needed:
-        raise ValueError(
-            f"threshold false_alarm_rate {strategy.rate:g} needs at least {needed} calibration "
-            f"rows, but calibration_fraction {strategy.calibration_fraction:g} of {n_rows} rows "
-            f"gives {n_calibration}; raise calibration_fraction or the rate, or set it to 0 and "
-            "call calibrate(X_normal)"
-        )
+        given = (f"{source} gives about {n_calibration:.0f}" if source is not None else
+                 f"calibration_fraction {strategy.calibration_fraction:g} of {n_rows} rows "
+                 f"gives {n_calibration:.0f}")
+        raise ValueError(f"threshold false_alarm_rate {strategy.rate:g} needs at least "
+                         f"{needed} calibration rows, but {given}; {raise_hint}")
     if n_rows - n_calibration < 2:
         raise ValueError(f"calibration_fraction {strategy.calibration_fraction:g} leaves fewer "
                          f"than 2 of {n_rows} rows for training")
