@@ -56,6 +56,16 @@ def test_false_alarm_rate_calibrates_on_held_out_rows(transactions):
     assert flagged < 0.12
 
 
+def test_a_calibration_share_too_small_for_the_rate_is_refused_before_training(transactions):
+    folder = transactions[0]
+    model = AutoEncoderDetector(schema=SCHEMA, random_state=1,
+                                threshold="false_alarm_rate:0.001")
+    with pytest.raises(ValueError, match=r"needs at least 999 calibration rows, but .* gives "
+                                         r"about \d+; raise max_calibration_rows"):
+        model.fit_dataset(folder, max_calibration_rows=200)
+    assert not hasattr(model, "module_")
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_resume_gives_the_model_of_an_uninterrupted_run(tmp_path, planted):
     folder, test, _ = planted
