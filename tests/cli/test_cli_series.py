@@ -78,6 +78,7 @@ def test_info_and_evaluate_on_a_series_model(fitted):
     folder, _, _ = fitted
     info = ok(invoke("info", folder / "m.lwm"))
     assert "series: each row is scored on the window of its last 20 steps" in info.stdout
+    assert "data columns (a time series)" in info.stdout
     evaluation = ok(invoke("evaluate", folder / "m.lwm", folder / "new.csv", "-l", "label"))
     assert "VUS-PR (range-aware)" in evaluation.stdout
     assert "event recall at the threshold                1" in evaluation.stdout
@@ -103,6 +104,9 @@ def test_refusals_are_one_line(fitted, tmp_path):
                           "300 rows are too few for a window of 200 steps")
     assert_one_line_error(invoke("fit", tmp_path / "texty.csv", "--time-column", "when"),
                           "time column 'when' is not in the data")
+    assert_one_line_error(invoke("schema", folder / "train.csv", "--time-column", "datetime",
+                                 "--max-categories", "3"),
+                          "--schema and --max-categories read tables")
 
 
 def test_keep_bad_rows_gives_every_row_an_output_row(fitted, tmp_path):

@@ -38,6 +38,8 @@ def schema(
     exclude: opt.Exclude = None,
     schema_file: opt.SchemaOption = None,
     max_categories: opt.MaxCategories = None,
+    time_column: opt.TimeColumn = None,
+    window: opt.Window = None,
     out: Annotated[str, typer.Option("--out", "-o", help="Schema JSON file, or - for "
                                                          "stdout.")] = opt.STDIO,
     fmt: opt.InputFormat = None,
@@ -49,18 +51,31 @@ def schema(
     The table (on stderr) lists each column's kind and why; the JSON (on stdout or
     --out) can be edited and passed back with [bold]fit --schema FILE[/bold]. Id (-i) and
     excluded (-x) columns are set aside first; the others follow the Python rule (all
-    numeric: a numeric matrix; else inferred).
+    numeric: a numeric matrix; else inferred). With --time-column (or --window), as
+    [bold]fit[/bold] reads a time series: the time column is set aside and every other
+    column is a numeric channel.
 
     [bold]Example:[/bold] latentwatch schema transactions.csv -i transaction_id -o schema.json
     """
-    from latentwatch.data.codec import resolve_schema
-
     source = name_of(data)
     ids, excluded = list(id_column or []), list(exclude or [])
+    series = time_column is not None or window is not None
+    if series:
+        opt.refuse_table_options(schema_file, max_categories)
     frame = read_training(data, opt.value(fmt), ids, schema_file)
-    argument = training_schema(frame, ids=ids, exclude=excluded, schema=schema_file,
-                               max_categories=max_categories, source=source)
-    resolved = resolve_schema(argument, frame, source)
+    if series:
+        from latentwatch.data import codec_for
+
+        codec = codec_for(frame, {"id_columns": ids, "exclude": excluded},
+                          time_column=time_column, window=opt.window_steps(window),
+                          source=source)
+        resolved = codec.fit(frame, source).schema_
+    else:
+        from latentwatch.data.codec import resolve_schema
+
+        argument = training_schema(frame, ids=ids, exclude=excluded, schema=schema_file,
+                                   max_categories=max_categories, source=source)
+        resolved = resolve_schema(argument, frame, source)
     if not quiet:
         literal_console(stderr=True).print(schema_table(resolved, f"{source}: {len(frame):,} rows"))
     text = resolved.to_json()
@@ -73,6 +88,12 @@ def schema(
 
 
 # -- info ----------------------------------------------------------------------------------
+def _data_kind(detector) -> str:
+    if detector.input_kind_ == "array":
+        return "an unnamed array"
+    return "a table" if detector.window_ is None else "a time series"
+
+
 def info(
     model: opt.Model,
     as_json: Annotated[bool, typer.Option("--json", help="Print the model file's metadata "
@@ -104,9 +125,9 @@ def info(
                   f"latentwatch {meta['latentwatch_version']})", markup=False)
     codec = detector.codec_
     console.print(f"data: {codec.n_blocks} modelled columns from {len(codec.sources)} data "
-                  f"columns ({'an unnamed array' if detector.input_kind_ == 'array' else 'a table'}"
-                  f"); network {codec.shape.n_inputs} inputs -> {detector.hidden_dims_} -> "
-                  f"latent {detector.latent_dim_} ({meta['model']['name']})", markup=False)
+                  f"columns ({_data_kind(detector)}); network {codec.shape.n_inputs} inputs "
+                  f"-> {detector.hidden_dims_} -> latent {detector.latent_dim_} "
+                  f"({meta['model']['name']})", markup=False)
     console.print(_codec_table(detector))
     if detector.window_ is not None:
         console.print(f"series: each row is scored on the window of its last {codec.window} "

@@ -61,18 +61,6 @@ def _hidden_dims(text: str | None) -> list[int] | None:
     return numbers
 
 
-def _window(text: str | None) -> int | str:
-    if text is None or text == "auto":
-        return "auto"
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 2:
-        fail(f"--window {text!r}: expected a number of steps (2 or more) or auto")
-    return number
-
-
 def _numeric_times(column) -> bool:
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
@@ -92,15 +80,8 @@ def fit(
         "--id-column", "-i", show_default=False,
         help="Id column: set aside, and copied to the output of score (repeatable).")] = None,
     exclude: opt.Exclude = None,
-    time_column: Annotated[str | None, typer.Option(
-        "--time-column", "-t", show_default=False,
-        help="Read DATA as a time series ordered by this column: each row is scored on the "
-        "window of its last --window steps of every other numeric column (gaps and "
-        "skipped timestamps masked).")] = None,
-    window: Annotated[str | None, typer.Option(
-        "--window", "-w", show_default="auto with --time-column",
-        help="Steps per window, or auto: the dominant period of the series "
-        "(autocorrelation), bounded to 8..256 and a quarter of the rows.")] = None,
+    time_column: opt.TimeColumn = None,
+    window: opt.Window = None,
     schema_file: opt.SchemaOption = None,
     max_categories: opt.MaxCategories = None,
     epochs: Annotated[str, typer.Option(
@@ -208,12 +189,11 @@ def fit(
     if checkpoint_dir is not None or resume:
         fail("--checkpoint-dir and --resume apply to a streamed fit: give a folder, a glob "
              "or --stream")
-    if series and (schema_file is not None or max_categories is not None):
-        fail("--schema and --max-categories read tables; a time series (--time-column, "
-             "--window) reads every channel as a number")
+    if series:
+        opt.refuse_table_options(schema_file, max_categories)
     frame = read_training(data, opt.value(fmt), ids, schema_file)
     if series:
-        params.update(time_column=time_column, window=_window(window),
+        params.update(time_column=time_column, window=opt.window_steps(window),
                       schema={"id_columns": ids, "exclude": excluded})
         codec = codec_for(frame, params["schema"], time_column=time_column,
                           window=params["window"], source=source)

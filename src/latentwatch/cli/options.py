@@ -73,6 +73,15 @@ Seed = Annotated[int, typer.Option("--seed", help="Seed of every random draw: th
 Device = Annotated[str | None, typer.Option(
     "--device", show_default="the model's (auto: CUDA when available, else the CPU)",
     help="Where the network runs: auto, cpu, cuda, cuda:1, ...")]
+TimeColumn = Annotated[str | None, typer.Option(
+    "--time-column", "-t", show_default=False,
+    help="Read DATA as a time series ordered by this column: each row is scored on the "
+    "window of its last --window steps of every other numeric column (gaps and "
+    "skipped timestamps masked).")]
+Window = Annotated[str | None, typer.Option(
+    "--window", "-w", show_default="auto with --time-column",
+    help="Steps per window, or auto: the dominant period of the series "
+    "(autocorrelation), bounded to 8..256 and a quarter of the rows.")]
 ChunkRows = Annotated[int, typer.Option("--chunk-rows", min=1,
                                         help="Rows read and scored at a time.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q",
@@ -108,3 +117,34 @@ MAX_ROWS = 1_000_000
 def n_rows(what: str, minimum: int = 0, maximum: int = MAX_ROWS) -> object:
     """``-n/--n-rows``: a count of rows, at most ``maximum`` (checked before any work)."""
     return typer.Option("--n-rows", "-n", min=minimum, max=maximum, help=what)
+
+
+def window_steps(text: str | None) -> int | str:
+    """The ``--window`` of a time series: a number of steps (2 or more) or ``"auto"``.
+
+    Examples
+    --------
+    >>> window_steps("24"), window_steps(None)
+    (24, 'auto')
+    """
+    if text is None or text == "auto":
+        return "auto"
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 2:
+        from latentwatch.cli.errors import fail
+
+        fail(f"--window {text!r}: expected a number of steps (2 or more) or auto")
+    return number
+
+
+def refuse_table_options(schema_file: str | None, max_categories: int | None) -> None:
+    """Refuse ``--schema`` and ``--max-categories`` for a time series (``--time-column``,
+    ``--window``), whose channels are all read as numbers."""
+    if schema_file is not None or max_categories is not None:
+        from latentwatch.cli.errors import fail
+
+        fail("--schema and --max-categories read tables; a time series (--time-column, "
+             "--window) reads every channel as a number")
