@@ -6,10 +6,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,61 +19,14 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("prometheus_client")
 
+from server_helpers import AUTH, KEY, Server, json_records  # noqa: E402
+
 import latentwatch  # noqa: E402
 from latentwatch import VAEDetector  # noqa: E402
 from latentwatch.demos.datasets import make_transactions  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-KEY = "s3cret-key"
-AUTH = {"Authorization": f"Bearer {KEY}"}
 MAX_ROWS = 300
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """``latentwatch serve`` in a child process, stopped on exit."""
-
-    def __init__(self, model: Path, *args: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        src = str(Path(latentwatch.__file__).resolve().parents[1])
-        env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "latentwatch", "serve", str(model), "--port",
-             str(self.port), "-q", *args], env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(self.process.stdout.read().decode())
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("the server did not start within 120 s")
-
-    def post(self, path: str, **kwargs) -> httpx.Response:
-        kwargs.setdefault("headers", AUTH)
-        return httpx.post(self.url + path, timeout=60, **kwargs)
-
-    def get(self, path: str, **kwargs) -> httpx.Response:
-        kwargs.setdefault("headers", AUTH)
-        return httpx.get(self.url + path, timeout=60, **kwargs)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -235,10 +186,6 @@ def served_series(tmp_path_factory):
     server.stop()
 
 
-def _records(raw: pd.DataFrame) -> list[dict]:
-    return raw.astype(object).where(raw.notna(), None).to_dict(orient="records")
-
-
 def test_a_series_sent_in_pieces_with_context_gets_the_scores_of_the_whole_file(served_series):
     server, folder, path = served_series
     expected = _cli_scores(path, folder / "series.csv", folder / "cli.csv")
@@ -246,13 +193,14 @@ def test_a_series_sent_in_pieces_with_context_gets_the_scores_of_the_whole_file(
     assert len(expected) == len(raw) == 500
     described = server.get("/v1/model").json()
     assert described["window"] == 12 and described["context_rows"] == 11
-    first = server.post("/v1/score?top_k=2", json={"rows": _records(raw.iloc[:250])}).json()
+    first = server.post("/v1/score?top_k=2", json={"rows": json_records(raw.iloc[:250])}).json()
     assert first["series_start"] is True and "start of a series" in first["warnings"][0]
     pieces = [first["rows"]]
     # the next pieces with more rows before them than needed, then exactly W - 1
     for start, end, before in ((250, 300, 0), (300, MAX_ROWS + 200, 289)):
         response = server.post("/v1/score?top_k=2", json={
-            "rows": _records(raw.iloc[start:end]), "context": _records(raw.iloc[before:start])})
+            "rows": json_records(raw.iloc[start:end]),
+            "context": json_records(raw.iloc[before:start])})
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["series_start"] is False and body["warnings"] == []
@@ -265,7 +213,7 @@ def test_a_series_sent_in_pieces_with_context_gets_the_scores_of_the_whole_file(
     assert list(got["is_anomaly"]) == list(expected["is_anomaly"])
     assert list(got["top1"]) == list(expected["top1"])
     # without its context a piece's first rows are scored as a series start: other numbers
-    alone = server.post("/v1/score", json={"rows": _records(raw.iloc[300:340])}).json()
+    alone = server.post("/v1/score", json={"rows": json_records(raw.iloc[300:340])}).json()
     assert alone["series_start"] is True
     assert not np.allclose([r["score"] for r in alone["rows"][:11]],
                            expected["score"].iloc[300:311])
@@ -273,7 +221,7 @@ def test_a_series_sent_in_pieces_with_context_gets_the_scores_of_the_whole_file(
                                expected["score"].iloc[311:340], rtol=1e-9, atol=0)
     # explain takes the context too: its scores are the whole file's
     explained = server.post("/v1/explain?top_k=2", json={
-        "rows": _records(raw.iloc[300:305]), "context": _records(raw.iloc[280:300])}).json()
+        "rows": json_records(raw.iloc[300:305]), "context": json_records(raw.iloc[280:300])}).json()
     assert explained["series_start"] is False
     np.testing.assert_allclose([r["score"] for r in explained["rows"]],
                                expected["score"].iloc[300:305], rtol=1e-9, atol=0)
@@ -282,7 +230,7 @@ def test_a_series_sent_in_pieces_with_context_gets_the_scores_of_the_whole_file(
 def test_series_context_refusals(served_series, served):
     server, folder, _ = served_series
     raw = pd.read_csv(folder / "series.csv", dtype=str)
-    rows, context = _records(raw.iloc[100:110]), _records(raw.iloc[80:100])
+    rows, context = json_records(raw.iloc[100:110]), json_records(raw.iloc[80:100])
     for body, status, detail in (
             ({"rows": rows, "context": {"when": "x"}}, 422,
              '<request>: "context" must be a JSON list of records (the rows before "rows" in '
@@ -300,7 +248,7 @@ def test_series_context_refusals(served_series, served):
         assert response.json()["detail"] == detail
     assert server.post("/v1/score", json={"rows": rows, "context": None}).json()["series_start"]
     table, table_folder, _ = served
-    records = _records(pd.read_csv(table_folder / "rows.csv", dtype=str))
+    records = json_records(pd.read_csv(table_folder / "rows.csv", dtype=str))
     refused = table.post("/v1/score", json={"rows": records[5:8], "context": records[:5]})
     assert refused.status_code == 422
     assert refused.json()["detail"] == ('<request>: "context" is for a time-series model; this '
