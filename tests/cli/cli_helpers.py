@@ -1,5 +1,5 @@
 """Helpers of the command-line tests: run the app in this process, check the one-line
-error contract, build the test tables. (A module of its own, not conftest.py: test
+error contract, name and build the test data. (A module of its own, not conftest.py: test
 modules import it by a name no other test folder uses.)"""
 
 from __future__ import annotations
@@ -11,6 +11,15 @@ from typer.testing import CliRunner
 from latentwatch.cli import app
 
 runner = CliRunner()
+
+# The kinds of data of the contract tests (conftest.py fits an AE and a VAE on each): their
+# id columns, what fit needs beyond ids and labels to read them, and which of them give
+# window models (they score and encode, but decode no rows).
+IDS = {"mixed": ["transaction_id"], "numeric": ["rid"], "series": ["sensor"]}
+FIT_ARGS = {"mixed": [], "numeric": [], "series": ["--time-column", "when"]}
+WINDOWED = {"series"}
+MODELS = [f"{kind}-{table}" for table in IDS for kind in ("ae", "vae")]
+DECODERS = [name for name in MODELS if name.split("-")[1] not in WINDOWED]
 
 
 def invoke(*args, **kwargs):
@@ -62,4 +71,14 @@ def numeric_table(n_rows: int = 500, seed: int = 0) -> pd.DataFrame:
     frame.loc[rng.choice(n_rows, 12, replace=False), "f2"] = np.nan
     frame.insert(0, "rid", [f"r{i:04d}" for i in range(n_rows)])
     frame["label"] = labels
+    return frame
+
+
+def series_table(n_rows: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A sensor's two coupled channels a minute apart (period 12 steps) with a planted fault,
+    a ``when`` time column, a ``sensor`` id column and a 0/1 ``label`` column."""
+    from series_data import planted_series
+
+    frame, _ = planted_series(n=n_rows, period=12, fault=(330, 345), seed=seed)
+    frame.insert(1, "sensor", "P1")
     return frame

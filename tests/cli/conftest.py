@@ -1,8 +1,10 @@
 """Shared data and models of the command-line tests: each model is fitted once a session.
 
-Two tables: a mixed one (card transactions with text, categories, a boolean, a datetime
-column, integers, gaps and an id column) and a numeric CSV (an id column, six numbers,
-one with gaps, and labels). An AE and a VAE are fitted on each from the command line.
+Three kinds of data: a mixed table (card transactions with text, categories, a boolean, a
+datetime column, integers, gaps and an id column), a numeric CSV (an id column, six
+numbers, one with gaps, and labels) and a time series (a time column, a sensor id, two
+channels with a planted fault, labels; its models score windows). An AE and a VAE are
+fitted on each from the command line.
 """
 
 from __future__ import annotations
@@ -12,7 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from cli_helpers import invoke, mixed_table, numeric_table, ok
+from cli_helpers import (
+    DECODERS,
+    FIT_ARGS,
+    IDS,
+    MODELS,
+    invoke,
+    mixed_table,
+    numeric_table,
+    ok,
+    series_table,
+)
 
 import latentwatch
 
@@ -23,7 +35,7 @@ class Fitted:
 
     name: str
     kind: str  # "ae" or "vae"
-    table: str  # "mixed" or "numeric"
+    table: str  # "mixed", "numeric" or "series"
     model: Path
     data: Path
     frame: pd.DataFrame  # the data as pandas reads it
@@ -39,34 +51,39 @@ class Fitted:
 
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory) -> Path:
-    """A folder with mixed.csv, mixed.parquet and numeric.csv."""
+    """A folder with mixed.csv, mixed.parquet, numeric.csv and series.csv."""
     folder = tmp_path_factory.mktemp("cli")
     mixed = mixed_table()
     mixed.to_csv(folder / "mixed.csv", index=False)
     mixed.to_parquet(folder / "mixed.parquet")
     numeric_table().to_csv(folder / "numeric.csv", index=False)
+    series_table().to_csv(folder / "series.csv", index=False)
     return folder
 
 
-IDS = {"mixed": ["transaction_id"], "numeric": ["rid"]}
-MODELS = [f"{kind}-{table}" for table in ("mixed", "numeric") for kind in ("ae", "vae")]
 
 
 @pytest.fixture(scope="session")
 def fitted(workspace) -> dict[str, Fitted]:
-    """The four models: AE and VAE on each table, fitted with ``latentwatch fit``."""
+    """The six models: AE and VAE on each kind of data, fitted with ``latentwatch fit``."""
     out = {}
     for name in MODELS:
         kind, table = name.split("-")
         data = workspace / f"{table}.csv"
         model = workspace / f"{name}.lwm"
         ok(invoke("fit", data, "--model", kind, "-i", IDS[table][0], "-x", "label",
-                  "--epochs", 3, "--seed", 0, "-q", "-o", model))
+                  "--epochs", 3, "--seed", 0, "-q", "-o", model, *FIT_ARGS[table]))
         out[name] = Fitted(name, kind, table, model, data, pd.read_csv(data), IDS[table])
     return out
 
 
 @pytest.fixture(params=MODELS)
 def each(request, fitted) -> Fitted:
-    """Each of the four fitted models in turn."""
+    """Each of the six fitted models in turn."""
+    return fitted[request.param]
+
+
+@pytest.fixture(params=DECODERS)
+def decoder(request, fitted) -> Fitted:
+    """Each fitted model that decodes rows (not the window models) in turn."""
     return fitted[request.param]

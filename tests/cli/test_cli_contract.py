@@ -1,6 +1,8 @@
 """Every command on every model kind: AE and VAE, on a mixed table (text, categories, a
-boolean, a datetime column, gaps) and on a numeric CSV; and ``score`` on what ``sample``
-wrote. The same fitted models everywhere (see conftest.py)."""
+boolean, a datetime column, gaps), on a numeric CSV and on a time series (where a command
+applies to its window models; test_cli_contract_kinds.py holds the refusals and ``serve``);
+and ``score`` on what ``sample`` wrote. The same fitted models everywhere (see
+conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import invoke, ok
+from cli_helpers import FIT_ARGS, invoke, ok
 
 import latentwatch
 
@@ -27,8 +29,14 @@ def test_fit_gives_the_model_it_reports(each):
     expected = latentwatch.VAEDetector if each.kind == "vae" else latentwatch.AutoEncoderDetector
     assert type(model) is expected
     assert model.schema_.id_columns == tuple(each.ids)
-    assert dict(model.schema_.excluded).keys() == {"label"}
+    excluded = dict(model.schema_.excluded)
     assert model.n_epochs_ == 3 and model.seed_ is not None
+    if each.table == "series":  # the time column set aside, each other column a channel
+        assert excluded.keys() == {"when", "label"} and "time column" in excluded["when"]
+        assert model.window_ == 12 and model.codec_.channels == ["a", "b"]
+        assert not model.codec_.can_decode
+        return
+    assert excluded.keys() == {"label"} and model.window_ is None
     if each.table == "numeric":  # ids set aside, then the Python rule: a numeric matrix
         assert [c.note for c in model.schema_.columns] == ["numeric matrix"] * 6
         assert model.codec_.blocks[2].missing  # f2's gaps are a masked numeric column
@@ -58,7 +66,8 @@ def test_explain_picked_rows_and_top_rows(each):
     heads = [line for line in picked.stdout.splitlines() if line.startswith("row ")]
     assert [line.split()[1] for line in heads] == ["1", "3", "4"]
     assert f"{each.ids[0]}={each.frame[each.ids[0]][2]}" in heads[1]
-    assert len(picked.stdout.splitlines()) == 3 * 3  # a head and two columns per row
+    per_row = 1 + 2 + (each.load().window_ is not None)  # a head, two cells, by channel
+    assert len(picked.stdout.splitlines()) == 3 * per_row
     assert "expected" in picked.stdout
     top = ok(invoke("explain", each.model, each.data, "-n", 3, "-k", 1))
     heads = [line for line in top.stdout.splitlines() if line.startswith("row ")]
@@ -79,12 +88,15 @@ def test_info_describes_the_model_file(each):
 
 def test_schema_shows_how_fit_reads_the_data(each, tmp_path):
     out = tmp_path / "schema.json"
-    result = ok(invoke("schema", each.data, "-i", each.ids[0], "-x", "label", "-o", out))
+    result = ok(invoke("schema", each.data, "-i", each.ids[0], "-x", "label", "-o", out,
+                       *FIT_ARGS[each.table]))
     assert "rows" in result.stderr  # the table
     schema = json.loads(out.read_text())
     model = each.load()
     assert list(schema["columns"]) == model.schema_.names
-    assert schema["id_columns"] == each.ids and schema["exclude"] == ["label"]
+    assert schema["id_columns"] == each.ids
+    assert schema["exclude"] == [name for name, _ in model.schema_.excluded]
+    assert schema["exclude"][-1] == "label"
 
 
 def test_evaluate_against_the_labels(each, tmp_path):
@@ -135,7 +147,8 @@ def _check_valid_rows(model, rows: pd.DataFrame) -> None:
                               pd.Timestamp(column.last) + pd.Timedelta(days=1)).all()
 
 
-def test_sample_then_score_what_it_wrote(each, tmp_path):
+def test_sample_then_score_what_it_wrote(decoder, tmp_path):
+    each = decoder
     out = tmp_path / "samples.csv"
     decode = ["--decode", "sample"] if each.kind == "vae" else []
     result = ok(invoke("sample", each.model, "-n", 40, "--seed", 1, "-o", out, *decode))
@@ -164,7 +177,8 @@ def test_sample_parquet_keeps_the_types(fitted, tmp_path):
     assert pd.read_parquet(tmp_path / "s.parquet")["score"].notna().all()
 
 
-def test_interpolate_between_two_rows(each):
+def test_interpolate_between_two_rows(decoder):
+    each = decoder
     result = ok(invoke("interpolate", each.model, each.data, "--from", 1, "--to", 4, "-n", 5,
                        "--path", "spherical"))
     rows = _read_csv(result.stdout)
@@ -195,7 +209,7 @@ def test_encode_writes_the_latent_means(each, tmp_path):
 
 def test_plot_latent_writes_an_image(each, tmp_path):
     out = tmp_path / "latent.png"
-    colour = ["--color-by", "label"] if each.table == "numeric" else ["--color-by", "country"]
+    colour = ["--color-by", "country" if each.table == "mixed" else "label"]
     ok(invoke("plot-latent", each.model, each.data, "-o", out, *colour))
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
