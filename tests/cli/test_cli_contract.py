@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import FIT_ARGS, invoke, ok
+from cli_helpers import DECODERS, FIT_ARGS, invoke, ok
 
 import latentwatch
 
@@ -277,8 +277,9 @@ def test_outputs_are_created_with_the_users_umask(fitted, tmp_path):
     assert not list(tmp_path.glob(".latentwatch-*"))
 
 
+@pytest.mark.parametrize("name", [name for name in DECODERS if name.startswith("vae-")])
 @pytest.mark.parametrize("source", ["prior", "aggregate-posterior"])
-def test_sample_sources_of_a_vae(fitted, source):
-    rows = _read_csv(ok(invoke("sample", fitted["vae-numeric"].model, "-n", 6, "--source",
-                               source)).stdout)
-    assert list(rows.columns) == [f"f{i}" for i in range(6)] and len(rows) == 6
+def test_sample_sources_of_a_vae(fitted, name, source):
+    each = fitted[name]
+    rows = _read_csv(ok(invoke("sample", each.model, "-n", 6, "--source", source)).stdout)
+    assert list(rows.columns) == list(each.load().codec_.sources) and len(rows) == 6
