@@ -17,7 +17,9 @@ from latentwatch.cli.reading import (
     load_model,
     name_of,
     read_training,
+    refuse_table_options,
     training_schema,
+    window_steps,
     write_text,
 )
 
@@ -61,13 +63,13 @@ def schema(
     ids, excluded = list(id_column or []), list(exclude or [])
     series = time_column is not None or window is not None
     if series:
-        opt.refuse_table_options(schema_file, max_categories)
+        refuse_table_options(schema_file, max_categories)
     frame = read_training(data, opt.value(fmt), ids, schema_file)
     if series:
         from latentwatch.data import codec_for
 
         codec = codec_for(frame, {"id_columns": ids, "exclude": excluded},
-                          time_column=time_column, window=opt.window_steps(window),
+                          time_column=time_column, window=window_steps(window),
                           source=source)
         resolved = codec.fit(frame, source).schema_
     else:

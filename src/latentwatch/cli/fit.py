@@ -20,7 +20,9 @@ from latentwatch.cli.reading import (
     default_model_path,
     name_of,
     read_training,
+    refuse_table_options,
     training_schema,
+    window_steps,
 )
 
 
@@ -190,10 +192,10 @@ def fit(
         fail("--checkpoint-dir and --resume apply to a streamed fit: give a folder, a glob "
              "or --stream")
     if series:
-        opt.refuse_table_options(schema_file, max_categories)
+        refuse_table_options(schema_file, max_categories)
     frame = read_training(data, opt.value(fmt), ids, schema_file)
     if series:
-        params.update(time_column=time_column, window=opt.window_steps(window),
+        params.update(time_column=time_column, window=window_steps(window),
                       schema={"id_columns": ids, "exclude": excluded})
         codec = codec_for(frame, params["schema"], time_column=time_column,
                           window=params["window"], source=source)

@@ -118,33 +118,3 @@ def n_rows(what: str, minimum: int = 0, maximum: int = MAX_ROWS) -> object:
     """``-n/--n-rows``: a count of rows, at most ``maximum`` (checked before any work)."""
     return typer.Option("--n-rows", "-n", min=minimum, max=maximum, help=what)
 
-
-def window_steps(text: str | None) -> int | str:
-    """The ``--window`` of a time series: a number of steps (2 or more) or ``"auto"``.
-
-    Examples
-    --------
-    >>> window_steps("24"), window_steps(None)
-    (24, 'auto')
-    """
-    if text is None or text == "auto":
-        return "auto"
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 2:
-        from latentwatch.cli.errors import fail
-
-        fail(f"--window {text!r}: expected a number of steps (2 or more) or auto")
-    return number
-
-
-def refuse_table_options(schema_file: str | None, max_categories: int | None) -> None:
-    """Refuse ``--schema`` and ``--max-categories`` for a time series (``--time-column``,
-    ``--window``), whose channels are all read as numbers."""
-    if schema_file is not None or max_categories is not None:
-        from latentwatch.cli.errors import fail
-
-        fail("--schema and --max-categories read tables; a time series (--time-column, "
-             "--window) reads every channel as a number")

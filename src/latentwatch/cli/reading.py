@@ -150,6 +150,33 @@ def training_schema(frame: pd.DataFrame, *, ids: Sequence[str] = (),
     return overrides
 
 
+def window_steps(text: str | None) -> int | str:
+    """The ``--window`` of a time series: a number of steps (2 or more) or ``"auto"``.
+
+    Examples
+    --------
+    >>> window_steps("24"), window_steps(None)
+    (24, 'auto')
+    """
+    if text is None or text == "auto":
+        return "auto"
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 2:
+        raise DataError(f"--window {text!r}: expected a number of steps (2 or more) or auto")
+    return number
+
+
+def refuse_table_options(schema_file: str | None, max_categories: int | None) -> None:
+    """Refuse ``--schema`` and ``--max-categories`` for a time series (``--time-column``,
+    ``--window``), whose channels are all read as numbers."""
+    if schema_file is not None or max_categories is not None:
+        raise DataError("--schema and --max-categories read tables; a time series "
+                        "(--time-column, --window) reads every channel as a number")
+
+
 # -- row selectors -------------------------------------------------------------------------
 MAX_ROWS_PICKED = 100_000
 
