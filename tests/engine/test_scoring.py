@@ -160,7 +160,7 @@ def test_posterior_and_expectations_follow_the_model(setup):
     try:
         with torch.no_grad():
             x = torch.from_numpy(rows)
-            expected_mean, expected_var = net.encode(heads.inputs(x))
+            expected_mean, expected_var = net.latent_moments(heads.inputs(x))
             out, _, logits = net.decode(expected_mean)
             values = heads.expected(out, logits)
             prob = heads.observed_probability(x, logits)

@@ -89,7 +89,7 @@ def test_the_registry_builds_every_model_with_its_defaults(data):
 def test_encode_and_decode_have_the_documented_shapes(data, name):
     codec, heads, rows = data
     module = built(name, codec)
-    mean, var = module.encode(heads.inputs(rows))
+    mean, var = module.latent_moments(heads.inputs(rows))
     assert mean.shape == var.shape == (len(rows), 3)
     assert (var == 0).all() if name == "ae" else (var > 0).all()
     out, logvar, logits = module.decode(torch.zeros(5, len(rows), 3, dtype=torch.float64))
@@ -146,7 +146,7 @@ def test_the_ae_score_is_the_sum_of_point_errors(data):
     codec, heads, rows = data
     module = built("ae", codec)
     scores, parts = module.scores(heads, rows, "reconstruction_error", noise_for(module, "x"))
-    out, _, logits = module.decode(module.encode(heads.inputs(rows))[0])
+    out, _, logits = module.decode(module.latent_moments(heads.inputs(rows))[0])
     torch.testing.assert_close(parts, heads.point_errors(rows, out, logits))
     targets = rows[:, codec.input_width:codec.input_width + codec.n_blocks].numpy()
     observed = rows[:, codec.input_width + codec.n_blocks:].numpy()

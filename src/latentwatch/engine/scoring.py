@@ -186,7 +186,7 @@ def posterior(module: nn.Module, heads, rows: np.ndarray,
     """Posterior means and variances ``(n, latent_dim)`` of packed rows (variances 0 for
     an AE)."""
     net = scoring_copy(module)
-    parts = map_batches(net, rows, 1, lambda xb: [_numpy(t) for t in net.encode(
+    parts = map_batches(net, rows, 1, lambda xb: [_numpy(t) for t in net.latent_moments(
         heads.inputs(xb))], device)
     if not parts:
         k = module.latent_dim
@@ -228,7 +228,7 @@ def expectations(module: nn.Module, heads, rows: np.ndarray,
     net = scoring_copy(module)
 
     def one(xb: torch.Tensor) -> list[np.ndarray]:
-        out, _, logits = net.decode(net.encode(heads.inputs(xb))[0])
+        out, _, logits = net.decode(net.latent_moments(heads.inputs(xb))[0])
         return [_numpy(heads.expected(out, logits)), _numpy(heads.observed_probability(
             xb, logits))]
 
@@ -246,7 +246,7 @@ def cell_fit(module: nn.Module, heads, rows: np.ndarray,
     net = scoring_copy(module)
 
     def one(xb: torch.Tensor) -> list[np.ndarray]:
-        out, logvar, logits = net.decode(net.encode(heads.inputs(xb))[0])
+        out, logvar, logits = net.decode(net.latent_moments(heads.inputs(xb))[0])
         return [_numpy(heads.expected(out, logits)),
                 _numpy(heads.relative_log_likelihood(xb, out, logvar, logits))]
 

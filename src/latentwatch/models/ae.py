@@ -68,7 +68,7 @@ class AutoEncoder(nn.Module):
     def n_score_samples(self, method: str) -> int:
         return 1
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def latent_moments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Latent code ``(n, latent_dim)`` and a zero variance (the encoder is a point)."""
         z = self.encoder(x)
         return z, torch.zeros_like(z)

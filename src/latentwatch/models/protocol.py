@@ -38,7 +38,7 @@ class Model(Protocol):
     def n_score_samples(self, method: str) -> int:
         """Latent samples per row that ``method`` draws (1 for a point estimate)."""
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def latent_moments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and variance ``(n, latent_dim)`` of encoder inputs."""
 
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:

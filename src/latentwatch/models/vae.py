@@ -108,7 +108,7 @@ class VAE(nn.Module):
         return self.latent_mean(h), maths.bounded_logvar(self.latent_logvar(h),
                                                          *ENCODER_LOGVAR_BOUNDS)
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def latent_moments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and variance ``(n, k)``."""
         mu, logvar = self.posterior(x)
         return mu, torch.exp(logvar)
