@@ -227,7 +227,7 @@ def test_denoise_keeps_typical_cells_and_repairs_corrupted_ones(generator, trans
     repaired = generator.denoise(noisy)
     wrong = (clean["currency"][:100] != "JPY").to_numpy()
     # the wrong value also moves the posterior the check is made at, so not every one is
-    # caught (see benchmarks/generative_quality.py for the measured share)
+    # caught (see benchmarks/generation/generative_quality.py for the measured share)
     assert (repaired["currency"][:100][wrong] == clean["currency"][:100][wrong]).mean() > 0.5
     pd.testing.assert_frame_equal(generator.denoise(noisy, tolerance=None),
                                   generator.reconstruct(noisy))

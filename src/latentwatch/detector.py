@@ -174,7 +174,7 @@ class VAEDetector(BaseDetector):
         standard-normal prior); for normal data with several modes.
     purpose : {"detect", "generate"}, default="detect"
         ``"generate"`` fits with the generative recipe that the generative benchmark
-        (``benchmarks/generative_quality.py``) measured best for synthetic rows
+        (``benchmarks/generation/generative_quality.py``) measured best for synthetic rows
         (:data:`latentwatch.generate.GENERATIVE_RECIPE`): discrete and zero-heavy numeric
         columns read as normal scores of their training quantiles (exact point masses, see
         :mod:`latentwatch.data.quantiles`), a smaller KL weight and more latent

@@ -25,7 +25,7 @@ PATHS = ("linear", "spherical")
 SOURCES = ("prior", "aggregate_posterior")
 DECODES = ("mean", "sample")
 # What VAEDetector(purpose="generate") fits with where its parameters are left at None or
-# "auto": the recipe benchmarks/generative_quality.py measured best for synthetic rows.
+# "auto": the recipe benchmarks/generation/generative_quality.py measured best for synthetic rows.
 GENERATIVE_RECIPE = {
     # normal scores of the training quantiles for discrete and zero-heavy numeric columns
     # (exact point masses), standardised values (after the schema's log) for the others
@@ -37,7 +37,7 @@ GENERATIVE_RECIPE = {
 }
 # sample(decode="sample") draws numbers with this times the decoder's standard deviation
 # (below 1 keeps more of the correlations that its independent noise dilutes, but narrows
-# the marginals; 1 measured best over the four tables of benchmarks/generative_quality.py).
+# the marginals; 1 measured best over the four tables of benchmarks/generation/generative_quality.py).
 SAMPLE_TEMPERATURE = 1.0
 # Conditional sampling draws at most this many rows per row asked for (plus a floor),
 # in batches of at least BATCH_ROWS, before it gives up.
@@ -188,7 +188,7 @@ def sample(model: Any, n: int, *, random_state=None, source: str | None = None,
     """Generate ``n`` new rows in the training data's schema and units.
 
     With no options this gives the most realistic rows the generative benchmark
-    (``benchmarks/generative_quality.py``) measured: latent points from the aggregate
+    (``benchmarks/generation/generative_quality.py``) measured: latent points from the aggregate
     posterior's mixture, every column drawn from the decoder's distribution with its
     numbers' spread at ``SAMPLE_TEMPERATURE`` (a VAE; an autoencoder decodes its mean).
 

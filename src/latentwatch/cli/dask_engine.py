@@ -25,7 +25,7 @@ RETRIES = 2
 # to 65536, which also pins glibc's mmap threshold at 128 KiB: every large tensor of the
 # scoring is then a fresh mmap, page-faulted in and given back (a worker spent 1.5x the CPU
 # of one process on the VAE). Higher thresholds keep them on the heap
-# (benchmarks/dask_worker_cpu.py); the arithmetic, and so every score, is the same.
+# (benchmarks/scale/dask_worker_cpu.py); the arithmetic, and so every score, is the same.
 WORKER_ENVIRON = {"MALLOC_TRIM_THRESHOLD_": 1 << 28, "MALLOC_MMAP_THRESHOLD_": 1 << 26}
 
 

@@ -28,7 +28,7 @@ from latentwatch.engine import seeds
 # layer width) tensor: 32 MB.
 SCORING_ELEMENTS = 2**22
 # The type scores are computed in. float32 is about 3x faster on a CPU, with scores that
-# differ by about 1e-7 relative (benchmarks/scoring_speed.py --float32); the guarantees
+# differ by about 1e-7 relative (benchmarks/speed/scoring_speed.py --float32); the guarantees
 # below hold for both.
 SCORING_DTYPE = torch.float64
 # Inner dimension of every linear layer of the scoring copy: a multiple of this.
