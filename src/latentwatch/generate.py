@@ -37,7 +37,8 @@ GENERATIVE_RECIPE = {
 }
 # sample(decode="sample") draws numbers with this times the decoder's standard deviation
 # (below 1 keeps more of the correlations that its independent noise dilutes, but narrows
-# the marginals; 1 measured best over the four tables of benchmarks/generation/generative_quality.py).
+# the marginals; 1 measured best over the four tables of
+# benchmarks/generation/generative_quality.py).
 SAMPLE_TEMPERATURE = 1.0
 # Conditional sampling draws at most this many rows per row asked for (plus a floor),
 # in batches of at least BATCH_ROWS, before it gives up.
