@@ -251,6 +251,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         strategy, training = self._plan()
         thresholds.check_calibration_split(strategy, len(frame))
         ctx = parallel.context(self.device_)
+        self.device_ = ctx.device  # under torchrun on CUDA: this rank's GPU
         try:
             with torch_threads(self.n_jobs):
                 self._fit_frame(frame, strategy, training, ctx)
@@ -366,6 +367,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
                              "window) in memory with fit")
         strategy, training = self._plan()
         ctx = parallel.context(self.device_)
+        self.device_ = ctx.device
         try:
             with torch_threads(self.n_jobs):
                 self.codec_, prepared, fingerprint = prepare_stream(
@@ -376,7 +378,6 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
                     max_calibration_rows=max_calibration_rows, sample_rows=sample_rows,
                     skip_bad_rows=skip_bad_rows, num_workers=num_workers,
                     text_columns=tuple(text_columns))
-                self.device_ = ctx.device
                 self.input_kind_ = "frame"
                 self.feature_names_in_ = np.asarray(self.codec_.sources, dtype=object)
                 self.n_features_in_ = len(self.codec_.sources)
