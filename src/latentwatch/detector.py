@@ -269,6 +269,8 @@ def generative_latent_dim(n_inputs: int) -> int:
 
 
 DETECTORS: dict[str, type[BaseDetector]] = {"ae": AutoEncoderDetector, "vae": VAEDetector}
+# the classes derived for other registered models, with the entry each was derived from
+_DERIVED: dict[str, tuple[models.ModelEntry, type[BaseDetector]]] = {}
 
 
 def detector_class(name: str) -> type[BaseDetector]:
@@ -286,6 +288,8 @@ def detector_class(name: str) -> type[BaseDetector]:
     if name in DETECTORS:
         return DETECTORS[name]
     entry = models.entry(name)
+    if name in _DERIVED and _DERIVED[name][0] == entry:
+        return _DERIVED[name][1]
     own = {k: v for k, v in entry.config_fields().items() if k not in COMMON_PARAMS}
     constraints = dict(BaseDetector._parameter_constraints)
     namespace: dict[str, Any] = {"_model_name": name, "__module__": __name__}
@@ -300,7 +304,9 @@ def detector_class(name: str) -> type[BaseDetector]:
                             "Parameters: those of :class:`AutoEncoderDetector`"
                             + (f", and {', '.join(own)}" if own else "") + ".")
     camel = "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
-    return type(f"{camel}Detector", (BaseDetector,), namespace)
+    derived = type(f"{camel}Detector", (BaseDetector,), namespace)
+    _DERIVED[name] = (entry, derived)
+    return derived
 
 
 def _class_of(meta: dict[str, Any]) -> type[BaseDetector]:
