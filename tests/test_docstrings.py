@@ -2,6 +2,7 @@
 pytest settings and the root conftest.py), so no module's examples are left out."""
 
 import ast
+import doctest
 import importlib
 import subprocess
 import sys
@@ -50,9 +51,12 @@ def test_there_are_examples_to_run():
 
 
 @pytest.mark.parametrize("name", _with_examples())
-def test_a_module_with_examples_imports(name):
+def test_a_module_with_examples_imports_and_doctest_finds_them(name):
     """A module that fails to import would fail collection; one with an optional
-    dependency is skipped by the root conftest.py only when that dependency is missing."""
+    dependency is skipped by the root conftest.py only when that dependency is missing.
+    Its examples must be where doctest looks (docstrings of the module's own objects)."""
     if name in OPTIONAL and importlib.util.find_spec(OPTIONAL[name]) is None:
         pytest.skip(f"{OPTIONAL[name]} is not installed")
-    importlib.import_module(name)
+    module = importlib.import_module(name)
+    found = [t for t in doctest.DocTestFinder().find(module) if t.examples]
+    assert found, f"{name} has '>>>' in a docstring but doctest finds no example in it"
