@@ -51,7 +51,7 @@ from latentwatch.pipeline import PreparedRows
 MAX_HELD_OUT_ROWS = 50_000
 
 
-def split_for(data: TableDataset, strategy: thresholds.ThresholdStrategy | None, seed: int,
+def _split_for(data: TableDataset, strategy: thresholds.ThresholdStrategy | None, seed: int,
               validation_fraction: float, max_validation_rows: int = MAX_HELD_OUT_ROWS,
               max_calibration_rows: int = MAX_HELD_OUT_ROWS) -> StreamSplit:
     """Every row's split, by the hash of its global index (see the module docstring)."""
@@ -120,7 +120,7 @@ def prepare_stream(path_or_glob: str | Path, *, schema: Any, strategy, seed: int
     """
     data = TableDataset(path_or_glob, fmt=fmt, chunk_rows=chunk_rows,
                         text_columns=tuple(dict.fromkeys((*id_columns(schema), *text_columns))))
-    split = split_for(data, strategy, seed, validation_fraction, max_validation_rows,
+    split = _split_for(data, strategy, seed, validation_fraction, max_validation_rows,
                       max_calibration_rows)
     stats = _statistics(ctx, data, schema, split, sample_rows=sample_rows,
                         skip_bad_rows=skip_bad_rows, **codec_options)
