@@ -122,7 +122,8 @@ def test_bad_values_are_listed_with_row_and_column(codec, mixed):
         "row 2, column 'amount': 'abc' is not a number",
         "row 4, column 'amount': -5.0 is not above -1 (the column is on a log scale)",
         "row 5, column 'online': 'maybe' is not a boolean (true/false, yes/no, 1/0)",
-        "row 6, column 'when': 'yesterday' is not a date/time",
+        "row 6, column 'when': 'yesterday' is not a date/time (expected ISO 8601, e.g. "
+        "2024-01-31 06:00)",
     ]
     assert list(encoded.bad) == [False, True, False, True, True, True]
     assert not encoded.packed[encoded.bad].any()

@@ -7,6 +7,7 @@
 ``info``           describe a model file
 ``schema``         how ``fit`` would read DATA, as editable JSON
 ``evaluate``       metrics against labels (``cli.evaluation``)
+``calibrate``      calibrate a threshold on normal rows (``cli.calibrate``)
 ``report``         a self-contained HTML report
 ``sample``         generate rows (``cli.generate``)
 ``interpolate``    rows on the latent path between two rows
@@ -31,7 +32,7 @@ from typing import Annotated
 
 import typer
 
-from latentwatch.cli import describe, evaluation, fit, generate, score, serve
+from latentwatch.cli import calibrate, describe, evaluation, fit, generate, score, serve
 from latentwatch.cli import options as opt
 from latentwatch.cli.errors import Group, guarded
 
@@ -107,6 +108,7 @@ COMMANDS = {
     "info": describe.info,
     "schema": describe.schema,
     "evaluate": evaluation.evaluate,
+    "calibrate": calibrate.calibrate,
     "report": evaluation.report,
     "sample": generate.sample,
     "interpolate": generate.interpolate,

@@ -14,8 +14,11 @@ import typer
 from latentwatch.cli import options as opt
 from latentwatch.cli.console import literal, literal_console, schema_table
 from latentwatch.cli.reading import (
+    fit_notes,
+    index_columns,
     load_model,
     name_of,
+    read_options,
     read_training,
     refuse_table_options,
     training_schema,
@@ -45,6 +48,13 @@ def schema(
     out: Annotated[str, typer.Option("--out", "-o", help="Schema JSON file, or - for "
                                                          "stdout.")] = opt.STDIO,
     fmt: opt.InputFormat = None,
+    decimal: opt.DecimalMark = ".",
+    thousands: opt.Thousands = None,
+    encoding: opt.Encoding = "utf-8",
+    date_format: opt.DateFormat = None,
+    model_index: Annotated[bool, typer.Option(
+        "--model-index", help="Model columns of row numbers instead of setting them aside "
+        "(as fit --model-index).")] = False,
     quiet: opt.Quiet = False,
     debug: opt.Debug = False,
 ) -> None:
@@ -64,7 +74,11 @@ def schema(
     series = time_column is not None or window is not None
     if series:
         refuse_table_options(schema_file, max_categories)
-    frame = read_training(data, opt.value(fmt), ids, schema_file)
+    frame = read_training(data, opt.value(fmt), ids, schema_file,
+                          read_options(decimal, thousands, encoding))
+    index_ids = [] if model_index or series else index_columns(frame, ids, excluded,
+                                                                 schema_file)
+    ids += index_ids
     if series:
         from latentwatch.data import codec_for
 
@@ -76,10 +90,13 @@ def schema(
         from latentwatch.data.codec import resolve_schema
 
         argument = training_schema(frame, ids=ids, exclude=excluded, schema=schema_file,
-                                   max_categories=max_categories, source=source)
+                                   max_categories=max_categories, source=source,
+                                   date_format=date_format)
         resolved = resolve_schema(argument, frame, source)
     if not quiet:
         literal_console(stderr=True).print(schema_table(resolved, f"{source}: {len(frame):,} rows"))
+    for note in fit_notes(resolved, index_ids):
+        typer.echo(f"note: {note}", err=True)
     text = resolved.to_json()
     if out == opt.STDIO:
         typer.echo(text)

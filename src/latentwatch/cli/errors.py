@@ -111,6 +111,28 @@ def _check_outputs(kwargs: dict[str, Any]) -> None:
     inputs = [kwargs.get(k) for k in ("data", "model", "schema_file")]
     check_out(out, *(i for i in inputs if isinstance(i, str | os.PathLike)
                      and str(i) != "infer"))
+    check_writable(out)
+
+
+def check_writable(out: str | os.PathLike) -> None:
+    """Refuse, before any work, an ``--out`` whose folder cannot take a new file (a
+    probe file is created there and removed), naming the path."""
+    import tempfile
+
+    from latentwatch.errors import DataError
+
+    if str(out) == "-":
+        return
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise DataError(f"--out {out}: cannot write (no such directory {folder})")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".latentwatch-probe-", dir=folder)
+    except OSError as exc:
+        raise DataError(f"--out {out}: cannot write in {folder} "
+                        f"({exc.strerror or exc}); pass a path you can write") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def fail(message: str) -> NoReturn:

@@ -9,7 +9,7 @@ import typer
 
 from latentwatch.cli import options as opt
 from latentwatch.cli.errors import fail
-from latentwatch.cli.reading import ModelInput, load_model, write_text
+from latentwatch.cli.reading import ModelInput, load_model, read_options, write_text
 
 
 def _labels(frame, column: str, source: str):
@@ -38,6 +38,9 @@ def evaluate(
         "--out", "-o", show_default=False, help="Also write the metrics as JSON to this "
         "file.")] = None,
     fmt: opt.InputFormat = None,
+    decimal: opt.DecimalMark = ".",
+    thousands: opt.Thousands = None,
+    encoding: opt.Encoding = "utf-8",
     device: opt.Device = None,
     debug: opt.Debug = False,
 ) -> None:
@@ -55,7 +58,8 @@ def evaluate(
     from latentwatch.evaluation import evaluate as evaluate_model
 
     detector = load_model(model, device)
-    reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[], keep=[label_column])
+    reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[], keep=[label_column],
+                        options=read_options(decimal, thousands, encoding))
     frame = reader.read()
     y = _labels(frame, label_column, reader.source)
     try:
@@ -92,6 +96,9 @@ def report(
                                               help="Page title.")] = None,
     seed: opt.Seed = 0,
     fmt: opt.InputFormat = None,
+    decimal: opt.DecimalMark = ".",
+    thousands: opt.Thousands = None,
+    encoding: opt.Encoding = "utf-8",
     device: opt.Device = None,
     quiet: opt.Quiet = False,
     debug: opt.Debug = False,
@@ -112,7 +119,8 @@ def report(
     data_name = None
     if data is not None:
         reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[],
-                            keep=[label_column] if label_column else [])
+                            keep=[label_column] if label_column else [],
+                            options=read_options(decimal, thousands, encoding))
         frame = reader.read()
         data_name = Path(reader.source).name if data != opt.STDIO else reader.source
         if label_column is not None:

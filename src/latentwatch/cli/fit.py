@@ -18,7 +18,10 @@ from latentwatch.cli.console import literal_console, schema_table
 from latentwatch.cli.errors import fail
 from latentwatch.cli.reading import (
     default_model_path,
+    fit_notes,
+    index_columns,
     name_of,
+    read_options,
     read_training,
     refuse_table_options,
     training_schema,
@@ -104,6 +107,18 @@ def fit(
     hidden_dims: Annotated[str | None, typer.Option(
         "--hidden-dims", show_default="from the input width",
         help="Widths of the encoder's hidden layers, e.g. 128,64.")] = None,
+    calibration_fraction: Annotated[float | None, typer.Option(
+        "--calibration-fraction", min=0.0, max=0.9, show_default="0.1",
+        help="With a false_alarm_rate or alerts threshold: share of the rows set aside to "
+        "calibrate it (0: none; then run latentwatch calibrate MODEL NORMAL_DATA).")] = None,
+    model_index: Annotated[bool, typer.Option(
+        "--model-index", help="Model columns of row numbers (rownames, Unnamed: 0, index "
+        "holding distinct increasing integers) instead of setting them aside as ids.")
+                           ] = False,
+    decimal: opt.DecimalMark = ".",
+    thousands: opt.Thousands = None,
+    encoding: opt.Encoding = "utf-8",
+    date_format: opt.DateFormat = None,
     skip_bad_rows: Annotated[bool, typer.Option(
         "--skip-bad-rows", help="Train without the rows that cannot be read (they are "
         "counted and quoted) instead of failing.")] = False,
@@ -170,10 +185,13 @@ def fit(
         "threshold": threshold, "random_state": seed, "verbose": not quiet, "device": device,
     }
     try:  # a bad strategy is refused before the data is read
-        thresholds.resolve_strategy(threshold, params["contamination"],
-                                    bool(models.MODELS[model].likelihood_methods))
+        strategy = thresholds.resolve_strategy(threshold, params["contamination"],
+                                               bool(models.MODELS[model].likelihood_methods))
     except ValueError as exc:
         fail(f"--threshold: {exc}")
+    if calibration_fraction is not None:
+        params["threshold"] = strategy = _with_calibration(strategy, calibration_fraction)
+    options = read_options(decimal, thousands, encoding)
     if purpose == "generate":
         params["purpose"] = purpose
     source = name_of(data)
@@ -183,6 +201,9 @@ def fit(
         if series:
             fail("--time-column and --window read one table in memory; a folder, a glob or "
                  "--stream trains on a table of independent rows")
+        if not options.plain or date_format is not None:
+            fail("--decimal, --thousands, --encoding and --date-format read one file in "
+                 "memory; a folder, a glob or --stream reads plain UTF-8 CSV or Parquet")
         _fit_stream(data, detector_class, params, ids=ids, excluded=excluded,
                     schema_file=schema_file, max_categories=max_categories, out=out,
                     fmt=opt.value(fmt), checkpoint_dir=checkpoint_dir, resume=resume,
@@ -193,7 +214,11 @@ def fit(
              "or --stream")
     if series:
         refuse_table_options(schema_file, max_categories)
-    frame = read_training(data, opt.value(fmt), ids, schema_file)
+    frame = read_training(data, opt.value(fmt), ids, schema_file, options)
+    _check_calibration(strategy, len(frame), source)
+    index_ids = [] if model_index or series else index_columns(frame, ids, excluded,
+                                                                 schema_file)
+    ids += index_ids
     if series:
         params.update(time_column=time_column, window=window_steps(window),
                       schema={"id_columns": ids, "exclude": excluded})
@@ -202,7 +227,7 @@ def fit(
     else:
         params["schema"] = training_schema(frame, ids=ids, exclude=excluded,
                                            schema=schema_file, max_categories=max_categories,
-                                           source=source)
+                                           source=source, date_format=date_format)
         codec = codec_for(frame, params["schema"])
     encoded = codec.fit(frame, source).encode(frame, source)
     if encoded.problems:
@@ -232,6 +257,8 @@ def fit(
     console = literal_console()
     if not quiet:
         console.print(schema_table(detector.schema_, f"{source}: {len(frame):,} rows"))
+    for note in fit_notes(detector.schema_, index_ids):
+        typer.echo(f"note: {note}", err=True)
     if series:
         codec = detector.codec_
         console.print(f"window: {codec.window} steps ({codec.window_rule}); "
@@ -252,6 +279,31 @@ def fit(
         f"{monitored[best - 1]:.4g}); threshold {threshold_text}; saved {target}",
         markup=False)
     _warn_epoch_cap(detector)
+
+
+def _with_calibration(strategy, fraction: float):
+    """The threshold strategy with ``--calibration-fraction``; refused for a strategy
+    that calibrates on no split."""
+    import dataclasses
+
+    from latentwatch.thresholds import FalseAlarmRate
+
+    if not isinstance(strategy, FalseAlarmRate):
+        fail(f"--calibration-fraction {fraction:g}: only a false_alarm_rate or alerts "
+             "--threshold is calibrated on a split")
+    return dataclasses.replace(strategy, calibration_fraction=fraction)
+
+
+def _check_calibration(strategy, n_rows: int, source: str) -> None:
+    """Refuse, before training, a calibration split too small, in command-line terms."""
+    from latentwatch.thresholds import check_calibration_split
+
+    try:
+        check_calibration_split(strategy, n_rows, raise_hint=(
+            "raise --calibration-fraction or the rate, or pass --calibration-fraction 0 "
+            "and run latentwatch calibrate MODEL NORMAL_DATA after fit"))
+    except ValueError as exc:
+        fail(f"{source}: {exc}")
 
 
 def _warn_epoch_cap(detector) -> None:

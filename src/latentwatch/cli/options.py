@@ -13,6 +13,9 @@
 ``-i/--id-column``  a column copied to the output / shown with a row (repeatable)
 ``--seed``          seeds every random draw of the command
 ``--device``        where the network runs
+``--decimal``       the decimal mark of a CSV file (``,`` for ``135,25``)
+``--thousands``     its thousands separator (``,`` for ``1,300``)
+``--encoding``      its text encoding (``latin-1``, ``cp1252``...)
 ``-q/--quiet``      no progress bar, tables or summaries on stderr
 ``--debug``         a traceback instead of the one-line error
 ==================  ==================================================================
@@ -102,6 +105,20 @@ SchemaOption = Annotated[str | None, typer.Option(
 MaxCategories = Annotated[int | None, typer.Option(
     "--max-categories", min=1, show_default="50",
     help="Categories kept per column; rarer values share one rare bucket.")]
+
+
+DecimalMark = Annotated[str, typer.Option(
+    "--decimal", help="Decimal mark of the numbers in a CSV DATA: . or , (135,25).")]
+Thousands = Annotated[str | None, typer.Option(
+    "--thousands", show_default="none",
+    help="Thousands separator of the numbers in a CSV DATA: , (1,300) or . (1.300,25 "
+    "with --decimal ,). Currency signs ($, €, £...) are read without it.")]
+Encoding = Annotated[str, typer.Option(
+    "--encoding", help="Text encoding of a CSV DATA: utf-8, latin-1, cp1252, ...")]
+DateFormat = Annotated[str | None, typer.Option(
+    "--date-format", show_default="ISO 8601, or D/M/Y or M/D/Y by the values",
+    help="strftime format of the text dates of DATA, e.g. %m/%d/%Y %H:%M (US) or "
+    "%d.%m.%Y: the model keeps it and reads new data with it.")]
 
 
 def top_k(minimum: int = 0, what: str = "Columns named per row, largest contribution first."

@@ -25,6 +25,8 @@ from latentwatch.model_input import ModelColumns, shown
 if TYPE_CHECKING:
     import pandas as pd
 
+    from latentwatch.data.io import ReadOptions
+
 
 def name_of(path: str | Path) -> str:
     """How a path is named in messages (``<stdin>`` for ``-``)."""
@@ -37,6 +39,18 @@ def load_model(path: str | Path, device: str | None = None):
     from latentwatch.detector import load
 
     return load(path, device=device)
+
+
+def read_options(decimal: str = ".", thousands: str | None = None,
+                 encoding: str = "utf-8") -> ReadOptions:
+    """``--decimal``, ``--thousands`` and ``--encoding`` as the reader takes them
+    (refused in one line when they do not make sense)."""
+    from latentwatch.data.io import ReadOptions
+
+    try:
+        return ReadOptions(decimal=decimal, thousands=thousands, encoding=encoding)
+    except DataError as exc:
+        raise DataError(f"--{exc}") from None
 
 
 # -- model input ---------------------------------------------------------------------------
@@ -54,13 +68,17 @@ class ModelInput(ModelColumns):
         Id columns; ``None`` takes the model's id columns that DATA has.
     keep : sequence of str
         Further columns to read (labels, colours); they must be present.
+    options : ReadOptions or None
+        Decimal mark, thousands separator and encoding of a CSV file.
     """
 
     def __init__(self, model, data: str | Path, *, fmt: str | None = None,
-                 ids: Sequence[str] | None = None, keep: Sequence[str] = ()) -> None:
+                 ids: Sequence[str] | None = None, keep: Sequence[str] = (),
+                 options: ReadOptions | None = None) -> None:
         super().__init__(model, name_of(data), ids=ids, keep=keep)
         self.data = data
         self.fmt = fmt
+        self.options = options
 
     def chunks(self, chunk_rows: int) -> Iterator[pd.DataFrame]:
         """DATA in chunks of at most ``chunk_rows`` rows (values not checked)."""
@@ -68,7 +86,8 @@ class ModelInput(ModelColumns):
 
         for chunk in iter_tables(self.data, fmt=self.fmt, chunk_rows=chunk_rows,
                                  text_columns=self.text_columns(),
-                                 numeric_columns=self.numeric_columns()):
+                                 numeric_columns=self.numeric_columns(),
+                                 options=self.options):
             yield self.apply(chunk)
 
     def read(self, check: bool = True) -> pd.DataFrame:
@@ -78,7 +97,8 @@ class ModelInput(ModelColumns):
 
         frame = self.apply(read_table(self.data, fmt=self.fmt,
                                       text_columns=self.text_columns(),
-                                      numeric_columns=self.numeric_columns()))
+                                      numeric_columns=self.numeric_columns(),
+                                      options=self.options))
         if check:
             self.check(frame)
         return frame
@@ -98,28 +118,70 @@ class ModelInput(ModelColumns):
 
 
 # -- training data -----------------------------------------------------------------------
+# Fewest rows a training table may have.
+MIN_TRAINING_ROWS = 2
+
+
 def read_training(data: str | Path, fmt: str | None, ids: Sequence[str],
-                  schema_file: str | None) -> pd.DataFrame:
-    """The training table, with the id columns (also the schema file's) read as text."""
+                  schema_file: str | None, options: ReadOptions | None = None
+                  ) -> pd.DataFrame:
+    """The training table, with the id columns (also the schema file's) read as text;
+    one with fewer than :data:`MIN_TRAINING_ROWS` rows is refused, naming the file."""
     from latentwatch.data.io import read_table
     from latentwatch.data.schema import read_schema_file
 
     text = list(ids)
     if schema_file not in (None, "infer"):
         text += list(read_schema_file(schema_file).get("id_columns", []))
-    return read_table(data, fmt=fmt, text_columns=text)
+    frame = read_table(data, fmt=fmt, text_columns=text, options=options)
+    if len(frame) < MIN_TRAINING_ROWS:
+        raise DataError(f"{name_of(data)}: {len(frame)} data row; training needs at least "
+                        f"{MIN_TRAINING_ROWS} (hundreds for a useful model)")
+    return frame
+
+
+def index_columns(frame: pd.DataFrame, ids: Sequence[str], exclude: Sequence[str],
+                  schema_file: str | None) -> list[str]:
+    """Columns of row numbers (:func:`latentwatch.data.schema.index_like_columns`) not
+    already named by ``-i``, ``-x`` or the schema file: ``fit`` sets them aside as ids."""
+    from latentwatch.data.schema import index_like_columns, read_schema_file
+
+    named = {*ids, *exclude}
+    if schema_file not in (None, "infer"):
+        given = read_schema_file(schema_file)
+        named |= {*given.get("columns", {}), *given.get("id_columns", []),
+                  *given.get("exclude", [])}
+    return [c for c in index_like_columns(frame) if c not in named]
+
+
+def fit_notes(schema, index_ids: Sequence[str]) -> list[str]:
+    """What ``fit`` says even when quiet: row-number columns set aside, slash dates read
+    day-first although they read either way, numbers left unread for their format."""
+    from latentwatch.data.schema import AMBIGUOUS_DATES
+
+    notes = [f"column {name!r} holds row numbers (distinct increasing integers): set aside "
+             "as an id, not modelled; pass --model-index to model it" for name in index_ids]
+    for column in schema.columns:
+        if column.kind == "datetime" and column.note.startswith(AMBIGUOUS_DATES):
+            notes.append(f"column {column.name!r}: slash dates read day-first "
+                         f"({column.format}); {column.note.split('(', 1)[1].split(')')[0]}")
+    for name, reason in schema.excluded:
+        if "--decimal" in reason or "--thousands" in reason:
+            notes.append(f"column {name!r} is not modelled: {reason}")
+    return notes
 
 
 def training_schema(frame: pd.DataFrame, *, ids: Sequence[str] = (),
                     exclude: Sequence[str] = (), schema: str | None = None,
-                    max_categories: int | None = None, source: str | None = None):
+                    max_categories: int | None = None, source: str | None = None,
+                    date_format: str | None = None):
     """The ``schema`` argument that gives the model Python gives for the same table.
 
     The rule: id and excluded columns are set aside first; the remaining columns then
     follow the Python rule of ``VAEDetector(schema=None)``: all numeric -> a numeric
     matrix (every column a Gaussian, gaps masked), else an inferred schema. ``schema``
     ``"infer"`` infers every column; a schema file overrides the inference for the
-    columns it names.
+    columns it names. ``date_format`` reads the text dates of the inferred columns.
 
     Returns
     -------
@@ -132,13 +194,19 @@ def training_schema(frame: pd.DataFrame, *, ids: Sequence[str] = (),
             if name not in frame.columns:
                 raise DataError(where(source, f"{kind} {name!r} is not in the data (it has: "
                                               f"{shown(frame.columns)})"))
-    if not ids and not exclude and max_categories is None and schema in (None, "infer"):
+    if (not ids and not exclude and max_categories is None and date_format is None
+            and schema in (None, "infer")):
         return schema
     overrides: dict[str, Any] = {}
     if schema not in (None, "infer"):
         from latentwatch.data.schema import read_schema_file
 
         overrides = dict(read_schema_file(schema))
+    if date_format is not None:
+        if "%" not in date_format:
+            raise DataError(f"--date-format {date_format!r}: expected a strftime format "
+                            "such as %m/%d/%Y or %d.%m.%Y %H:%M")
+        overrides["date_format"] = date_format
     overrides["id_columns"] = list(dict.fromkeys([*overrides.get("id_columns", []), *ids]))
     overrides["exclude"] = list(dict.fromkeys([*overrides.get("exclude", []), *exclude]))
     if max_categories is not None:

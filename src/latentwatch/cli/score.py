@@ -21,6 +21,7 @@ from latentwatch.cli.reading import (
     ModelInput,
     load_model,
     parse_rows,
+    read_options,
     write_text,
 )
 
@@ -44,6 +45,9 @@ def score(
         "reason instead of failing.")] = False,
     chunk_rows: opt.ChunkRows = opt.SCORE_CHUNK_ROWS,
     fmt: opt.InputFormat = None,
+    decimal: opt.DecimalMark = ".",
+    thousands: opt.Thousands = None,
+    encoding: opt.Encoding = "utf-8",
     out_format: opt.OutFormat = None,
     device: opt.Device = None,
     engine: Annotated[Engine, typer.Option(
@@ -80,6 +84,10 @@ def score(
     if engine is Engine.dask:
         from latentwatch.cli.dask_engine import score_on_dask
 
+        if not read_options(decimal, thousands, encoding).plain:
+            fail("--decimal, --thousands and --encoding read one file: --engine dask reads "
+                 "plain UTF-8 CSV or Parquet")
+
         return score_on_dask(model=model, data=data, out=out, top_k=top_k, ids=id_column,
                              keep_bad_rows=keep_bad_rows, fmt=opt.value(fmt),
                              out_format=opt.value(out_format), device=device, quiet=quiet,
@@ -95,7 +103,8 @@ def score(
     from latentwatch.service import score_table
 
     detector = load_model(model, device)
-    reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None)
+    reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None,
+                        options=read_options(decimal, thousands, encoding))
     source = reader.source
     first: list[Problem] = []
     n_bad = n_rows = n_flagged = 0
@@ -154,6 +163,9 @@ def explain(
         "--out", "-o", show_default=False,
         help="Also write the explanations as JSON to this file.")] = None,
     fmt: opt.InputFormat = None,
+    decimal: opt.DecimalMark = ".",
+    thousands: opt.Thousands = None,
+    encoding: opt.Encoding = "utf-8",
     device: opt.Device = None,
     debug: opt.Debug = False,
 ) -> None:
@@ -170,7 +182,8 @@ def explain(
     from latentwatch.service import context_rows, next_context, score_table
 
     detector = load_model(model, device)
-    reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None)
+    reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None,
+                        options=read_options(decimal, thousands, encoding))
     source = reader.source
     wanted = parse_rows(rows) if rows is not None else None
     picked: list[tuple[int, Any]] = []

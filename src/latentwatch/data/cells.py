@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 
 from latentwatch.data.blocks import Block
-from latentwatch.data.schema import FALSE_WORDS, TRUE_WORDS, parse_datetimes
+from latentwatch.data.schema import (
+    EPOCH_FORMATS,
+    FALSE_WORDS,
+    TRUE_WORDS,
+    number_hint,
+    parse_datetimes,
+)
 
 # Labels of the weekday feature of a datetime column.
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -47,7 +53,11 @@ def to_numbers(raw: pd.Series, messages: dict | None = None, j: int = 0
             parse_failed = ~missing
     infinite = np.isinf(numbers)
     if messages is not None:
-        note_bad(messages, parse_failed, j, raw, "is not a number")
+        values = raw.to_numpy()
+        for row in np.flatnonzero(parse_failed):
+            hint = number_hint(values[row])
+            messages.setdefault((int(row), j), (values[row], f"{values[row]!r} is not a number"
+                                                + (f" ({hint})" if hint else "")))
         note_bad(messages, infinite, j, raw, "is infinite")
     return np.where(infinite | parse_failed, np.nan, numbers), parse_failed | infinite
 
@@ -109,6 +119,53 @@ def read_dates(raw: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.nd
             parsed[failed] = retried.to_numpy()
             failed = (raw.notna() & parsed.isna()).to_numpy()
     return parsed, failed
+
+
+# Excel's serial day numbers of 1954 to 2118: a date column exported as numbers.
+_EXCEL_SERIALS = (20_000, 80_000)
+
+
+def date_problem(value: Any, fmt: str | None) -> str:
+    """Why ``value`` is not a date/time of a column read by ``fmt``, naming the format
+    expected.
+
+    Examples
+    --------
+    >>> date_problem("01.01.2013", "%d/%m/%Y")
+    "'01.01.2013' is not a date/time (expected %d/%m/%Y, e.g. 31/01/2024)"
+    >>> date_problem(41275, None)[:60]
+    '41275 is not a date/time: it looks like an Excel serial day '
+    """
+    expected = expected_date(fmt)
+    number = pd.to_numeric(pd.Series([value], dtype=object), errors="coerce").iloc[0]
+    if fmt not in EPOCH_FORMATS and pd.notna(number) and (
+            _EXCEL_SERIALS[0] <= number <= _EXCEL_SERIALS[1]):
+        return (f"{value!r} is not a date/time: it looks like an Excel serial day number; "
+                f"write the dates as text when exporting (expected {expected})")
+    return f"{value!r} is not a date/time (expected {expected})"
+
+
+def expected_date(fmt: str | None) -> str:
+    """A datetime format as a person reads it, with an example.
+
+    Examples
+    --------
+    >>> expected_date(None)
+    'ISO 8601, e.g. 2024-01-31 06:00'
+    """
+    if fmt is None:
+        return "ISO 8601, e.g. 2024-01-31 06:00"
+    if fmt in EPOCH_FORMATS:
+        return f"{fmt}, {'milli' if fmt == 'epoch_ms' else ''}seconds since 1970 UTC"
+    return f"{fmt}, e.g. {pd.Timestamp('2024-01-31 06:00').strftime(fmt)}"
+
+
+def note_bad_dates(messages: dict, bad: np.ndarray, j: int, raw: pd.Series,
+                   fmt: str | None) -> None:
+    """:func:`note_bad` for values that are not dates, naming the expected format."""
+    values = raw.to_numpy()
+    for row in np.flatnonzero(bad):
+        messages.setdefault((int(row), j), (values[row], date_problem(values[row], fmt)))
 
 
 def derive_feature(dates: pd.Series, feature: str) -> pd.Series:

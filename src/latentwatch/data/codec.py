@@ -78,6 +78,7 @@ from latentwatch.data.cells import (
     derive_feature,
     labels_of,
     note_bad,
+    note_bad_dates,
     read_dates,
     to_booleans,
     to_numbers,
@@ -324,7 +325,7 @@ class TableCodec(LaidOut):
                 if block.source not in parsed_dates:
                     parsed_dates[block.source] = read_dates(raw, block.date_format)
                 dates, bad_dates = parsed_dates[block.source]
-                note_bad(messages, bad_dates, j, raw, "is not a date/time")
+                note_bad_dates(messages, bad_dates, j, raw, block.date_format)
                 raw = derive_feature(dates, block.derive)
             values, bad, shown_values = _block_values(block, raw, j, messages)
             if bad_dates is not None:

@@ -25,17 +25,20 @@ the target, renamed when complete.
 from __future__ import annotations
 
 import bz2
+import codecs
 import csv
 import gzip
 import io
 import lzma
 import os
+import re
 import shutil
 import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -72,6 +75,78 @@ _NULLABLE = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32():
              pa.uint64(): pd.UInt64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 
+# The first bytes of files that are not CSV text, and what they are.
+MAGIC = ((b"PAR1", "a Parquet file", "name it .parquet or pass --format parquet"),
+         (b"\x1f\x8b", "gzip-compressed", "name it .csv.gz"),
+         (b"BZh", "bzip2-compressed", "name it .csv.bz2"),
+         (b"\xfd7zXZ\x00", "xz-compressed", "name it .csv.xz"),
+         (b"PK\x03\x04", "a zip archive", "name it .csv.zip"),
+         (b"\x28\xb5\x2f\xfd", "zstd-compressed", "name it .csv.zst"))
+# Currency signs a number may carry in a CSV file ("$1,300.00", "135,25 €").
+CURRENCY = "$€£¥₹₽₩¢"
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How the text of a CSV file is read (pandas' names): ``decimal`` (``","`` for
+    ``135,25``), ``thousands`` (``","`` for ``1,300``; ``"."`` for ``1.300,00`` with a
+    decimal comma) and ``encoding`` (``"latin-1"``, ``"cp1252"``...). Parquet files are
+    typed and take none of them.
+
+    Examples
+    --------
+    >>> ReadOptions(decimal=",", thousands=".").parse_number("1.300,25 €")
+    1300.25
+    >>> ReadOptions().parse_number("$1300.25"), ReadOptions().parse_number("1,300")
+    (1300.25, None)
+    """
+
+    decimal: str = "."
+    thousands: str | None = None
+    encoding: str = "utf-8"
+
+    def __post_init__(self) -> None:
+        if len(self.decimal) != 1 or self.decimal.isalnum():
+            raise DataError(f"decimal {self.decimal!r}: expected one character such as . or ,")
+        if self.thousands is not None and (len(self.thousands) != 1
+                                           or self.thousands == self.decimal):
+            raise DataError(f"thousands {self.thousands!r}: expected one character other "
+                            f"than the decimal mark {self.decimal!r}, such as , . or a space")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise DataError(f"encoding {self.encoding!r}: not a known text encoding (e.g. "
+                            "utf-8, latin-1, cp1252)") from None
+
+    @property
+    def plain(self) -> bool:
+        """Whether these are the defaults (``.``, no thousands separator, UTF-8)."""
+        return self == ReadOptions()
+
+    def parse_number(self, text: str) -> float | None:
+        """The number a cell's text writes (a currency sign before or after it allowed),
+        or ``None``."""
+        text = text.strip().strip(CURRENCY).strip()
+        if text.startswith("-") and text[1:2] in CURRENCY:
+            text = "-" + text[2:].strip()
+        if self.thousands is not None:
+            groups = text.lstrip("-").split(self.decimal)[0].split(self.thousands)
+            if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3
+                                    or any(len(g) != 3 for g in groups[1:])):
+                return None
+            text = text.replace(self.thousands, "")
+        if self.decimal != ".":
+            if "." in text:
+                return None
+            text = text.replace(self.decimal, ".")
+        if not _NUMBER.fullmatch(text):
+            return None
+        return float(text)
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def name_of(path: str | Path) -> str:
     """How a path is named in messages (``<stdin>``/``<stdout>`` for ``-``)."""
     return "<stdin>" if str(path) == STDIO else str(path)
@@ -103,7 +178,12 @@ def table_format(path: str | Path, fmt: str | None = None) -> str:
 
 
 def _separator(path: str | Path) -> str:
-    return "\t" if ".tsv" in Path(str(path)).name.lower() else ","
+    """Tab for a ``.tsv`` file (compressed or not), else a comma: the name's last table
+    suffix decides (``x.tsv.scores.csv`` is a CSV file)."""
+    name = Path(str(path)).name.lower()
+    for compression in _COMPRESSIONS:
+        name = name.removesuffix(compression)
+    return "\t" if name.endswith(".tsv") else ","
 
 
 def sniff_delimiter(first_lines: list[str], *, default: str = ",") -> str:
@@ -158,11 +238,10 @@ def _records(lines: list[str], delimiter: str) -> list[list[str]]:
     return records
 
 
-def _delimiter(name: str, head: bytes, default: str) -> str:
+def _delimiter(name: str, head: bytes, default: str, encoding: str = "utf-8") -> str:
     """:func:`sniff_delimiter` on the first bytes of a file, refusing a header it leaves
     whole although another separator is in it."""
-    text = head.decode("utf-8-sig", errors="replace")
-    lines = io.StringIO(text, newline="").readlines()
+    lines = io.StringIO(_decode(head, encoding), newline="").readlines()
     delimiter = sniff_delimiter(lines, default=default)
     header = next(iter(_records(lines, delimiter)), [])
     others = [d for d in DELIMITERS if d != delimiter and d in "".join(header)]
@@ -228,6 +307,7 @@ def iter_tables(
     columns: Sequence[str] | None = None,
     text_columns: Sequence[str] = (),
     numeric_columns: Sequence[str] = (),
+    options: ReadOptions | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Read a table in chunks of at most ``chunk_rows`` rows.
 
@@ -245,7 +325,12 @@ def iter_tables(
         CSV columns to read as text, whatever they look like (identifiers, labels): only
         an empty field is missing there.
     numeric_columns : sequence of str
-        CSV columns known to be numbers: :data:`NA_TOKENS` are gaps there.
+        CSV columns known to be numbers: :data:`NA_TOKENS` are gaps there, and every
+        value that :meth:`ReadOptions.parse_number` reads is a number.
+    options : ReadOptions or None
+        Decimal mark, thousands separator and encoding of a CSV file. A text column
+        whose every value is a number by them (a currency sign allowed) is read as
+        numbers.
 
     Yields
     ------
@@ -260,28 +345,101 @@ def iter_tables(
     """
     _check_readable(path)
     name = name_of(path)
+    options = options or ReadOptions()
     if table_format(path, fmt) == "parquet":
         yield from _parquet_chunks(path, name, chunk_rows, columns)
         return
     with ExitStack() as stack:
         if str(path) == STDIO:
             path = _spool_stdin(stack)
+        _check_magic(path, name)
         head, source = _file_head(path), path
-        sep = _delimiter(name, head, _separator(path))
-        header = next(iter(_records(io.StringIO(head.decode("utf-8-sig", errors="replace"),
+        sep = _delimiter(name, head, _separator(path), options.encoding)
+        header = next(iter(_records(io.StringIO(_decode(head, options.encoding),
                                                 newline="").readlines(), sep)), [])
         _check_header(header, name)
-        _check_field_counts(path, name, sep, len(header))
-        yield from _csv_chunks(source, name, sep, chunk_rows, columns, text_columns,
-                               numeric_columns)
+        _check_field_counts(path, name, sep, len(header), options.encoding)
+        try:
+            yield from _csv_chunks(source, name, sep, chunk_rows, columns, text_columns,
+                                   numeric_columns, options)
+        except UnicodeDecodeError as exc:
+            raise _encoding_error(path, name, sep, options.encoding, exc) from exc
+
+
+def _decode(head: bytes, encoding: str) -> str:
+    """The first bytes of a file as text (a bad byte replaced: the reader names it)."""
+    return head.decode(_text_encoding(encoding), errors="replace")
+
+
+def _text_encoding(encoding: str) -> str:
+    """``utf-8-sig`` for UTF-8 (a byte-order mark is skipped), else ``encoding``."""
+    return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+
+
+def _check_magic(path: str | Path, name: str) -> None:
+    """Refuse, in one line, a file named like plain CSV text whose first bytes say it is
+    Parquet or compressed (read by its name, it would give a parser's traceback)."""
+    suffix = Path(str(path)).suffix.lower()
+    if suffix in _COMPRESSIONS:
+        return
+    try:
+        with open(path, "rb") as stream:
+            first = stream.read(8)
+    except OSError:
+        return
+    for magic, what, fix in MAGIC:
+        if first.startswith(magic):
+            raise DataError(f"{name}: {what} (by its first bytes), not CSV text; {fix}")
+
+
+def _encoding_error(path: str | Path, name: str, sep: str, encoding: str,
+                    exc: UnicodeDecodeError) -> DataError:
+    """The one-line error of a byte the encoding does not read: its row and column."""
+    hint = ("pass --encoding latin-1 (or cp1252, the encoding of the file)"
+            if codecs.lookup(encoding).name == "utf-8" else "pass the file's --encoding")
+    found = _first_undecodable(path, sep, encoding)
+    if found is None:
+        return DataError(f"{name}: not {encoding} text (byte {exc.start}: {exc.reason}); "
+                         f"{hint}")
+    row, column, text = found
+    place = "the header" if row == 0 else f"row {row}"
+    return DataError(f"{name}: {place}, column {column!r}: not {encoding} text ({text}); "
+                     f"{hint}")
+
+
+def _first_undecodable(path: str | Path, sep: str, encoding: str
+                       ) -> tuple[int, str, str] | None:
+    """(row from 1 after the header, column, the field shown) of the first field with a
+    byte ``encoding`` does not read; ``None`` if none is found."""
+    with ExitStack() as stack:
+        raw = _binary(path, stack)
+        binary = stack.enter_context(open(raw, "rb")) if isinstance(raw, str) else raw
+        text = stack.enter_context(io.TextIOWrapper(binary, encoding=_text_encoding(encoding),
+                                                    errors="surrogateescape", newline=""))
+        records = (r for r in csv.reader(text, delimiter=sep) if r)
+        header = next(records, [])
+        for row, record in enumerate(_chain(header, records)):
+            for k, field in enumerate(record):
+                if any("\udc80" <= ch <= "\udcff" for ch in field):
+                    column = header[k] if k < len(header) else f"field {k + 1}"
+                    raw_bytes = field.encode(codecs.lookup(encoding).name, "surrogateescape")
+                    return row, column, raw_bytes.decode("ascii", "backslashreplace")[:40]
+    return None
+
+
+def _chain(first: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:
+    yield first
+    yield from rest
 
 
 def _csv_chunks(source, name: str, sep: str, chunk_rows: int, columns, text_columns,
-                numeric_columns) -> Iterator[pd.DataFrame]:
+                numeric_columns, options: ReadOptions) -> Iterator[pd.DataFrame]:
     try:
         reader = pd.read_csv(source, sep=sep, chunksize=chunk_rows,
                              dtype=dict.fromkeys(text_columns, "str"), low_memory=False,
-                             keep_default_na=False, na_values=[""])
+                             keep_default_na=False, na_values=[""], decimal=options.decimal,
+                             thousands=options.thousands,
+                             encoding=_text_encoding(options.encoding))
         with reader:
             first = True
             for chunk in reader:
@@ -292,12 +450,40 @@ def _csv_chunks(source, name: str, sep: str, chunk_rows: int, columns, text_colu
                     first = False
                 if columns is not None:
                     chunk = chunk[list(columns)]
-                yield _numbers_with_gaps(chunk.reset_index(drop=True), text_columns,
-                                         numeric_columns)
+                chunk = _numbers_with_gaps(chunk.reset_index(drop=True), text_columns,
+                                           numeric_columns)
+                yield _formatted_numbers(chunk, text_columns, numeric_columns, options)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{name}: empty file (no header row)") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+    except UnicodeDecodeError:
+        raise
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise _read_error(name, exc) from exc
+
+
+def _formatted_numbers(chunk: pd.DataFrame, text_columns: Sequence[str],
+                       numeric_columns: Sequence[str], options: ReadOptions
+                       ) -> pd.DataFrame:
+    """Text columns of numbers written with a currency sign, or with the decimal mark and
+    thousands separator of ``options`` inside quotes, read as numbers: every value in a
+    column (a gap aside), or in ``numeric_columns`` each value that is one."""
+    text, numeric = set(text_columns), set(numeric_columns)
+    for column in chunk.columns:
+        values = chunk[column]
+        if column in text or not (values.dtype == object
+                                  or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        present = values.notna().to_numpy()
+        sample = values[present].iloc[:20].map(lambda v: isinstance(v, str)
+                                               and options.parse_number(v) is not None)
+        if not sample.any() and column not in numeric:
+            continue
+        parsed = values.map(lambda v: options.parse_number(v) if isinstance(v, str) else v)
+        if column in numeric:
+            chunk[column] = parsed.where(parsed.notna() | ~present, values)
+        elif parsed[present].notna().all():
+            chunk[column] = pd.to_numeric(parsed, errors="coerce")
+    return chunk
 
 
 def _numbers_with_gaps(chunk: pd.DataFrame, text_columns: Sequence[str],
@@ -360,7 +546,8 @@ def _binary(path: str | Path, stack: ExitStack):
     return str(path)
 
 
-def _check_field_counts(path: str | Path, name: str, sep: str, width: int) -> None:
+def _check_field_counts(path: str | Path, name: str, sep: str, width: int,
+                        encoding: str = "utf-8") -> None:
     """Refuse a record with another number of fields than the header, naming its row.
 
     One vectorised pass (pyarrow) over the file; the row number of a bad record is found
@@ -382,7 +569,8 @@ def _check_field_counts(path: str | Path, name: str, sep: str, width: int) -> No
             reader = pcsv.open_csv(
                 _binary(path, stack),
                 read_options=pcsv.ReadOptions(autogenerate_column_names=True,
-                                              block_size=_CHECK_BLOCK),
+                                              block_size=_CHECK_BLOCK,
+                                              encoding=_text_encoding(encoding)),
                 parse_options=pcsv.ParseOptions(delimiter=sep, newlines_in_values=True,
                                                 invalid_row_handler=handler),
                 convert_options=pcsv.ConvertOptions(include_columns=["f0"],
@@ -394,7 +582,7 @@ def _check_field_counts(path: str | Path, name: str, sep: str, width: int) -> No
             lzma.LZMAError):
         return  # not CSV as pyarrow reads it: pandas reports why, or reads it
     if bad:
-        row, fields = _first_bad_record(path, sep, width)
+        row, fields = _first_bad_record(path, sep, width, encoding)
         shown = " ".join(bad[0][1].split())[:60]
         where = f"row {row}" if row else "a row"
         raise DataError(f"{name}: {where} has {fields if row else bad[0][0]} fields but the "
@@ -402,13 +590,14 @@ def _check_field_counts(path: str | Path, name: str, sep: str, width: int) -> No
                         "separator or quote?)")
 
 
-def _first_bad_record(path: str | Path, sep: str, width: int) -> tuple[int, int]:
+def _first_bad_record(path: str | Path, sep: str, width: int, encoding: str = "utf-8"
+                      ) -> tuple[int, int]:
     """(row number from 1 after the header, its field count) of the first record whose
     field count is not ``width``; (0, 0) if none is found."""
     with ExitStack() as stack:
         raw = _binary(path, stack)
         binary = stack.enter_context(open(raw, "rb")) if isinstance(raw, str) else raw
-        text = stack.enter_context(io.TextIOWrapper(binary, encoding="utf-8-sig",
+        text = stack.enter_context(io.TextIOWrapper(binary, encoding=_text_encoding(encoding),
                                                     errors="replace", newline=""))
         records = (r for r in csv.reader(text, delimiter=sep) if r)
         next(records, None)
@@ -461,6 +650,7 @@ def read_table(
     columns: Sequence[str] | None = None,
     text_columns: Sequence[str] = (),
     numeric_columns: Sequence[str] = (),
+    options: ReadOptions | None = None,
 ) -> pd.DataFrame:
     """Read a whole table (see :func:`iter_tables`).
 
@@ -470,7 +660,8 @@ def read_table(
         As ``iter_tables``, and when the file has a header but no rows.
     """
     chunks = list(iter_tables(path, fmt=fmt, chunk_rows=1 << 62, columns=columns,
-                              text_columns=text_columns, numeric_columns=numeric_columns))
+                              text_columns=text_columns, numeric_columns=numeric_columns,
+                              options=options))
     frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     if len(frame) == 0:
         raise DataError(f"{name_of(path)}: no data rows")

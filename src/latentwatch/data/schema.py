@@ -30,6 +30,8 @@ values or ISO 8601 text, ``"epoch_s"``/``"epoch_ms"`` for seconds/milliseconds s
 values ("is not a date/time") for the model. Inference takes a column as datetime by
 this rule, and says why in the column's note:
 
+* text the table's ``date_format`` (``fit --date-format``) reads, at least
+  ``MOSTLY_DATES`` of it;
 * ``datetime64`` values; text of which at least ``MOSTLY_DATES`` (95%) reads as ISO 8601;
 * text shaped ``D/M/Y`` or ``M/D/Y`` (separator ``/``, ``.`` or ``-``; year of 2 or 4
   digits; optional time ``H:M`` or ``H:M:S``; the first value of that shape sets the
@@ -43,6 +45,8 @@ this rule, and says why in the column's note:
 
 Identifier columns (``id_columns``) are passed through to the output and excluded
 columns ignored. Inference excludes columns it cannot model (all missing, durations,
+lists in a cell, numbers written with a decimal comma or thousands separators that
+were read as text (the reason names the reading option),
 text with as many distinct values as an identifier) and says why.
 
 Schema file
@@ -57,10 +61,12 @@ A JSON object; every key is optional::
       "id_columns": ["transaction_id"],
       "exclude": ["comment"],
       "max_categories": 50,
-      "min_category_count": 5
+      "min_category_count": 5,
+      "date_format": "%m/%d/%Y"
     }
 
-Columns it lists take the given kind; the others are inferred. ``TableSchema.to_dict``
+Columns it lists take the given kind; the others are inferred. ``date_format`` reads
+text dates of the inferred columns first (``fit --date-format``). ``TableSchema.to_dict``
 writes this form with every column listed (``latentwatch schema`` prints it), so an
 inferred schema can be saved, edited and passed back with ``--schema``.
 """
@@ -107,7 +113,22 @@ TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
 BOOLEAN_WORD_PAIRS = tuple(frozenset(p) for p in (("true", "false"), ("t", "f"), ("yes", "no"),
                                                   ("y", "n")))
-_FILE_KEYS = ("columns", "id_columns", "exclude", "max_categories", "min_category_count")
+_FILE_KEYS = ("columns", "id_columns", "exclude", "max_categories", "min_category_count",
+              "date_format")
+# Names R, pandas and spreadsheets give a column of row numbers.
+INDEX_NAMES = frozenset({"", "rownames", "row.names", "row_names", "index", "level_0",
+                         "row", "rowid", "row_id", "rownum", "row_number", "x"})
+_UNNAMED = re.compile(r"Unnamed: \d+")
+# A number written with a decimal comma, thousands separators, or both ("1.300,25").
+_NUMBER_FORMATS = (
+    (re.compile(r"[-+]?\d{1,3}(\.\d{3})+,\d+"), "--decimal , --thousands .",
+     "decimal=',', thousands='.'"),
+    (re.compile(r"[-+]?\d+,(\d{1,2}|\d{4,})"), "--decimal ,", "decimal=','"),
+    (re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"), "--thousands ,", "thousands=','"),
+)
+_CURRENCY = "$€£¥₹₽₩¢"
+# The note of slash dates read day-first because nothing tells the order.
+AMBIGUOUS_DATES = "day-first text assumed"
 _COLUMN_KEYS = ("kind", "log", "features", "format", "note")
 
 
@@ -225,6 +246,7 @@ class _FileSpec:
     max_categories: int | None
     min_category_count: int | None
     reasons: dict[str, str] = field(default_factory=dict)
+    date_format: str | None = None
 
 
 def _parse(data: Mapping[str, Any], source: str | None) -> _FileSpec:
@@ -251,9 +273,14 @@ def _parse(data: Mapping[str, Any], source: str | None) -> _FileSpec:
     reasons = data.get("exclude_reasons", {})
     if not isinstance(reasons, Mapping):
         raise DataError(where(source, "'exclude_reasons' must map column names to text"))
+    date_format = data.get("date_format")
+    if date_format is not None and not (isinstance(date_format, str) and "%" in date_format):
+        raise DataError(where(source, "'date_format' must be a strftime format such as "
+                                      f"\"%m/%d/%Y %H:%M\", not {date_format!r}"))
     return _FileSpec(columns, _names(data.get("id_columns", ()), "id_columns", source),
                      _names(data.get("exclude", ()), "exclude", source), **limits,
-                     reasons={str(k): str(v) for k, v in reasons.items()})
+                     reasons={str(k): str(v) for k, v in reasons.items()},
+                     date_format=date_format)
 
 
 def _names(value: Any, key: str, source: str | None) -> tuple[str, ...]:
@@ -371,7 +398,7 @@ def infer_schema(
             columns.append(spec.columns[name])
             continue
         inferred = infer_column(frame[name], max_categories or spec.max_categories
-                                or MAX_CATEGORIES)
+                                or MAX_CATEGORIES, date_format=spec.date_format)
         if isinstance(inferred, str):
             dropped.append((name, inferred))
         else:
@@ -395,12 +422,24 @@ def _list(names: Iterable[Any], limit: int = 12) -> str:
     return ", ".join(names[:limit]) + more
 
 
-def infer_column(series: pd.Series, max_categories: int = MAX_CATEGORIES) -> ColumnSpec | str:
-    """The inferred :class:`ColumnSpec` of one column, or the reason to exclude it."""
+def infer_column(series: pd.Series, max_categories: int = MAX_CATEGORIES, *,
+                 date_format: str | None = None) -> ColumnSpec | str:
+    """The inferred :class:`ColumnSpec` of one column, or the reason to exclude it.
+
+    ``date_format`` (a ``strftime`` format) reads text dates first, when it reads
+    ``MOSTLY_DATES`` of the values.
+    """
     name = str(series.name)
     values = series.dropna()
     if values.empty:
         return "no values (all missing)"
+    if values.dtype == object:
+        nested = np.fromiter((isinstance(v, list | tuple | dict | set | np.ndarray)
+                              for v in series.to_numpy()), dtype=bool, count=len(series))
+        if nested.any():
+            row = int(np.flatnonzero(nested)[0])
+            return (f"holds lists or mappings, not one value per cell (row {row + 1}: "
+                    f"{_short(series.iloc[row])}); flatten it into columns to model it")
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return ColumnSpec(name, "boolean")
@@ -420,7 +459,64 @@ def infer_column(series: pd.Series, max_categories: int = MAX_CATEGORIES) -> Col
                 f"integers read as {'milli' if epoch == 'epoch_ms' else ''}seconds since "
                 "1970 UTC (to change it, set \"format\" or \"kind\": \"numeric\" in the schema)"))
         return _numeric_spec(name, numbers)
-    return _text_spec(name, values, max_categories)
+    return _text_spec(name, values, max_categories, date_format)
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def number_hint(value: Any) -> str:
+    """How to read ``value`` as a number when it is written with a decimal comma or
+    thousands separators (a currency sign allowed), or ``""``.
+
+    Examples
+    --------
+    >>> number_hint("135,25")
+    "a decimal comma? read the file with --decimal , (decimal=',')"
+    >>> number_hint("$1,300.00")
+    "thousands separators? read the file with --thousands , (thousands=',')"
+    >>> number_hint("abc")
+    ''
+    """
+    if not isinstance(value, str):
+        return ""
+    text = value.strip().strip(_CURRENCY).strip()
+    for pattern, option, python in _NUMBER_FORMATS:
+        if pattern.fullmatch(text):
+            what = ("a decimal comma" if "decimal" in option else "thousands separators")
+            return f"{what}? read the file with {option} ({python})"
+    return ""
+
+
+def index_like_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns of row numbers written by R or pandas: named like an index (``rownames``,
+    ``Unnamed: 0``, ``index``, ``X``, an empty name...) and holding distinct integers
+    in increasing order. Modelled, they make the position in the file a feature.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"Unnamed: 0": [3, 4, 7], "amount": [1.0, 2.0, 3.0]})
+    >>> index_like_columns(frame)
+    ['Unnamed: 0']
+    """
+    found = []
+    for column in frame.columns:
+        name = str(column)
+        if name.strip().lower() not in INDEX_NAMES and not _UNNAMED.fullmatch(name):
+            continue
+        values = frame[column]
+        if values.isna().any() or pd.api.types.is_bool_dtype(values.dtype):
+            continue
+        if not pd.api.types.is_integer_dtype(values.dtype):
+            numbers = pd.to_numeric(values, errors="coerce")
+            if numbers.isna().any() or np.mod(numbers.to_numpy(dtype=np.float64), 1).any():
+                continue
+            values = numbers
+        if len(values) > 1 and bool(values.is_monotonic_increasing) and values.is_unique:
+            found.append(name)
+    return found
 
 
 def _epoch_format(name: str, values: np.ndarray) -> str | None:
@@ -508,7 +604,8 @@ def parse_datetimes(values: pd.Series, fmt: str | None = None) -> pd.Series:
         return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce", utc=True)
 
 
-def _text_spec(name: str, values: pd.Series, max_categories: int) -> ColumnSpec | str:
+def _text_spec(name: str, values: pd.Series, max_categories: int,
+               date_format: str | None = None) -> ColumnSpec | str:
     if values.map(lambda v: isinstance(v, bool | np.bool_)).all():
         return ColumnSpec(name, "boolean")
     text = values.astype(str).str.strip()
@@ -522,6 +619,16 @@ def _text_spec(name: str, values: pd.Series, max_categories: int) -> ColumnSpec 
         return _numeric_spec(name, numbers.dropna().to_numpy(dtype=np.float64),
                              note=f"{len(bad)} values are not numbers, e.g. {bad.iloc[0]!r}")
     sample = text.iloc[:1000]
+    hints = sample.map(number_hint)
+    if share < MOSTLY_NUMERIC and (hints != "").mean() + share >= MOSTLY_NUMERIC:
+        example = sample[hints != ""].iloc[0]
+        return (f"numbers written like {example!r}, not read as numbers: "
+                f"{hints[hints != ''].iloc[0]}")
+    if date_format is not None:
+        parsed = parse_datetimes(text, date_format)
+        if parsed.notna().mean() >= MOSTLY_DATES:
+            return _datetime_spec(name, parsed, date_format,
+                                  note=_unread("read by the date format given", text, parsed))
     if (share <= 1 - MOSTLY_DATES
             and sample.str.contains(r"\d[-/:T ]?\d", regex=True).mean() >= MOSTLY_DATES):
         spec = _text_datetime_spec(name, text)
@@ -555,11 +662,13 @@ def _text_datetime_spec(name: str, text: pd.Series) -> ColumnSpec | None:
         return None
     if month_share > day_share:
         return _datetime_spec(name, by_month, month_first,
-                              note=_unread("month-first text", text, by_month))
-    note = "day-first text"
+                              note=_unread("month-first text (some second field is above 12)",
+                                           text, by_month))
+    note = "day-first text (some first field is above 12)"
     if (by_day.notna() == by_month.notna()).all():
-        note = (f"day-first text assumed (every value reads either way; set \"format\": "
-                f"\"{month_first}\" in the schema for month-first)")
+        note = (f"{AMBIGUOUS_DATES} (every value reads either way; for month-first pass "
+                f"--date-format {month_first} or set \"format\": \"{month_first}\" in the "
+                "schema)")
     return _datetime_spec(name, by_day, day_first, note=_unread(note, text, by_day))
 
 
@@ -609,7 +718,8 @@ def resolve_schema(schema: Any, frame: pd.DataFrame, source: str | None = None) 
                                           "data"))
         return schema
     if schema is None or (isinstance(schema, dict) and not schema.get("columns")
-                          and set(schema) <= {"id_columns", "exclude", "exclude_reasons"}):
+                          and set(schema) <= {"id_columns", "exclude", "exclude_reasons",
+                                              "date_format"}):
         ids = tuple(dict.fromkeys((schema or {}).get("id_columns", ())))
         excluded = tuple(dict.fromkeys((schema or {}).get("exclude", ())))
         rest = frame.drop(columns=[c for c in {*ids, *excluded} if c in frame.columns])
