@@ -11,6 +11,7 @@ import latentwatch
 from latentwatch import AutoEncoderDetector, VAEDetector
 from latentwatch.models.vae import SCORE_METHODS
 from latentwatch.thresholds import (
+    AUTO_MIN_VALIDATION_ROWS,
     Contamination,
     FalseAlarmRate,
     LogLikelihood,
@@ -348,11 +349,24 @@ def test_contamination_keeps_its_share_for_every_score_method():
 
 
 def test_auto_threshold_keeps_its_meaning_for_every_score_method():
-    X = _normal_rows(16, 800)
+    X = _normal_rows(16, 800)  # 80 validation rows: the small-table rule applies
     model = VAEDetector(random_state=0, max_epochs=3).fit(X)
     for method in SCORE_METHODS:
         model.set_params(score_method=method)
-        assert model.offset_ == float(np.quantile(-model.calibration_scores_, 0.01)), method
+        assert model.offset_ <= float(np.quantile(-model.calibration_scores_, 0.01)), method
+        assert np.mean(model.predict(X) == -1) <= 0.0101, method
+
+
+def test_auto_threshold_on_few_validation_rows_is_also_the_quantile_of_the_fit_rows():
+    rng = np.random.default_rng(0)
+    fit_rows, few = rng.normal(size=2000), rng.normal(size=30)
+    state = fit_threshold(None, {"m": fit_rows}, {"m": few}, None)
+    expected = min(np.quantile(-few, 0.01), np.quantile(-fit_rows, 0.01))
+    assert state.methods["m"].offset == pytest.approx(expected)
+    assert np.mean(fit_rows > -state.methods["m"].offset) <= 0.01
+    many = rng.normal(size=AUTO_MIN_VALIDATION_ROWS)
+    state = fit_threshold(None, {"m": fit_rows}, {"m": many}, None)
+    assert state.methods["m"].offset == float(np.quantile(-many, 0.01))
 
 
 def test_describe_threshold_says_what_it_means():

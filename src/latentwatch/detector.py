@@ -316,11 +316,37 @@ def _class_of(meta: dict[str, Any]) -> type[BaseDetector]:
     return detector_class(meta["model"]["name"])
 
 
+def _load_device(path: Path, meta: dict[str, Any], device: str | None) -> str | None:
+    """Where a loaded model runs: ``device``, else the model's own ``device`` parameter,
+    falling back to the CPU with a warning when that asks for CUDA and there is none (a
+    model trained on a GPU loads on a laptop). An explicit ``device`` that cannot be had
+    is refused, naming the file."""
+    import warnings
+
+    from latentwatch.engine.device import resolve_device
+
+    params = meta.get("params")
+    own = params.get("device") if isinstance(params, dict) else None
+    wanted = device or own
+    if not isinstance(wanted, str):
+        return device
+    try:
+        return str(resolve_device(wanted))
+    except ValueError as exc:
+        if device is None and wanted.startswith("cuda"):
+            warnings.warn(f"{path}: the model was trained with device={wanted!r} and CUDA is "
+                          "not available here; it runs on the CPU (same scores up to "
+                          "float rounding)", UserWarning, stacklevel=4)
+            return "cpu"
+        raise ValueError(f"{path}: {exc}") from None
+
+
 def _loaded(path: Path, meta: dict[str, Any], tensors: dict, device: str | None
             ) -> BaseDetector:
     from latentwatch import persistence
     from latentwatch.errors import ModelFormatError
 
+    device = _load_device(path, meta, device)
     try:
         model = _class_of(meta)(**persistence.params_from_json(meta["params"]))
         model._set_file_contents(path, meta, tensors, device)

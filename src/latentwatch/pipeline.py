@@ -161,7 +161,7 @@ def _calibrate(module, codec, prepared: PreparedRows, strategy, likelihood_metho
     def scores(rows: np.ndarray) -> dict[str, np.ndarray] | None:
         return score_all(module, codec, rows, seed, device) if len(rows) else None
 
-    need_training = (thresholds.needs_training_scores(strategy)
+    need_training = (thresholds.needs_training_scores(strategy, len(prepared.validation))
                      or not len(prepared.validation))
     state = thresholds.fit_threshold(
         strategy, training=scores(prepared.fit_sample) if need_training else None,

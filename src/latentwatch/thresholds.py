@@ -331,6 +331,11 @@ def describe_threshold(model: Any) -> str:
 # -- a fitted threshold -------------------------------------------------------------------
 # With contamination="auto", the threshold flags this share of the held-out validation rows.
 AUTO_FALSE_ALARM_RATE = 0.01
+# With fewer validation rows, the "auto" threshold is also at least the same quantile of
+# all the rows fit saw: the 99th percentile of a few dozen rows is about their maximum's
+# neighbour, and flagged 5-35% of new normal rows on small ADBench tables (benchmarks in
+# docs/data-files.md).
+AUTO_MIN_VALIDATION_ROWS = 500
 CALIBRATION_SOURCES = ("calibration_split", "calibrate", "validation")
 
 
@@ -468,9 +473,14 @@ def check_calibration_split(strategy: ThresholdStrategy | None, n_rows: int,
                          f"than 2 of {n_rows} rows for training")
 
 
-def needs_training_scores(strategy: ThresholdStrategy | None) -> bool:
-    """Whether fitting the threshold needs the scores of the training rows."""
-    return isinstance(strategy, Contamination)
+def needs_training_scores(strategy: ThresholdStrategy | None,
+                          n_validation: int | None = None) -> bool:
+    """Whether fitting the threshold needs the scores of the training rows: for a
+    contamination, and for ``"auto"`` with fewer than ``AUTO_MIN_VALIDATION_ROWS``
+    validation rows (``n_validation``)."""
+    return isinstance(strategy, Contamination) or (
+        strategy is None and n_validation is not None
+        and n_validation < AUTO_MIN_VALIDATION_ROWS)
 
 
 def fit_threshold(
@@ -483,7 +493,10 @@ def fit_threshold(
     """Fit the threshold of every score method from its scores (``{method: scores}``).
 
     ``None`` (``contamination="auto"``) flags ``AUTO_FALSE_ALARM_RATE`` of the held-out
-    validation rows (of the training rows without a validation split);
+    validation rows (of the training rows without a validation split); with fewer than
+    ``AUTO_MIN_VALIDATION_ROWS`` validation rows and ``training`` scores given, the
+    threshold is the higher of that quantile and the same quantile of ``training`` (the
+    rows fit saw), so that a small table's threshold does not rest on a few rows;
     ``Contamination(share)`` takes that quantile of the training scores, as
     IsolationForest does; ``FalseAlarmRate(rate)`` the conformal threshold of the
     calibration split (none yet without one: ``calibrate`` must come first);
@@ -502,6 +515,10 @@ def fit_threshold(
         if strategy is None:
             normal = validation[method] if validation else training[method]
             offset = float(np.quantile(-normal, AUTO_FALSE_ALARM_RATE))
+            if (validation and training and method in training
+                    and len(normal) < AUTO_MIN_VALIDATION_ROWS):
+                offset = min(offset, float(np.quantile(-training[method],
+                                                       AUTO_FALSE_ALARM_RATE)))
         elif isinstance(strategy, Contamination):
             offset = float(np.percentile(-training[method], 100.0 * strategy.share))
         elif isinstance(strategy, LogLikelihood):

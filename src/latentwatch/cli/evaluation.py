@@ -12,13 +12,42 @@ from latentwatch.cli.errors import fail
 from latentwatch.cli.reading import ModelInput, load_model, read_options, write_text
 
 
-def _labels(frame, column: str, source: str):
+PositiveLabel = Annotated[str | None, typer.Option(
+    "--positive-label", show_default="1, true or yes",
+    help="The value of the label column that marks an anomaly (e.g. bad, fraud, yes); "
+    "every other value is a normal row.")]
+
+
+def _labels(frame, column: str, source: str, positive: str | None = None):
+    """0/1 labels of ``column``: 1 where it equals ``positive``; without it, 0/1,
+    true/false or yes/no (1, true, yes: an anomaly)."""
+    import numpy as np
+
+    from latentwatch.data.cells import to_booleans
     from latentwatch.evaluation import binary_labels
 
+    raw = frame[column]
+    name = f"{source}: label column {column!r}"
+    if raw.isna().any():
+        first = int(np.flatnonzero(raw.isna().to_numpy())[0]) + 1
+        fail(f"{name} is empty in {int(raw.isna().sum())} rows (first: row {first}); fill "
+             "them or drop those rows")
+    text = raw.astype(str).str.strip()
+    found = sorted(set(text))
+    shown = ", ".join(found[:6]) + (", ..." if len(found) > 6 else "")
+    if positive is not None:
+        wanted = positive.strip()
+        if wanted not in found:
+            fail(f"{name}: --positive-label {positive!r} is none of its values ({shown})")
+        return (text == wanted).to_numpy(dtype=np.int64)
+    flags, bad = to_booleans(raw)
+    if not bad.any():
+        return flags.astype(np.int64)
     try:
-        return binary_labels(frame[column], f"{source}: label column {column!r}")
-    except ValueError as exc:
-        fail(str(exc))
+        return binary_labels(raw, name)
+    except ValueError:
+        fail(f"{name} holds {shown}: pass --positive-label VALUE, the value that marks an "
+             "anomaly (or use 0/1, true/false, yes/no)")
 
 
 def evaluate(
@@ -26,12 +55,13 @@ def evaluate(
     data: opt.Data,
     label_column: Annotated[str, typer.Option(
         "--label-column", "-l", show_default=False,
-        help="Column of DATA with the labels: 1 (or true) for an anomaly, 0 for a normal "
-        "row.")],
+        help="Column of DATA with the labels: 1, true or yes for an anomaly, 0, false or no "
+        "for a normal row (other values: --positive-label).")],
     precision_at: Annotated[int | None, typer.Option(
         "--precision-at", min=1, show_default="the number of labelled anomalies",
         help="Cut-off for precision at k: the share of anomalies among this many "
         "highest-scoring rows.")] = None,
+    positive_label: PositiveLabel = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
                        ] = False,
     out: Annotated[str | None, typer.Option(
@@ -61,7 +91,7 @@ def evaluate(
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[], keep=[label_column],
                         options=read_options(decimal, thousands, encoding))
     frame = reader.read()
-    y = _labels(frame, label_column, reader.source)
+    y = _labels(frame, label_column, reader.source, positive_label)
     try:
         result = evaluate_model(detector, reader.inputs(frame), y, k=precision_at)
     except ValueError as exc:  # e.g. a false_alarm_rate threshold not calibrated yet
@@ -91,6 +121,7 @@ def report(
     out: Annotated[str, typer.Option("--out", "-o", help="HTML file to write.")
                    ] = "report.html",
     label_column: opt.LabelColumn = None,
+    positive_label: PositiveLabel = None,
     n: Annotated[int, opt.n_rows("Most anomalous rows listed.", minimum=1)] = 10,
     title: Annotated[str | None, typer.Option("--title", show_default="the model's class",
                                               help="Page title.")] = None,
@@ -124,7 +155,7 @@ def report(
         frame = reader.read()
         data_name = Path(reader.source).name if data != opt.STDIO else reader.source
         if label_column is not None:
-            y = _labels(frame, label_column, reader.source)
+            y = _labels(frame, label_column, reader.source, positive_label)
         X = reader.inputs(frame)
     elif label_column is not None:
         fail("--label-column: labels need a DATA file; pass DATA after MODEL")
