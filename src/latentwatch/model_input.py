@@ -144,8 +144,11 @@ class ModelColumns:
         for kind, names in (("id column", ids), ("column", self.keep)):
             for name in names:
                 if name not in present:
-                    raise DataError(where(self.source, f"{kind} {name!r} is not in the data "
-                                                       f"(it has: {shown(header)})"))
+                    near = [c for c in header if _folded(c) == _folded(name)]
+                    has = (f"; the data has {near[0]!r} (the names differ in case or "
+                           "spaces)" if near else f" (it has: {shown(header)})")
+                    raise DataError(where(self.source, f"{kind} {name!r} is not in the "
+                                                       f"data{has}"))
         for name in ids:
             if name in RESERVED:
                 raise DataError(where(self.source, f"id column {name!r} has the name of an "
@@ -165,8 +168,18 @@ class ModelColumns:
         if len(rename) == len(missing):
             return ColumnPlan(ids, self.keep, rename)
         missing = [c for c in missing if c not in rename.values()]
+        near = [c for c in header if _folded(c) == _folded(missing[0])]
+        if near:
+            raise DataError(where(self.source, (
+                f"column {missing[0]!r} is missing; the data has {near[0]!r} (the names "
+                f"differ in case or spaces): rename it {missing[0]!r}")))
         raise DataError(where(self.source, f"column {missing[0]!r} is missing (the model "
                                            f"reads: {shown(self.columns)})"))
+
+
+def _folded(name: Any) -> str:
+    """A column name compared without case and spaces."""
+    return "".join(str(name).split()).casefold()
 
 
 def _stripped_matches(missing: Sequence[str], header: Sequence[str], source: str

@@ -1,7 +1,10 @@
-"""The command line's console: rich output that shows user data literally."""
+"""The command line's console: rich output that shows user data literally, and the
+progress shown on stderr while long work runs (only on a terminal)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from latentwatch.cli.errors import visible
@@ -37,3 +40,38 @@ def schema_table(schema, title: str):
     for row in schema.describe():
         table.add_row(*(literal(cell) for cell in row))
     return table
+
+
+def shows_progress(quiet: bool = False, stream=None) -> bool:
+    """Whether a command shows progress: on stderr, when it is a terminal and the
+    command is not ``--quiet`` (a pipe, a file or a CI log stays clean)."""
+    import sys
+
+    stream = sys.stderr if stream is None else stream
+    try:
+        return not quiet and stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextmanager
+def working(what: str, quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """A spinner with the elapsed time on stderr while the block runs (only when
+    :func:`shows_progress`); yields a function that changes the text shown.
+
+    Examples
+    --------
+    >>> with working("scoring 10 rows", quiet=True) as say:
+    ...     say("writing")
+    """
+    if not shows_progress(quiet):
+        yield lambda text: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                        TimeElapsedColumn(), console=literal_console(stderr=True),
+                        transient=True)
+    with progress:
+        task = progress.add_task(visible(what), total=None)
+        yield lambda text: progress.update(task, description=visible(text))

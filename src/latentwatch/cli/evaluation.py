@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from latentwatch.cli import options as opt
+from latentwatch.cli.console import working
 from latentwatch.cli.errors import fail
 from latentwatch.cli.reading import ModelInput, load_model, read_options, write_text
-
 
 PositiveLabel = Annotated[str | None, typer.Option(
     "--positive-label", show_default="1, true or yes",
@@ -72,6 +72,7 @@ def evaluate(
     thousands: opt.Thousands = None,
     encoding: opt.Encoding = "utf-8",
     device: opt.Device = None,
+    quiet: opt.Quiet = False,
     debug: opt.Debug = False,
 ) -> None:
     """Measure how well MODEL finds the labelled anomalies of DATA.
@@ -90,19 +91,22 @@ def evaluate(
     detector = load_model(model, device)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[], keep=[label_column],
                         options=read_options(decimal, thousands, encoding))
-    frame = reader.read()
-    y = _labels(frame, label_column, reader.source, positive_label)
-    try:
-        result = evaluate_model(detector, reader.inputs(frame), y, k=precision_at)
-    except ValueError as exc:  # e.g. a false_alarm_rate threshold not calibrated yet
-        fail(f"{reader.source}: {exc}")
+    with working(f"reading {reader.source}", quiet) as say:
+        frame = reader.read()
+        y = _labels(frame, label_column, reader.source, positive_label)
+        say(f"scoring {len(frame):,} rows of {reader.source}")
+        try:
+            result = evaluate_model(detector, reader.inputs(frame), y, k=precision_at)
+        except ValueError as exc:  # e.g. a false_alarm_rate threshold not calibrated yet
+            fail(f"{reader.source}: {exc}")
     text, table = result.to_json(), result.table()
     if detector.window_ is not None:
         import json
 
         from latentwatch.series_evaluation import evaluate_series
 
-        scores = detector.anomaly_score(reader.inputs(frame))
+        with working(f"scoring the windows of {len(frame):,} rows", quiet):
+            scores = detector.anomaly_score(reader.inputs(frame))
         offset = detector.offset_
         series = evaluate_series(y, scores, None if offset is None else scores > -offset,
                                  max_buffer=detector.window_)
@@ -152,7 +156,8 @@ def report(
         reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[],
                             keep=[label_column] if label_column else [],
                             options=read_options(decimal, thousands, encoding))
-        frame = reader.read()
+        with working(f"reading {reader.source}", quiet):
+            frame = reader.read()
         data_name = Path(reader.source).name if data != opt.STDIO else reader.source
         if label_column is not None:
             y = _labels(frame, label_column, reader.source, positive_label)
@@ -160,7 +165,9 @@ def report(
     elif label_column is not None:
         fail("--label-column: labels need a DATA file; pass DATA after MODEL")
     # written atomically, with the user's umask
-    write_report(detector, out, X=X, y=y, title=title, top=n, data_name=data_name,
-                 random_state=seed)
+    rows = "" if X is None else f" on {len(X):,} rows"
+    with working(f"writing the report{rows} (scores, curves, latent map)", quiet):
+        write_report(detector, out, X=X, y=y, title=title, top=n, data_name=data_name,
+                     random_state=seed)
     if not quiet:
         typer.echo(f"wrote {out} ({Path(out).stat().st_size / 1024:.0f} KiB)", err=True)

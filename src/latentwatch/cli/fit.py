@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from latentwatch.cli import options as opt
-from latentwatch.cli.console import literal_console, schema_table
+from latentwatch.cli.console import literal_console, schema_table, shows_progress
 from latentwatch.cli.errors import fail
 from latentwatch.cli.reading import (
     default_model_path,
@@ -182,7 +182,8 @@ def fit(
     params: dict[str, Any] = {
         "max_epochs": _epochs(epochs), "contamination": _contamination(contamination),
         "hidden_dims": _hidden_dims(hidden_dims), "latent_dim": latent_dim,
-        "threshold": threshold, "random_state": seed, "verbose": not quiet, "device": device,
+        "threshold": threshold, "random_state": seed, "verbose": shows_progress(quiet),
+        "device": device,
     }
     try:  # a bad strategy is refused before the data is read
         strategy = thresholds.resolve_strategy(threshold, params["contamination"],

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from latentwatch.cli import options as opt
-from latentwatch.cli.console import literal_console
+from latentwatch.cli.console import literal_console, shows_progress
 from latentwatch.cli.errors import fail
 from latentwatch.cli.reading import (
     MAX_ROWS_PICKED,
@@ -108,7 +108,7 @@ def score(
     source = reader.source
     first: list[Problem] = []
     n_bad = n_rows = n_flagged = 0
-    bar = tqdm(disable=True if quiet else None, unit=" rows", desc="scoring")
+    bar = tqdm(disable=not shows_progress(quiet), unit=" rows", desc="scoring")
     context = None
     chunks = reader.chunks(rows_per_chunk(detector, chunk_rows))
     with TableWriter(out, opt.value(out_format)) as writer:

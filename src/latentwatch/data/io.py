@@ -619,6 +619,11 @@ def _read_error(name: str, exc: Exception) -> DataError:
 def _require(columns: Sequence[str], present: Sequence[str], name: str) -> None:
     missing = [c for c in columns if c not in present]
     if missing:
+        folded = "".join(str(missing[0]).split()).casefold()
+        near = [c for c in present if "".join(str(c).split()).casefold() == folded]
+        if near:
+            raise DataError(f"{name}: column {missing[0]!r} is missing; the data has "
+                            f"{near[0]!r} (the names differ in case or spaces): rename it")
         raise DataError(f"{name}: column {missing[0]!r} is missing (it has: "
                         f"{', '.join(present[:20])}{' ...' if len(present) > 20 else ''})")
 

@@ -127,6 +127,7 @@ _NUMBER_FORMATS = (
     (re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"), "--thousands ,", "thousands=','"),
 )
 _CURRENCY = "$€£¥₹₽₩¢"
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)")
 # The note of slash dates read day-first because nothing tells the order.
 AMBIGUOUS_DATES = "day-first text assumed"
 _COLUMN_KEYS = ("kind", "log", "features", "format", "note")
@@ -620,7 +621,9 @@ def _text_spec(name: str, values: pd.Series, max_categories: int,
                              note=f"{len(bad)} values are not numbers, e.g. {bad.iloc[0]!r}")
     sample = text.iloc[:1000]
     hints = sample.map(number_hint)
-    if share < MOSTLY_NUMERIC and (hints != "").mean() + share >= MOSTLY_NUMERIC:
+    plain = sample.map(lambda v: bool(_PLAIN_NUMBER.fullmatch(v.strip(_CURRENCY).strip())))
+    if (share < MOSTLY_NUMERIC and (hints != "").any()
+            and ((hints != "") | plain).mean() >= MOSTLY_NUMERIC):
         example = sample[hints != ""].iloc[0]
         return (f"numbers written like {example!r}, not read as numbers: "
                 f"{hints[hints != ''].iloc[0]}")
