@@ -19,11 +19,12 @@ import pytest
 import typer.main
 from cli_helpers import DECODERS, MODELS, assert_one_line_error, invoke, ok
 
+import latentwatch
 from latentwatch import models
 from latentwatch.cli import app
 
-COMMANDS = ("fit", "score", "explain", "info", "schema", "evaluate", "report", "sample",
-            "interpolate", "encode", "plot-latent", "serve")
+COMMANDS = ("fit", "score", "explain", "info", "schema", "evaluate", "calibrate", "report",
+            "sample", "interpolate", "encode", "plot-latent", "serve")
 NOT_ON_A_MODEL = {"demo"}  # writes example data
 
 # Where each command is checked to work: a test over ``each`` (every model) or ``decoder``
@@ -35,6 +36,7 @@ WORKS = {
     "info": "test_info_describes_the_model_file",
     "schema": "test_schema_shows_how_fit_reads_the_data",
     "evaluate": "test_evaluate_against_the_labels",
+    "calibrate": "test_calibrate_on_normal_rows_gives_the_p_values_of_python",
     "report": "test_report_on_the_model_and_the_data",
     "sample": "test_sample_then_score_what_it_wrote",
     "interpolate": "test_interpolate_between_two_rows",
@@ -92,6 +94,15 @@ def test_the_matrix_names_every_command_and_every_registered_model():
             works, refused = name in runs_on[fixtures[test]], refusal(name, command)
             assert works != (refused is not None), (name, command, test, refused)
     assert {c for _, _, c in REFUSED} == set(INVOKE)
+
+
+def test_calibrate_on_normal_rows_gives_the_p_values_of_python(each, tmp_path):
+    out = tmp_path / "calibrated.lwm"
+    ok(invoke("calibrate", each.model, each.data, "-o", out, "-q"))
+    model = each.load().calibrate(each.inputs)
+    calibrated = latentwatch.load(out)
+    assert calibrated.calibration_source_ == "calibrate"
+    np.testing.assert_array_equal(calibrated.calibration_scores_, model.calibration_scores_)
 
 
 @pytest.mark.parametrize("name, command", [(name, command) for name in MODELS

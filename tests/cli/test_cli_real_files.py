@@ -102,7 +102,8 @@ def test_us_dates_with_a_date_format_and_refused_dates_name_the_format(tmp_path)
     rng = np.random.default_rng(1)
     frame = loans(300).drop(columns="rownames")
     frame["opened"] = [f"{m}/{d}/2023" for m, d in zip(rng.integers(1, 13, 300),
-                                                        rng.integers(1, 13, 300))]
+                                                        rng.integers(1, 13, 300),
+                                                        strict=True)]
     frame.to_csv(tmp_path / "us.csv", index=False)
     guessed = ok(invoke("fit", tmp_path / "us.csv", "-o", tmp_path / "g.lwm", *FAST))
     assert "slash dates read day-first (%d/%m/%Y)" in guessed.stderr

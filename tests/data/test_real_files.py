@@ -41,7 +41,7 @@ def test_currency_signs_and_thousands_separators_of_a_us_export(tmp_path):
     assert plain["fee"].tolist() == [12.5, 0.99, 3.0]  # a currency sign needs no option
     assert "--thousands ," in infer_column(plain["amount"])
     numbers, bad = to_numbers(pd.Series(["1,300", "12"], dtype=object), messages := {}, 0)
-    assert bad.tolist() == [True, False]
+    assert bad.tolist() == [True, False] and numbers[1] == 12.0
     assert "read the file with --thousands ," in messages[(0, 0)][1]
 
 
