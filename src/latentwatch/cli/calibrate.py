@@ -36,8 +36,8 @@ def calibrate(
     small table: fit with --calibration-fraction 0 on one part, calibrate on another.
     A false_alarm_rate of r needs at least 1/r - 1 rows (199 for alerts:50/10000).
 
-    [bold]Example:[/bold] latentwatch fit part1.csv --threshold alerts:50/10000
-    --calibration-fraction 0 -o m.lwm && latentwatch calibrate m.lwm part2.csv
+    [bold]Example:[/bold] latentwatch calibrate m.lwm part2.csv (after latentwatch fit
+    part1.csv --threshold alerts:50/10000 --calibration-fraction 0 -o m.lwm)
     """
     from latentwatch.thresholds import describe_threshold
 

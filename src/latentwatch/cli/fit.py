@@ -153,6 +153,10 @@ def fit(
 
     Prints the schema the model reads DATA with, a progress bar and a summary, and says
     when training stopped at the epoch cap with the validation loss still falling.
+    Columns of row numbers (rownames, Unnamed: 0, index: distinct increasing integers) are
+    set aside as ids, and said (--model-index models them); slash dates that read either
+    way are read day-first, and said (--date-format %m/%d/%Y for month-first); numbers
+    written 135,25 or 1,300 need --decimal or --thousands (docs/data-files.md).
     Id (-i) and excluded (-x) columns are set aside first; the other columns then follow
     the Python rule: all numeric gives a numeric matrix, the model (and the scores, bit
     for bit) of VAEDetector(random_state=SEED).fit(frame) on the same columns; otherwise
