@@ -1,0 +1,268 @@
+"""Which cell makes a row unusual: each column judged given the others, by counterfactuals.
+
+The per-column parts of a score (``feature_scores``) sum to it, but they blame the wrong
+column when one value is extreme: the extreme input drags the latent code away, every
+other column is then reconstructed badly, and its part grows with the dragged code
+(``Seniority = 1e6`` gave ``Age`` the largest part). Here each cell is judged given the
+other cells of its row, with two counterfactual rows per cell ``j`` of a packed row ``x``:
+
+* ``x`` with cell ``j``'s encoder input *masked* (written as the codec writes a gap: a
+  standardised 0, an all-zero one-hot, a 0 boolean, and the missingness indicator on
+  where the column had gaps), its target kept. Encoded and decoded, it gives
+  ``e_j = E[x_j | x_-j]``, the value the model expects of cell ``j`` given the others
+  (numeric: the decoder mean; categorical or boolean: the most probable value), and the
+  probability of the observed category given the others. ``iterations`` more passes
+  write ``e_j`` into the input and decode again (a fixed-point imputation; 1 by default).
+* ``x`` with cell ``j`` *repaired*: its input and target set to ``e_j``.
+
+The attribution of cell ``j`` is how much the score falls when the cell is repaired::
+
+    a_j = s(x) - s(x with x_j := e_j)
+
+An extreme cell gives nearly the whole excess of the score (the repaired row is normal),
+while repairing any other cell leaves the extreme one in place and the score high. The
+attributions do not sum to the score (the parts do); they rank the cells.
+
+Two comparisons the benchmark measures (``benchmarks/detection/explain_attribution.py``):
+leave-one-column-out, ``s(x) - s(x without j)`` (cell ``j`` masked and not scored), and
+the conditional part ``part_j(x with j's input masked)``. Unobserved cells of columns
+without modelled gaps (the masked steps of a window) are not judged (0).
+
+Everything here works on packed rows through the codec's layout and the estimator's
+``score_encoded``: tables and windows, every model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from latentwatch.engine import scoring
+
+# Packed float64 values the counterfactual rows of one chunk may hold (32 MB).
+CHUNK_VALUES = 2**22
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Counterfactual judgement of every cell of some packed rows.
+
+    Attributes
+    ----------
+    scores : np.ndarray of shape (n,)
+        The rows' scores ``s(x)``.
+    attribution : np.ndarray of shape (n, n_blocks)
+        ``s(x) - s(x with x_j := e_j)`` in nats (0 for a cell not judged).
+    expected : np.ndarray of shape (n, n_blocks)
+        ``e_j``, the model-space value expected of each cell given the others.
+    probability : np.ndarray of shape (n, n_blocks)
+        Probability of the observed category or boolean given the others (NaN for
+        numbers and gaps).
+    """
+
+    scores: np.ndarray
+    attribution: np.ndarray
+    expected: np.ndarray
+    probability: np.ndarray
+
+
+def _block_slots(codec: Any, j: int) -> tuple[int, int, int | None]:
+    """Start and width of block ``j``'s value inputs, and the input index of its
+    missingness indicator (None without modelled gaps)."""
+    gaps = np.flatnonzero(np.asarray(codec.with_missing) == j)
+    indicator = int(codec.n_values + gaps[0]) if len(gaps) else None
+    return int(codec.input_start[j]), int(codec.blocks[j].width), indicator
+
+
+def mask_inputs(codec: Any, rows: np.ndarray, j: int) -> np.ndarray:
+    """Copies of packed ``rows`` whose block ``j`` is written to the encoder as a gap:
+    its value inputs 0 and its missingness indicator (if modelled) 1; targets and
+    observed flags are kept, so the row is still scored on the cell's value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from latentwatch.data.codec import TableCodec
+    >>> frame = pd.DataFrame({"a": [0.5, 1.5] * 30, "c": ["x", "y", "z"] * 20})
+    >>> codec = TableCodec().fit(frame)
+    >>> rows = codec.encode(frame.iloc[[1]]).packed  # a = 1.5, c = "y"
+    >>> codec.input_width, rows[0, :5].round(2).tolist()
+    (5, [1.0, 0.0, 1.0, 0.0, 0.0])
+    >>> mask_inputs(codec, rows, 1)[0, :5].round(2).tolist()
+    [1.0, 0.0, 0.0, 0.0, 0.0]
+    """
+    start, width, indicator = _block_slots(codec, j)
+    out = rows.copy()
+    out[:, start:start + width] = 0.0
+    if indicator is not None:
+        out[:, indicator] = 1.0
+    return out
+
+
+def write_inputs(codec: Any, rows: np.ndarray, j: int, values: np.ndarray) -> np.ndarray:
+    """Copies of packed ``rows`` whose block ``j``'s encoder inputs hold the model-space
+    ``values`` ``(n,)`` as observed (a standardised number; a category index as a one-hot;
+    a 0/1 flag as -1/+1); targets and observed flags are kept."""
+    start, width, indicator = _block_slots(codec, j)
+    kind = codec.blocks[j].kind
+    out = rows.copy()
+    values = np.asarray(values, dtype=np.float64)
+    if kind == "categorical":
+        out[:, start:start + width] = 0.0
+        codes = np.clip(np.rint(values), 0, width - 1).astype(np.int64)
+        out[np.arange(len(out)), start + codes] = 1.0
+    elif kind == "boolean":
+        out[:, start] = 2.0 * values - 1.0
+    else:
+        out[:, start] = values
+    if indicator is not None:
+        out[:, indicator] = 0.0
+    return out
+
+
+def write_cells(codec: Any, rows: np.ndarray, j: int, values: np.ndarray) -> np.ndarray:
+    """Copies of packed ``rows`` with cell ``j`` set to the model-space ``values``:
+    encoder inputs (:func:`write_inputs`), target and observed flag."""
+    out = write_inputs(codec, rows, j, values)
+    out[:, codec.input_width + j] = values
+    out[:, codec.input_width + codec.n_blocks + j] = 1.0
+    return out
+
+
+def _judged(codec: Any, rows: np.ndarray) -> np.ndarray:
+    """``(n, n_blocks)``: cells with a likelihood term, observed or with modelled gaps."""
+    observed = rows[:, codec.input_width + codec.n_blocks:
+                    codec.input_width + 2 * codec.n_blocks] > 0.5
+    observed[:, np.asarray(codec.with_missing, dtype=np.int64)] = True
+    return observed
+
+
+def _stack(codec: Any, rows: np.ndarray, make) -> np.ndarray:
+    """``(n * n_blocks, width)``: ``make(rows, j)`` for every block, row-major (row ``i``'s
+    copy for block ``j`` at ``i * n_blocks + j``)."""
+    d = codec.n_blocks
+    return np.stack([make(rows, j) for j in range(d)], axis=1).reshape(len(rows) * d, -1)
+
+
+def conditional_expectations(model: Any, rows: np.ndarray, iterations: int = 1
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """``E[x_j | x_-j]`` of every cell of packed ``rows`` (model space, ``(n, n_blocks)``)
+    and the probability of each observed category or boolean given the others.
+
+    Cell ``j``'s input is masked (:func:`mask_inputs`), the row encoded at its posterior
+    mean and decoded; ``iterations`` further passes write the expectation into the input
+    and decode again.
+    """
+    codec = model.codec_
+    d = codec.n_blocks
+    masked = _stack(codec, rows, lambda r, j: mask_inputs(codec, r, j))
+    diagonal = np.tile(np.arange(d), len(rows))
+    index = np.arange(len(masked))
+    values, probability = scoring.expectations(model.module_, model.heads_, masked,
+                                               model.device_)
+    expected = values[index, diagonal]
+    for _ in range(iterations):
+        refined = masked.copy()
+        for j in range(d):
+            at = diagonal == j
+            refined[at] = write_inputs(codec, masked[at], j, expected[at])
+        values, probability = scoring.expectations(model.module_, model.heads_, refined,
+                                                   model.device_)
+        expected = values[index, diagonal]
+    return (expected.reshape(len(rows), d),
+            probability[index, diagonal].reshape(len(rows), d))
+
+
+def _chunks(codec: Any, n: int) -> list[slice]:
+    step = max(1, CHUNK_VALUES // max(1, codec.n_blocks * codec.packed_width))
+    return [slice(i, i + step) for i in range(0, n, step)]
+
+
+def counterfactual_attribution(model: Any, rows: np.ndarray, iterations: int = 1,
+                               scores: np.ndarray | None = None) -> Attribution:
+    """Judge every cell of packed ``rows`` given the others (see the module).
+
+    Parameters
+    ----------
+    model : fitted detector
+    rows : np.ndarray of shape (n, packed_width)
+        Packed rows that can be scored (``Encoded.good``).
+    iterations : int, default=1
+        Extra imputation passes of ``E[x_j | x_-j]``.
+    scores : np.ndarray of shape (n,) or None
+        The rows' scores when already computed.
+
+    Returns
+    -------
+    Attribution
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from latentwatch import AutoEncoderDetector
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(size=400)
+    >>> frame = pd.DataFrame({"a": a, "b": a + 0.1 * rng.normal(size=400),
+    ...                       "c": rng.normal(size=400)})
+    >>> model = AutoEncoderDetector(max_epochs=30, random_state=0).fit(frame)
+    >>> odd = frame.iloc[:1].assign(b=1e6)
+    >>> judged = counterfactual_attribution(model, model.read_rows(odd).good)
+    >>> int(judged.attribution[0].argmax())  # column b
+    1
+    """
+    codec = model.codec_
+    d = codec.n_blocks
+    rows = np.asarray(rows, dtype=np.float64)
+    if scores is None:
+        scores = model.score_encoded(rows)[0] if len(rows) else np.empty(0)
+    attribution = np.zeros((len(rows), d))
+    expected = np.zeros((len(rows), d))
+    probability = np.full((len(rows), d), np.nan)
+    for part in _chunks(codec, len(rows)):
+        block = rows[part]
+        if not len(block):
+            continue
+        e, p = conditional_expectations(model, block, iterations)
+        repaired = np.stack([write_cells(codec, block, j, e[:, j]) for j in range(d)],
+                            axis=1).reshape(len(block) * d, -1)
+        after = model.score_encoded(repaired)[0].reshape(len(block), d)
+        judged = _judged(codec, block)
+        attribution[part] = np.where(judged, scores[part][:, None] - after, 0.0)
+        expected[part] = e
+        probability[part] = p
+    return Attribution(np.asarray(scores, dtype=np.float64), attribution, expected,
+                       probability)
+
+
+def leave_one_out(model: Any, rows: np.ndarray, scores: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """``s(x) - s(x without j)`` ``(n, n_blocks)``: the fall of the score when cell ``j`` is
+    masked and not scored (its observed flag 0; a column with modelled gaps then scores
+    the gap). The leave-one-column-out baseline of the benchmark."""
+    codec = model.codec_
+    d = codec.n_blocks
+    rows = np.asarray(rows, dtype=np.float64)
+    if scores is None:
+        scores = model.score_encoded(rows)[0]
+
+    def without(r: np.ndarray, j: int) -> np.ndarray:
+        out = mask_inputs(codec, r, j)
+        out[:, codec.input_width + j] = 0.0
+        out[:, codec.input_width + codec.n_blocks + j] = 0.0
+        return out
+
+    after = model.score_encoded(_stack(codec, rows, without))[0].reshape(len(rows), d)
+    return np.where(_judged(codec, rows), scores[:, None] - after, 0.0)
+
+
+def conditional_parts(model: Any, rows: np.ndarray) -> np.ndarray:
+    """``part_j(x with j's input masked)`` ``(n, n_blocks)``: each cell's part of the score
+    of its row when the encoder does not see it (a comparison of the benchmark)."""
+    codec = model.codec_
+    d = codec.n_blocks
+    masked = _stack(codec, np.asarray(rows, dtype=np.float64),
+                    lambda r, j: mask_inputs(codec, r, j))
+    parts = model.score_encoded(masked)[1]
+    return parts[np.arange(len(masked)), np.tile(np.arange(d), len(rows))].reshape(-1, d)
