@@ -145,7 +145,8 @@ def explain(
                     ] = None,
     n: Annotated[int, opt.n_rows("Without --rows: explain this many highest-scoring rows.",
                                  minimum=1, maximum=MAX_ROWS_PICKED)] = 5,
-    top_k: Annotated[int, opt.top_k(1)] = 5,
+    top_k: Annotated[int, opt.top_k(1, "Cells named per row, the largest attribution "
+                                       "first.")] = 5,
     id_column: opt.IdColumns = None,
     chunk_rows: opt.ChunkRows = opt.CHUNK_ROWS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON "
