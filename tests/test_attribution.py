@@ -51,6 +51,18 @@ def test_counterfactual_attribution_matches_a_brute_force_linear_autoencoder():
     assert judged.attribution[1].argmax() == 1 and judged.attribution[6].argmax() == 1
 
 
+def test_chunks_of_row_and_cell_pairs_give_the_same_attributions_bit_for_bit(monkeypatch):
+    frame = make_credit(600, seed=2)
+    model = VAEDetector(max_epochs=2, random_state=0).fit(frame)
+    rows = model.read_rows(frame.iloc[:9].astype({"Debt": float}).assign(Debt=1e9)).good
+    whole = attribution.counterfactual_attribution(model, rows)
+    monkeypatch.setattr(attribution, "CHUNK_VALUES", 5 * model.codec_.packed_width)
+    pieces = attribution.counterfactual_attribution(model, rows)
+    for name in ("scores", "attribution", "expected", "probability"):
+        np.testing.assert_array_equal(getattr(pieces, name), getattr(whole, name))
+    assert (whole.attribution.argmax(axis=1) == model.codec_.names.index("Debt")).all()
+
+
 def test_masked_cells_are_written_as_the_codec_writes_gaps_and_cells_round_trip():
     frame = make_credit(600, seed=1)
     model = AutoEncoderDetector(max_epochs=1, random_state=0).fit(frame)

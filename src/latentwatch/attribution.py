@@ -139,11 +139,44 @@ def _judged(codec: Any, rows: np.ndarray) -> np.ndarray:
     return observed
 
 
-def _stack(codec: Any, rows: np.ndarray, make) -> np.ndarray:
-    """``(n * n_blocks, width)``: ``make(rows, j)`` for every block, row-major (row ``i``'s
-    copy for block ``j`` at ``i * n_blocks + j``)."""
+def _pairs(codec: Any, n: int):
+    """The ``(row, block)`` pairs of ``n`` rows, row-major, in chunks whose copies of the
+    packed rows hold at most ``CHUNK_VALUES`` values: ``(rows, blocks)`` index arrays."""
     d = codec.n_blocks
-    return np.stack([make(rows, j) for j in range(d)], axis=1).reshape(len(rows) * d, -1)
+    step = max(1, CHUNK_VALUES // max(1, codec.packed_width))
+    for start in range(0, n * d, step):
+        k = np.arange(start, min(n * d, start + step))
+        yield k // d, k % d
+
+
+def _per_block(rows: np.ndarray, blocks: np.ndarray, write, values: np.ndarray | None = None
+               ) -> np.ndarray:
+    """``rows`` with ``write(rows[at], j[, values[at]])`` applied where ``blocks == j``."""
+    out = rows.copy()
+    for j in np.unique(blocks):
+        at = blocks == j
+        out[at] = write(rows[at], int(j)) if values is None else write(rows[at], int(j),
+                                                                      values[at])
+    return out
+
+
+def _conditional(model: Any, copies: np.ndarray, blocks: np.ndarray, iterations: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``E[x_j | x_-j]`` and the probability of the observed value given the others, of
+    cell ``blocks[k]`` of each packed row ``copies[k]``."""
+    codec = model.codec_
+    masked = _per_block(copies, blocks, lambda r, j: mask_inputs(codec, r, j))
+    index = np.arange(len(copies))
+    values, probability = scoring.expectations(model.module_, model.heads_, masked,
+                                               model.device_)
+    expected = values[index, blocks]
+    for _ in range(iterations):
+        refined = _per_block(masked, blocks, lambda r, j, v: write_inputs(codec, r, j, v),
+                             expected)
+        values, probability = scoring.expectations(model.module_, model.heads_, refined,
+                                                   model.device_)
+        expected = values[index, blocks]
+    return expected, probability[index, blocks]
 
 
 def conditional_expectations(model: Any, rows: np.ndarray, iterations: int = 1
@@ -156,28 +189,12 @@ def conditional_expectations(model: Any, rows: np.ndarray, iterations: int = 1
     and decode again.
     """
     codec = model.codec_
-    d = codec.n_blocks
-    masked = _stack(codec, rows, lambda r, j: mask_inputs(codec, r, j))
-    diagonal = np.tile(np.arange(d), len(rows))
-    index = np.arange(len(masked))
-    values, probability = scoring.expectations(model.module_, model.heads_, masked,
-                                               model.device_)
-    expected = values[index, diagonal]
-    for _ in range(iterations):
-        refined = masked.copy()
-        for j in range(d):
-            at = diagonal == j
-            refined[at] = write_inputs(codec, masked[at], j, expected[at])
-        values, probability = scoring.expectations(model.module_, model.heads_, refined,
-                                                   model.device_)
-        expected = values[index, diagonal]
-    return (expected.reshape(len(rows), d),
-            probability[index, diagonal].reshape(len(rows), d))
-
-
-def _chunks(codec: Any, n: int) -> list[slice]:
-    step = max(1, CHUNK_VALUES // max(1, codec.n_blocks * codec.packed_width))
-    return [slice(i, i + step) for i in range(0, n, step)]
+    rows = np.asarray(rows, dtype=np.float64)
+    expected = np.zeros((len(rows), codec.n_blocks))
+    probability = np.full((len(rows), codec.n_blocks), np.nan)
+    for i, j in _pairs(codec, len(rows)):
+        expected[i, j], probability[i, j] = _conditional(model, rows[i], j, iterations)
+    return expected, probability
 
 
 def counterfactual_attribution(model: Any, rows: np.ndarray, iterations: int = 1,
@@ -217,23 +234,18 @@ def counterfactual_attribution(model: Any, rows: np.ndarray, iterations: int = 1
     rows = np.asarray(rows, dtype=np.float64)
     if scores is None:
         scores = model.score_encoded(rows)[0] if len(rows) else np.empty(0)
-    attribution = np.zeros((len(rows), d))
+    scores = np.asarray(scores, dtype=np.float64)
+    after = np.zeros((len(rows), d))
     expected = np.zeros((len(rows), d))
     probability = np.full((len(rows), d), np.nan)
-    for part in _chunks(codec, len(rows)):
-        block = rows[part]
-        if not len(block):
-            continue
-        e, p = conditional_expectations(model, block, iterations)
-        repaired = np.stack([write_cells(codec, block, j, e[:, j]) for j in range(d)],
-                            axis=1).reshape(len(block) * d, -1)
-        after = model.score_encoded(repaired)[0].reshape(len(block), d)
-        judged = _judged(codec, block)
-        attribution[part] = np.where(judged, scores[part][:, None] - after, 0.0)
-        expected[part] = e
-        probability[part] = p
-    return Attribution(np.asarray(scores, dtype=np.float64), attribution, expected,
-                       probability)
+    for i, j in _pairs(codec, len(rows)):
+        copies = rows[i]
+        e, probability[i, j] = _conditional(model, copies, j, iterations)
+        repaired = _per_block(copies, j, lambda r, b, v: write_cells(codec, r, b, v), e)
+        after[i, j] = model.score_encoded(repaired)[0]
+        expected[i, j] = e
+    attribution = np.where(_judged(codec, rows), scores[:, None] - after, 0.0)
+    return Attribution(scores, attribution, expected, probability)
 
 
 def leave_one_out(model: Any, rows: np.ndarray, scores: np.ndarray | None = None
@@ -242,7 +254,6 @@ def leave_one_out(model: Any, rows: np.ndarray, scores: np.ndarray | None = None
     masked and not scored (its observed flag 0; a column with modelled gaps then scores
     the gap). The leave-one-column-out baseline of the benchmark."""
     codec = model.codec_
-    d = codec.n_blocks
     rows = np.asarray(rows, dtype=np.float64)
     if scores is None:
         scores = model.score_encoded(rows)[0]
@@ -253,7 +264,9 @@ def leave_one_out(model: Any, rows: np.ndarray, scores: np.ndarray | None = None
         out[:, codec.input_width + codec.n_blocks + j] = 0.0
         return out
 
-    after = model.score_encoded(_stack(codec, rows, without))[0].reshape(len(rows), d)
+    after = np.zeros((len(rows), codec.n_blocks))
+    for i, j in _pairs(codec, len(rows)):
+        after[i, j] = model.score_encoded(_per_block(rows[i], j, without))[0]
     return np.where(_judged(codec, rows), scores[:, None] - after, 0.0)
 
 
@@ -261,8 +274,9 @@ def conditional_parts(model: Any, rows: np.ndarray) -> np.ndarray:
     """``part_j(x with j's input masked)`` ``(n, n_blocks)``: each cell's part of the score
     of its row when the encoder does not see it (a comparison of the benchmark)."""
     codec = model.codec_
-    d = codec.n_blocks
-    masked = _stack(codec, np.asarray(rows, dtype=np.float64),
-                    lambda r, j: mask_inputs(codec, r, j))
-    parts = model.score_encoded(masked)[1]
-    return parts[np.arange(len(masked)), np.tile(np.arange(d), len(rows))].reshape(-1, d)
+    rows = np.asarray(rows, dtype=np.float64)
+    out = np.zeros((len(rows), codec.n_blocks))
+    for i, j in _pairs(codec, len(rows)):
+        masked = _per_block(rows[i], j, lambda r, b: mask_inputs(codec, r, b))
+        out[i, j] = model.score_encoded(masked)[1][np.arange(len(j)), j]
+    return out
