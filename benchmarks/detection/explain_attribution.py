@@ -174,7 +174,7 @@ def run(names: list[str], seeds: list[int], models: list[str], max_epochs) -> pd
                     for method in METHODS:
                         record[method] = bool(names_[tops[method][i]] == where[i])
                     records.append(record)
-                print(f"{name} seed {seed} {kind}: fit {fitted:.1f} s, four rankings of "
+                print(f"{name} seed {seed} {kind}: fit {fitted:.1f} s, every ranking of "
                       f"{len(planted)} rows {explained:.1f} s", flush=True)
     return pd.DataFrame(records)
 
