@@ -148,6 +148,8 @@ def test_a_spike_in_a_series_is_named_at_its_channel_and_step():
     spiked.iloc[20, 1] = 25.0
     explained = model.explain(spiked, top_k=2)
     assert explained[20].contributions[0].column == "b[t]"
+    # the first row starts a series: only its own step is observed, and only it is judged
+    assert {c.column for c in explained[0].contributions} == {"a[t]", "b[t]"}
 
 
 def test_numbers_are_readable_at_every_size():

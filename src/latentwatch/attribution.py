@@ -60,12 +60,22 @@ class Attribution:
     probability : np.ndarray of shape (n, n_blocks)
         Probability of the observed category or boolean given the others (NaN for
         numbers and gaps).
+    judged : np.ndarray of bool, shape (n, n_blocks)
+        The cells judged: those with a likelihood term (observed, or in a column with
+        modelled gaps).
     """
 
     scores: np.ndarray
     attribution: np.ndarray
     expected: np.ndarray
     probability: np.ndarray
+    judged: np.ndarray
+
+    def ranking(self) -> np.ndarray:
+        """``(n, n_blocks)`` block indices of each row, largest attribution first, the
+        cells not judged last."""
+        return np.argsort(-np.where(self.judged, self.attribution, -np.inf), axis=1,
+                          kind="stable")
 
 
 def _block_slots(codec: Any, j: int) -> tuple[int, int, int | None]:
@@ -244,8 +254,9 @@ def counterfactual_attribution(model: Any, rows: np.ndarray, iterations: int = 1
         repaired = _per_block(copies, j, lambda r, b, v: write_cells(codec, r, b, v), e)
         after[i, j] = model.score_encoded(repaired)[0]
         expected[i, j] = e
-    attribution = np.where(_judged(codec, rows), scores[:, None] - after, 0.0)
-    return Attribution(scores, attribution, expected, probability)
+    judged = _judged(codec, rows)
+    attribution = np.where(judged, scores[:, None] - after, 0.0)
+    return Attribution(scores, attribution, expected, probability, judged)
 
 
 def leave_one_out(model: Any, rows: np.ndarray, scores: np.ndarray | None = None

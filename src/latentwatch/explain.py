@@ -295,13 +295,14 @@ def explain_encoded(model, encoded: Encoded, top_k: int = 3,
     if top_k and len(rows):
         judged = counterfactual_attribution(model, rows, scores=row_scores)
         attribution, probabilities = judged.attribution, judged.probability
+        ranking = judged.ranking()
         expected = codec.block_frame(judged.expected)
     shown = encoded.shown.iloc[good] if encoded.shown is not None else None
     out = []
     for i, position in enumerate(good):
         items = []
         if top_k:
-            for j in np.argsort(-attribution[i], kind="stable")[:top_k]:
+            for j in ranking[i, :top_k]:
                 block = codec.blocks[j]
                 observed = shown.iat[i, j] if shown is not None else None
                 p = probabilities[i, j]

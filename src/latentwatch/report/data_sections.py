@@ -188,6 +188,7 @@ def rows_section(model: Any, scored: Scored | None, top: int) -> str:
     body = []
     judged = counterfactual_attribution(model, scored.rows[order], scores=scored.scores[order])
     expected = codec.block_frame(judged.expected)
+    ranked_cells = judged.ranking()
     for k, i in enumerate(order):
         cells = [str(int(scored.positions[i]))]
         if scored.ids is not None:
@@ -201,7 +202,7 @@ def rows_section(model: Any, scored: Scored | None, top: int) -> str:
             cells.append('<span class="flag">anomaly</span>' if scored.y[i] else "normal")
         why = [_contribution(codec.blocks[j], scored, i, j, expected.iat[k, j],
                              judged.probability[k, j])
-               for j in np.argsort(-judged.attribution[k], kind="stable")[:TOP_COLUMNS]]
+               for j in ranked_cells[k, :TOP_COLUMNS]]
         cells.append("; ".join(why))
         body.append(cells)
     text = ("Row numbers count the rows given from 0. A column's part is its share of the "
