@@ -370,11 +370,14 @@ def test_attribute_vector_and_apply_attribute(case):
         model.apply_attribute(some, np.ones(model.latent_dim_ + 1))
 
 
-def test_explain_names_the_largest_parts(case):
+def test_explain_names_the_largest_attributions_with_their_parts(case):
+    from latentwatch.attribution import counterfactual_attribution
+
     _, _, model, d = case
     X = _rows(d["test"], np.arange(12))
     explanations = model.explain(X, top_k=2)
     scores, parts = model.anomaly_score(X), model.feature_scores(X)
+    judged = counterfactual_attribution(model, model.read_rows(X).good)
     flagged = model.predict(X) == -1
     names = list(model.codec_.names)
     assert [e.row for e in explanations] == list(range(12))
@@ -382,9 +385,9 @@ def test_explain_names_the_largest_parts(case):
         assert e.score == pytest.approx(scores[e.row], rel=1e-12)
         assert e.is_anomaly == flagged[e.row]
         assert len(e.contributions) == 2 and str(e)
-        nats = [c.nats for c in e.contributions]
-        assert nats == sorted(nats, reverse=True)
-        np.testing.assert_allclose(nats, np.sort(parts[e.row])[::-1][:2], rtol=1e-12)
+        ranked = [c.attribution for c in e.contributions]
+        np.testing.assert_allclose(ranked, np.sort(judged.attribution[e.row])[::-1][:2],
+                                   rtol=1e-12)
         for c in e.contributions:
             assert parts[e.row, names.index(c.column)] == pytest.approx(c.nats, rel=1e-12)
 

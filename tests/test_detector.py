@@ -331,5 +331,5 @@ def test_numbers_in_explanations_keep_three_significant_digits_below_one():
     from latentwatch.explain import format_number
 
     assert [format_number(v) for v in (0.0596, 0.3, 4120.0, 12.5, 1e-6)] == [
-        "0.0596", "0.3", "4,120.00", "12.50", "1e-06"]
+        "0.0596", "0.3", "4,120.00", "12.50", "1.0e-6"]
     assert format_number(2.0, integer=True) == "2"

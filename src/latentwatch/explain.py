@@ -1,5 +1,13 @@
-"""Why a row scores high: its largest per-column contributions, what was observed and what
-the model expected, in words (``amount: 4,120.00 (expected about 38)``) and as tables."""
+"""Why a row scores high: the cells that make it unusual, what was observed and what the
+model expected of them given the other columns, in words (``amount: 4,120.00 (expected
+about 38)``) and as tables.
+
+Cells are ranked by their counterfactual attribution (:mod:`latentwatch.attribution`):
+how much the row's score falls when the cell holds the value the model expects of it
+given the other cells. The per-column parts of the score (which sum to it) are kept in
+:attr:`Contribution.nats`; ranked by them, an extreme value blames the wrong columns (it
+drags the latent code, and every other column is reconstructed badly).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +19,13 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from latentwatch.attribution import counterfactual_attribution
 from latentwatch.data.codec import Encoded
-from latentwatch.engine import scoring
+
+# Magnitudes from which numbers are written in scientific notation (1.0e308), and below
+# which (other than 0) too (1.0e-6).
+SCIENTIFIC_FROM = 1e12
+SCIENTIFIC_BELOW = 1e-4
 
 
 @dataclass(frozen=True)
@@ -24,20 +37,23 @@ class Contribution:
     column : str
         The modelled column (``ts.hour`` for a datetime feature).
     nats : float
-        Its contribution to the score (negative log-likelihood, in nats).
+        Its part of the score (the parts of a row sum to its score; nats).
     observed : object
         The value in the data (``None`` when missing).
     expected : object
-        What the model expected: the decoder's mean in the original units, or the most
-        probable category or boolean.
+        What the model expects of the cell given the row's other cells: the decoder's
+        mean in the original units, or the most probable category or boolean.
     kind : str
         ``"numeric"``, ``"categorical"`` or ``"boolean"``.
     probability : float or None
-        Model probability of the observed category or boolean.
+        Model probability of the observed category or boolean, given the other cells.
     unseen : bool
         The observed category is not one the model learned (new, or rare in training).
     integer : bool
         The column holds integers.
+    attribution : float
+        How much the row's score falls (nats) when the cell holds ``expected``: what
+        explanations are ranked by (see :mod:`latentwatch.attribution`).
     """
 
     column: str
@@ -48,6 +64,7 @@ class Contribution:
     probability: float | None = None
     unseen: bool = False
     integer: bool = False
+    attribution: float = math.nan
 
     def __str__(self) -> str:
         if _missing(self.observed):
@@ -82,7 +99,7 @@ class RowExplanation:
     is_anomaly : bool
         Above the model's threshold.
     contributions : list of Contribution
-        Largest first.
+        Largest attribution first.
     """
 
     row: int
@@ -96,11 +113,13 @@ class RowExplanation:
     def to_dict(self, verdict: bool = True) -> dict[str, Any]:
         """A JSON-able dict: ``row`` (from 1), ``score``, ``is_anomaly`` (None without
         ``verdict``, a model with no threshold yet) and the ``contributions``, each with
-        its text."""
+        its ``attribution`` (what they are ranked by), ``nats`` (its part of the score)
+        and text."""
         return {"row": self.row + 1, "score": float(self.score),
                 "is_anomaly": bool(self.is_anomaly) if verdict else None,
                 "contributions": [{
-                    "column": c.column, "nats": float(c.nats), "observed": json_value(c.observed),
+                    "column": c.column, "attribution": json_value(float(c.attribution)),
+                    "nats": float(c.nats), "observed": json_value(c.observed),
                     "expected": json_value(c.expected), "kind": c.kind,
                     "probability": json_value(c.probability), "unseen": bool(c.unseen),
                     "text": str(c)} for c in self.contributions]}
@@ -136,28 +155,88 @@ def _label(value: Any) -> str:
     return str(value)
 
 
+def scientific(value: float, digits: int = 3) -> str:
+    """``value`` in scientific notation with ``digits`` significant digits at most and a
+    plain exponent: ``1.0e308``, ``4.74e9``, ``-2.5e-7``.
+
+    Examples
+    --------
+    >>> scientific(1e308), scientific(4.74e9), scientific(-2.5e-7, 2)
+    ('1.0e308', '4.74e9', '-2.5e-7')
+    """
+    mantissa, exponent = f"{float(value):.{digits - 1}e}".split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0")
+        mantissa += "0" if mantissa.endswith(".") else ""
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _scientific_size(value: float) -> bool:
+    return value != 0 and not SCIENTIFIC_BELOW <= abs(value) < SCIENTIFIC_FROM
+
+
 def format_number(value: Any, integer: bool = False) -> str:
-    """``4,120.00`` from 1 up, ``0.0596`` below 1 (3 significant digits); integers without
-    decimals; very small or large values in ``%g``."""
+    """A value of the data: ``4,120.00`` from 1 up, ``0.0596`` below 1 (3 significant
+    digits); integers without decimals (``1,000,000``); from ``SCIENTIFIC_FROM`` up and
+    below ``SCIENTIFIC_BELOW`` in scientific notation (``1.0e308``, ``1.0e-6``).
+
+    Examples
+    --------
+    >>> [format_number(v) for v in (4120.0, 0.0596, 1e308, 1e-6)]
+    ['4,120.00', '0.0596', '1.0e308', '1.0e-6']
+    >>> format_number(1e6, integer=True), format_number(1e308, integer=True)
+    ('1,000,000', '1.0e308')
+    """
     value = float(value)
+    if not math.isfinite(value):
+        return str(value)
+    if _scientific_size(value):
+        return scientific(value)
     if integer and value.is_integer():
         return f"{int(value):,}"
-    if value == 0 or 1 <= abs(value) < 1e15:
+    if value == 0 or abs(value) >= 1:
         return f"{value:,.2f}"
     return f"{value:.3g}"
 
 
 def about(value: float, digits: int = 2) -> str:
-    """``value`` to ``digits`` significant digits with thousands separators: 38, 4,100, 0.034."""
+    """``value`` to ``digits`` significant digits with thousands separators: 38, 4,100,
+    0.034; scientific from ``SCIENTIFIC_FROM`` up and below ``SCIENTIFIC_BELOW``.
+
+    Examples
+    --------
+    >>> about(38.4), about(4123.0), about(0.0341), about(1e308)
+    ('38', '4,100', '0.034', '1.0e308')
+    """
     if not math.isfinite(value):
         return str(value)
     if value == 0:
         return "0"
+    if _scientific_size(value):
+        return scientific(value, max(digits, 2))
     decimals = digits - 1 - math.floor(math.log10(abs(value)))
     rounded = round(value, decimals)
     if decimals <= 0:
         return f"{int(rounded):,}"
     return f"{rounded:,.{decimals}f}"
+
+
+def format_nats(value: float, sign: bool = False) -> str:
+    """A score or an attribution in nats, to 3 significant digits (4 when ``sign`` is
+    False): ``+501``, ``+1,570``, ``4.74e9`` (scientific from 1e6 up).
+
+    Examples
+    --------
+    >>> format_nats(1567.2, sign=True), format_nats(4.74e9, sign=True), format_nats(12.345)
+    ('+1,570', '+4.74e9', '12.35')
+    """
+    value = float(value)
+    if not math.isfinite(value):
+        return str(value)
+    digits = 3 if sign else 4
+    text = (scientific(abs(value), digits) if abs(value) >= 1e6
+            else about(abs(value), digits))
+    return ("-" if value < 0 else "+" if sign else "") + text
 
 
 def format_probability(p: float) -> str:
@@ -176,7 +255,9 @@ def check_top_k(top_k: Any) -> None:
 
 
 def explain_rows(model, X, top_k: int = 3) -> list[RowExplanation]:
-    """The ``top_k`` largest contributions of each row of ``X``, in row order.
+    """The ``top_k`` cells that make each row of ``X`` unusual, in row order: largest
+    counterfactual attribution first (see the module), each with its part of the score,
+    the value observed and the value expected given the other columns.
 
     Raises
     ------
@@ -200,7 +281,8 @@ def explain_rows(model, X, top_k: int = 3) -> list[RowExplanation]:
 def explain_encoded(model, encoded: Encoded, top_k: int = 3,
                     scores: tuple[np.ndarray, np.ndarray] | None = None
                     ) -> list[RowExplanation]:
-    """Explanations of the good rows of an encoded table (in row order).
+    """Explanations of the good rows of an encoded table (in row order): the ``top_k``
+    cells of largest counterfactual attribution.
 
     ``scores`` are the good rows' scores and parts when already computed.
     """
@@ -208,27 +290,30 @@ def explain_encoded(model, encoded: Encoded, top_k: int = 3,
     codec = model.codec_
     rows = encoded.good
     row_scores, parts = scores if scores is not None else model.score_encoded(rows)
-    values, probabilities = scoring.expectations(model.module_, model.heads_, rows,
-                                                 model.device_)
-    expected = codec.block_frame(values)
     good = np.flatnonzero(~encoded.bad)
-    shown = encoded.shown.iloc[good] if encoded.shown is not None else None
     offset = model.offset_
+    if top_k and len(rows):
+        judged = counterfactual_attribution(model, rows, scores=row_scores)
+        attribution, probabilities = judged.attribution, judged.probability
+        ranking = judged.ranking()
+        expected = codec.block_frame(judged.expected)
+    shown = encoded.shown.iloc[good] if encoded.shown is not None else None
     out = []
     for i, position in enumerate(good):
-        order = np.argsort(-parts[i], kind="stable")[:top_k]
         items = []
-        for j in order:
-            block = codec.blocks[j]
-            observed = shown.iat[i, j] if shown is not None else None
-            p = probabilities[i, j]
-            items.append(Contribution(
-                column=block.name, nats=float(parts[i, j]),
-                observed=None if _missing(observed) else _python(observed),
-                expected=_python(expected.iat[i, j]), kind=block.kind,
-                probability=None if math.isnan(p) else float(p),
-                unseen=bool(encoded.unseen[position, j]), integer=block.integer,
-            ))
+        if top_k:
+            for j in ranking[i, :top_k]:
+                block = codec.blocks[j]
+                observed = shown.iat[i, j] if shown is not None else None
+                p = probabilities[i, j]
+                items.append(Contribution(
+                    column=block.name, nats=float(parts[i, j]),
+                    observed=None if _missing(observed) else _python(observed),
+                    expected=_python(expected.iat[i, j]), kind=block.kind,
+                    probability=None if math.isnan(p) else float(p),
+                    unseen=bool(encoded.unseen[position, j]), integer=block.integer,
+                    attribution=float(attribution[i, j]),
+                ))
         out.append(RowExplanation(int(position), float(row_scores[i]),
                                   offset is not None and bool(row_scores[i] > -offset), items))
     return out

@@ -113,8 +113,7 @@ def test_most_anomalous_rows_come_first_with_their_top_column(fitted, reports, k
     listed = [int(r) for r in re.findall(r'<tr><td class="num">(\d+)</td>', table)]
     assert listed == list(good[np.argsort(-result.scores, kind="stable")[:8]])
     first = table.split("</tr>")[1]
-    top = case.model.codec_.names[int(np.argmax(case.model.feature_scores(
-        frame.iloc[[listed[0]]])[0]))]
+    top = case.model.explain(frame.iloc[[listed[0]]], top_k=1)[0].contributions[0].column
     assert first.split("<td>")[-1].startswith(f'<span class="feat">{escaped(top)}</span> = ')
     assert "expected" in first and "nats" in first
     if data == "mixed":  # the schema's id column is shown beside the row number

@@ -154,7 +154,8 @@ def explain(
                     ] = None,
     n: Annotated[int, opt.n_rows("Without --rows: explain this many highest-scoring rows.",
                                  minimum=1, maximum=MAX_ROWS_PICKED)] = 5,
-    top_k: Annotated[int, opt.top_k(1)] = 5,
+    top_k: Annotated[int, opt.top_k(1, "Cells named per row, the largest attribution "
+                                       "first.")] = 5,
     id_column: opt.IdColumns = None,
     chunk_rows: opt.ChunkRows = opt.CHUNK_ROWS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON "
@@ -169,15 +170,18 @@ def explain(
     device: opt.Device = None,
     debug: opt.Debug = False,
 ) -> None:
-    """Explain rows of DATA: score, verdict, and the columns contributing most, with the
-    value observed and the value the model expected (--json: as JSON, one object per row
-    with its row number, ids, score, verdict and contributions; --out: also to a file).
+    """Explain rows of DATA: score, verdict, and the cells that make each row unusual,
+    with the value observed and the value the model expects given the other columns.
+    Cells are ranked by how much the score falls (nats, the number before each) when the
+    cell holds its expected value (--json: as JSON, one object per row with its row
+    number, ids, score, verdict and contributions, each with its attribution and its part
+    of the score; --out: also to a file).
 
     [bold]Example:[/bold] latentwatch explain fraud.lwm new.csv --rows 3,17 -k 3
     """
     import numpy as np
 
-    from latentwatch.explain import explain_encoded, json_value
+    from latentwatch.explain import explain_encoded, format_nats, json_value
     from latentwatch.service import chunk_rows as rows_per_chunk
     from latentwatch.service import context_rows, next_context, score_table
 
@@ -230,7 +234,7 @@ def explain(
         picked = [(-number, row) for _, number, row in
                   sorted(best, key=lambda item: item[:2], reverse=True)]
     offset = detector.offset_
-    threshold = "no threshold yet" if offset is None else f"threshold {-offset:.4g}"
+    threshold = "no threshold yet" if offset is None else f"threshold {format_nats(-offset)}"
     console = literal_console()
     documents: list[dict[str, Any]] = []
     for number, (row, preceding) in picked:
@@ -255,10 +259,11 @@ def explain(
         verdict = "no verdict"
         if offset is not None:
             verdict = "anomaly" if explanation.is_anomaly else "normal"
-        console.print(f"{head}  score {explanation.score:.4g} ({verdict}; {threshold})",
-                      markup=False)
+        console.print(f"{head}  score {format_nats(explanation.score)} ({verdict}; "
+                      f"{threshold})", markup=False)
         for item in explanation.contributions:
-            console.print(f"  {item.nats:+9.3g}  {item}", markup=False)
+            console.print(f"  {format_nats(item.attribution, sign=True):>9}  {item}",
+                          markup=False)
         if detector.window_ is not None:
             from latentwatch.series import describe_channels
 

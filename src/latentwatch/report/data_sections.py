@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from latentwatch.attribution import counterfactual_attribution
 from latentwatch.explain import about, format_number, format_probability
 from latentwatch.report.model_sections import score_cut
 from latentwatch.report.page import (
@@ -185,7 +186,10 @@ def rows_section(model: Any, scored: Scored | None, top: int) -> str:
     if "p-value" in head:
         numeric[head.index("p-value")] = True
     body = []
-    for i in order:
+    judged = counterfactual_attribution(model, scored.rows[order], scores=scored.scores[order])
+    expected = codec.block_frame(judged.expected)
+    ranked_cells = judged.ranking()
+    for k, i in enumerate(order):
         cells = [str(int(scored.positions[i]))]
         if scored.ids is not None:
             cells += [esc(_python(v)) for v in scored.ids.iloc[i]]
@@ -196,9 +200,9 @@ def rows_section(model: Any, scored: Scored | None, top: int) -> str:
             cells.append('<span class="flag">yes</span>' if scored.flagged[i] else "no")
         if scored.y is not None:
             cells.append('<span class="flag">anomaly</span>' if scored.y[i] else "normal")
-        parts = scored.parts[i]
-        why = [_contribution(codec.blocks[j], scored, i, j)
-               for j in np.argsort(-parts, kind="stable")[:TOP_COLUMNS]]
+        why = [_contribution(codec.blocks[j], scored, i, j, expected.iat[k, j],
+                             judged.probability[k, j])
+               for j in ranked_cells[k, :TOP_COLUMNS]]
         cells.append("; ".join(why))
         body.append(cells)
     text = ("Row numbers count the rows given from 0. A column's part is its share of the "
@@ -206,15 +210,20 @@ def rows_section(model: Any, scored: Scored | None, top: int) -> str:
             "negative log-likelihood for the VAE). The expected value is the model's most "
             "probable value, decoded like a reconstruction (a datetime column is shown by "
             "its modelled features, such as its hour).")
+    text += (" Columns are ranked by how much the row's score would fall if the cell held "
+             "the value the model expects of it given the other columns (the expected value "
+             "shown).")
     if scored.p_values is not None:
         smallest = 1 / (len(model.calibration_scores_) + 1)
         text += f" The smallest possible p-value is 1 / (calibration rows + 1) = {fmt(smallest)}."
     return table(head, body, numeric) + note(esc(text))
 
 
-def _contribution(block: Any, scored: Scored, i: int, j: int) -> str:
-    """``<b>column</b> = observed (expected ...; 3.2 nats)`` for row ``i``, block ``j``."""
-    expected = scored.expected.iat[i, j]
+def _contribution(block: Any, scored: Scored, i: int, j: int, expected: Any,
+                  probability: float) -> str:
+    """``<b>column</b> = observed (expected ...; 3.2 nats)`` for row ``i``, block ``j``, with
+    the value ``expected`` given the other columns and the ``probability`` of the observed
+    category given them."""
     present = bool(scored.present[i, j])
     observed = scored.observed.iat[i, j] if j < scored.observed.shape[1] else None
     notes = []
@@ -227,7 +236,7 @@ def _contribution(block: Any, scored: Scored, i: int, j: int) -> str:
         if present and block.kind == "categorical" \
                 and round(scored.targets[i, j]) == len(block.categories):
             notes.append("new or rare value")
-        p = scored.probability[i, j]
+        p = probability
         if present and np.isfinite(p):
             notes.append(f"p={format_probability(float(p))}")
         notes.append("expected " + ("nothing in particular" if _missing(expected)

@@ -59,6 +59,8 @@ class Scored:
         The schema's id columns present in the data, for the scored rows.
     evaluation : Evaluation or None
         With labels: the metrics over the scored rows.
+    rows : np.ndarray or None
+        The packed scored rows (for the counterfactual explanations of the top rows).
     """
 
     frame: pd.DataFrame
@@ -78,6 +80,7 @@ class Scored:
     probability: np.ndarray
     ids: pd.DataFrame | None
     evaluation: Evaluation | None
+    rows: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -166,4 +169,4 @@ def score_for_report(model: Any, X: Any, y: Any = None, source: str | None = Non
         observed=observed, expected=expected, present=present, targets=targets,
         expected_codes=values, probability=probability,
         ids=result.table.loc[good, ids].reset_index(drop=True) if ids else None,
-        evaluation=evaluation)
+        evaluation=evaluation, rows=rows)
