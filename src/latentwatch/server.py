@@ -81,6 +81,9 @@ class ServeConfig:
         Largest request body, in rows and in bytes (413 above).
     top_k : int
         Default number of contributing columns per row.
+    verify_key : str or None
+        A public key file: every worker refuses the model unless it is signed by the
+        private key (:mod:`latentwatch.signing`).
     """
 
     model: str
@@ -88,6 +91,7 @@ class ServeConfig:
     max_rows: int = 100_000
     max_bytes: int = 64 * 2**20
     top_k: int = 3
+    verify_key: str | None = None
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -153,7 +157,7 @@ class Scorer:
         from latentwatch.persistence import read_metadata
 
         self.config = config
-        self.model = load(config.model, device="cpu")
+        self.model = load(config.model, device="cpu", verify_key=config.verify_key)
         self.meta = read_metadata(config.model)
 
     def frame(self, body: bytes, content_type: str, ids: list[str] | None) -> RequestRows:

@@ -31,7 +31,7 @@ from typing import Annotated
 
 import typer
 
-from latentwatch.cli import describe, evaluation, fit, generate, score, serve
+from latentwatch.cli import describe, evaluation, fit, generate, keys, score, serve
 from latentwatch.cli import options as opt
 from latentwatch.cli.errors import Group, guarded
 
@@ -114,6 +114,8 @@ COMMANDS = {
     "plot-latent": generate.plot_latent,
     "demo": demo,
     "serve": serve.serve,
+    "keygen": keys.keygen,
+    "sign": keys.sign,
 }
 
 

@@ -39,6 +39,7 @@ def evaluate(
         "file.")] = None,
     fmt: opt.InputFormat = None,
     device: opt.Device = None,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Measure how well MODEL finds the labelled anomalies of DATA.
@@ -54,7 +55,7 @@ def evaluate(
     """
     from latentwatch.evaluation import evaluate as evaluate_model
 
-    detector = load_model(model, device)
+    detector = load_model(model, device, verify_key)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[], keep=[label_column])
     frame = reader.read()
     y = _labels(frame, label_column, reader.source)
@@ -94,6 +95,7 @@ def report(
     fmt: opt.InputFormat = None,
     device: opt.Device = None,
     quiet: opt.Quiet = False,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Write a self-contained HTML report on MODEL, and on DATA when given.
@@ -107,7 +109,7 @@ def report(
     """
     from latentwatch.report import write_report
 
-    detector = load_model(model, device)
+    detector = load_model(model, device, verify_key)
     X = y = None
     data_name = None
     if data is not None:

@@ -63,6 +63,7 @@ def score(
         "--partition-rows", min=1, help="--engine dask: the most rows per partition (runs "
         "of whole Parquet row groups; a CSV file is one partition).")] = 1_000_000,
     quiet: opt.Quiet = False,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Score every row of DATA, in order, one output row per input row.
@@ -84,7 +85,7 @@ def score(
                              keep_bad_rows=keep_bad_rows, fmt=opt.value(fmt),
                              out_format=opt.value(out_format), device=device, quiet=quiet,
                              scheduler=scheduler, workers=workers,
-                             partition_rows=partition_rows)
+                             partition_rows=partition_rows, verify_key=verify_key)
     if scheduler is not None or workers is not None:
         fail(f"{'--scheduler' if scheduler is not None else '--workers'} needs --engine dask")
     from tqdm.auto import tqdm
@@ -94,7 +95,7 @@ def score(
     from latentwatch.service import chunk_rows as rows_per_chunk
     from latentwatch.service import score_table
 
-    detector = load_model(model, device)
+    detector = load_model(model, device, verify_key)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None)
     source = reader.source
     first: list[Problem] = []
@@ -155,6 +156,7 @@ def explain(
         help="Also write the explanations as JSON to this file.")] = None,
     fmt: opt.InputFormat = None,
     device: opt.Device = None,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Explain rows of DATA: score, verdict, and the columns contributing most, with the
@@ -169,7 +171,7 @@ def explain(
     from latentwatch.service import chunk_rows as rows_per_chunk
     from latentwatch.service import context_rows, next_context, score_table
 
-    detector = load_model(model, device)
+    detector = load_model(model, device, verify_key)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None)
     source = reader.source
     wanted = parse_rows(rows) if rows is not None else None
