@@ -1,8 +1,8 @@
 """The report in a real browser: headless Chromium loads it offline and renders its images.
 
-Chromium is Debian's ``chromium`` package. When it is missing the tests skip and say
-why; with ``LATENTWATCH_INSTALL_BROWSER=1`` the setup first installs it with apt-get (as
-root).
+Chromium is Debian's ``chromium`` package, which ``make test`` installs with apt-get when
+it is missing (so CI runs these tests). Without it the tests skip and say why; with
+``LATENTWATCH_INSTALL_BROWSER=1`` the setup first installs it with apt-get (as root).
 
 Set ``LATENTWATCH_UPDATE_SCREENSHOT=1`` to also refresh ``docs/report-top.png``, the
 README's screenshot, from the screenshot test.
@@ -71,7 +71,8 @@ def chromium() -> str:
     if found is None:
         if os.environ.get("LATENTWATCH_INSTALL_BROWSER") != "1":
             pytest.skip("no headless browser for the report test: chromium is not installed "
-                        "(set LATENTWATCH_INSTALL_BROWSER=1 to install it with apt-get)")
+                        "(make test installs it; or set LATENTWATCH_INSTALL_BROWSER=1 to "
+                        "install it with apt-get)")
         reason = _install_chromium()
         found = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
         if found is None:
