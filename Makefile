@@ -26,7 +26,7 @@ demo: setup
 # with warnings as errors so that no page, link or docstring goes stale.
 docs: setup
 	$(BIN)/pip install --quiet -e ".[test,docs]"
-	$(BIN)/mkdocs build --strict --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 
 # The browser tests (the HTML report, the service's /docs) run headless Chromium: Debian's
 # chromium package, installed with apt-get when missing (as root, or with sudo); without
