@@ -63,6 +63,7 @@ def test_a_signed_model_scores_as_an_unsigned_one(keyed, tmp_path):
 
 @pytest.mark.parametrize("args", [
     ("score", "{model}", "{data}", "-o", "{out}/s.csv"),
+    ("score", "{model}", "{data}", "--engine", "dask", "--workers", "1", "-o", "{out}/parts"),
     ("explain", "{model}", "{data}", "-n", "1"),
     ("evaluate", "{model}", "{data}", "-l", "label"),
     ("report", "{model}", "{data}", "-o", "{out}/r.html"),

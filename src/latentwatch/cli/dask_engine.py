@@ -81,10 +81,10 @@ def score_on_dask(*, model: str, data: str, out: str, top_k: int, ids: list[str]
         fail(str(exc))
     from tqdm.auto import tqdm
 
-    from latentwatch.cli.reading import load_model
+    from latentwatch.detector import load_bytes
 
-    detector = load_model(model, "cpu", verify_key)
-    carrier = ModelBytes.of(model)
+    carrier = ModelBytes.of(model)  # read once: the bytes checked are the bytes shipped
+    detector = load_bytes(carrier.data, "cpu", carrier.name, verify_key=verify_key)
     partitions = plan_partitions(data, partition_rows, fmt)
     files = list(dict.fromkeys(p.path for p in partitions))
     total = sum(p.rows or 0 for p in partitions)
