@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 
 GEN_VENV := .venv-gen
 
-.PHONY: demo test setup bench-setup bench-gen-setup bench-gen spark-test lint clean
+.PHONY: demo test setup docs browser bench-setup bench-gen-setup bench-gen spark-test lint clean
+
+# apt-get runs as root, or through sudo when there is one
+SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && echo sudo)
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +22,24 @@ setup: $(BIN)/activate
 demo: setup
 	$(BIN)/latentwatch demo
 
-test: setup
+# The documentation site (mkdocs.yml, docs/, the API reference from the docstrings), built
+# with warnings as errors so that no page, link or docstring goes stale.
+docs: setup
+	$(BIN)/pip install --quiet -e ".[test,docs]"
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
+
+# The browser tests (the HTML report, the service's /docs) run headless Chromium: Debian's
+# chromium package, installed with apt-get when missing (as root, or with sudo); without
+# apt-get they are skipped and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		if command -v apt-get >/dev/null 2>&1; then \
+			echo "chromium not found: installing Debian's chromium with apt-get"; \
+			$(SUDO) apt-get update -qq && \
+			$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "chromium not found and no apt-get: the browser tests will be skipped"; fi; }
+
+test: docs browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
@@ -42,7 +62,6 @@ bench-gen: bench-gen-setup
 # The Spark adapter's tests (tests/spark, skipped by `make test`): the spark extra, and Java,
 # installed with apt-get when `java -version` fails (as root, or with sudo).
 SPARK_EXTRA ?= -e ".[spark]"
-SUDO := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && echo sudo)
 
 spark-test: setup
 	$(BIN)/pip install --quiet $(SPARK_EXTRA)

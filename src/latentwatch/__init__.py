@@ -16,6 +16,7 @@ _EXPORTS = {
     "VAEDetector": "latentwatch.detector",
     "DataError": "latentwatch.errors",
     "ModelFormatError": "latentwatch.errors",
+    "SignatureError": "latentwatch.errors",
     "TableSchema": "latentwatch.data.schema",
     "infer_schema": "latentwatch.data.schema",
     "load": "latentwatch.detector",

@@ -2,4 +2,5 @@
 
 from latentwatch.cli import main
 
-main()
+if __name__ == "__main__":  # not when a tool imports the module (the API docs inspect it)
+    main()

@@ -716,14 +716,30 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
     def _n_features_out(self) -> int:
         return self.latent_dim_
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, *, sign_key: Any = None) -> Path:
         """Write the fitted model to one safetensors file (atomically); see
-        :func:`latentwatch.load`."""
+        :func:`latentwatch.load`. With ``sign_key`` (an Ed25519 private key file or
+        key), the file carries a signature over all of its contents that
+        ``load(path, verify_key=...)`` checks (:mod:`latentwatch.signing`).
+
+        Examples
+        --------
+        >>> import numpy as np, os, tempfile
+        >>> from latentwatch import AutoEncoderDetector, load
+        >>> from latentwatch.signing import write_key_pair
+        >>> folder = tempfile.mkdtemp()
+        >>> secret, public = write_key_pair(os.path.join(folder, "model.key"))
+        >>> X = np.random.default_rng(0).normal(size=(100, 3))
+        >>> model = AutoEncoderDetector(max_epochs=2, random_state=0).fit(X)
+        >>> path = model.save(os.path.join(folder, "m.lwm"), sign_key=secret)
+        >>> type(load(path, verify_key=public)).__name__
+        'AutoEncoderDetector'
+        """
         from latentwatch import persistence
 
-        return persistence.write_file(path, *self._file_contents())
+        return persistence.write_file(path, *self._file_contents(), sign_key=sign_key)
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, *, sign_key: Any = None) -> bytes:
         """The bytes of the model file :meth:`save` writes, without touching the disk (what
         the distributed adapters ship to workers); :func:`latentwatch.load_bytes` reads
         them back.
@@ -739,7 +755,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         """
         from latentwatch import persistence
 
-        return persistence.file_bytes(*self._file_contents())
+        return persistence.file_bytes(*self._file_contents(), sign_key=sign_key)
 
     def _file_contents(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """The model file's tensors and JSON document; each part writes its own dict."""

@@ -361,7 +361,8 @@ def _loaded(path: Path, meta: dict[str, Any], tensors: dict, device: str | None
     return model
 
 
-def load(path: str | Path, device: str | None = None) -> BaseDetector:
+def load(path: str | Path, device: str | None = None, *, verify_key: Any = None
+         ) -> BaseDetector:
     """Load a detector saved with ``save``.
 
     Parameters
@@ -370,6 +371,10 @@ def load(path: str | Path, device: str | None = None) -> BaseDetector:
         The model file.
     device : str or None, default=None
         Where to put the network; ``None`` uses the model's own ``device`` parameter.
+    verify_key : str, Path, Ed25519PublicKey or None, default=None
+        A public key (file): the model must be signed by its private key
+        (``save(path, sign_key=...)``, ``fit --sign-key``), or it is refused
+        (:mod:`latentwatch.signing`).
 
     Returns
     -------
@@ -382,6 +387,9 @@ def load(path: str | Path, device: str | None = None) -> BaseDetector:
     ModelFormatError
         If the file is missing, truncated, edited, not a latentwatch model, or of a
         format this version does not read.
+    SignatureError
+        With ``verify_key``: if the file is unsigned, signed by another key, or changed
+        since it was signed.
 
     Examples
     --------
@@ -395,13 +403,14 @@ def load(path: str | Path, device: str | None = None) -> BaseDetector:
     """
     from latentwatch import persistence
 
-    return _loaded(Path(path), *persistence.read_file(path), device)
+    return _loaded(Path(path), *persistence.read_file(path, verify_key=verify_key), device)
 
 
-def load_bytes(data: bytes, device: str | None = None, name: str = "<model bytes>"
-               ) -> BaseDetector:
+def load_bytes(data: bytes, device: str | None = None, name: str = "<model bytes>", *,
+               verify_key: Any = None) -> BaseDetector:
     """Load a detector from the bytes of its model file (``detector.to_bytes()``, or a
-    file's contents), with every check of :func:`load` and without touching the disk.
+    file's contents), with every check of :func:`load` (``verify_key`` included) and
+    without touching the disk.
 
     Examples
     --------
@@ -414,4 +423,5 @@ def load_bytes(data: bytes, device: str | None = None, name: str = "<model bytes
     """
     from latentwatch import persistence
 
-    return _loaded(Path(name), *persistence.read_bytes(data, name), device)
+    return _loaded(Path(name), *persistence.read_bytes(data, name, verify_key=verify_key),
+                   device)

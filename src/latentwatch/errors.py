@@ -19,3 +19,12 @@ class ModelFormatError(ValueError):
 def where(source: str | None, message: str) -> str:
     """``"source: message"``, or the message alone when there is no source."""
     return f"{source}: {message}" if source else message
+
+
+class SignatureError(ModelFormatError):
+    """A model file that is unsigned, signed by another key, or changed since it was
+    signed, when a signature was required (:mod:`latentwatch.signing`)."""
+
+
+class KeyFileError(ValueError):
+    """A key file that is missing or holds no usable Ed25519 key."""

@@ -16,7 +16,9 @@ levels deep with finite numbers (the training history aside), scales positive, a
 PyTorch's ``meta`` device, which allocates nothing) have exactly the shapes of the
 file's tensors. A file that fails is a :class:`~latentwatch.errors.ModelFormatError`. The
 checksum detects edits and damage; it is not a signature (whoever can write the file can
-recompute it), which is why the bounds are checked as well.
+recompute it), which is why the bounds are checked as well. A file may also carry an
+Ed25519 signature over all of its contents (:mod:`latentwatch.signing`): written with
+``sign_key``, required and checked when a ``verify_key`` is given.
 
 Format 3 is the layout of latentwatch 0.2 (one data path). Files of formats 1 and 2
 (latentwatch 0.1) are refused with a message saying how to refit: their matrix models
@@ -53,7 +55,7 @@ MAX_SCORE_SAMPLES = 1024
 
 __all__ = ["FORMAT_VERSION", "ModelFormatError", "check_contents", "check_shapes",
            "file_bytes", "json_params", "params_from_json", "read_bytes", "read_file",
-           "read_metadata", "write_file"]
+           "read_metadata", "sign_file", "signer", "write_file"]
 
 
 def _digest(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
@@ -126,18 +128,27 @@ def as_tensor(tensor_or_array: Any) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(tensor_or_array, dtype=np.float64))
 
 
-def _document(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, str]:
-    """The header metadata: the parts' JSON with the format and the checksum added."""
+def _document(meta: dict[str, Any], tensors: dict[str, torch.Tensor],
+              sign_key: Any = None) -> dict[str, str]:
+    """The header metadata: the parts' JSON with the format and the checksum added, and
+    with ``sign_key`` the signature of it all."""
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **meta}
     meta["sha256"] = _digest(tensors, meta)
-    return {_METADATA_KEY: json.dumps(meta)}
+    header = {_METADATA_KEY: json.dumps(meta)}
+    if sign_key is not None:
+        from latentwatch import signing
+
+        meta = json.loads(header[_METADATA_KEY])  # sign what a reader will see
+        header[signing.HEADER_KEY] = signing.sign(signing.contents_digest(tensors, meta),
+                                                  sign_key)
+    return header
 
 
-def write_file(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
-               ) -> Path:
+def write_file(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+               *, sign_key: Any = None) -> Path:
     """Write a model file atomically (a temporary file, then a rename; the file gets the
     user's umask): the tensors, and the parts' JSON document ``meta`` with the format and
-    the checksum added.
+    the checksum added; with ``sign_key`` (a private key file or key), signed.
 
     Returns
     -------
@@ -145,7 +156,7 @@ def write_file(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[st
     """
     from latentwatch.atomic import replace_atomically, temp_file
 
-    header = _document(meta, tensors)
+    header = _document(meta, tensors, sign_key)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_file(path.parent)
@@ -158,19 +169,25 @@ def write_file(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[st
     return path
 
 
-def file_bytes(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> bytes:
+def file_bytes(tensors: dict[str, torch.Tensor], meta: dict[str, Any], *,
+               sign_key: Any = None) -> bytes:
     """The bytes :func:`write_file` would write."""
-    return save(tensors, metadata=_document(meta, tensors))
+    return save(tensors, metadata=_document(meta, tensors, sign_key))
 
 
-def read_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """The checked JSON document and tensors of a model file.
+def read_file(path: str | Path, *, verify_key: Any = None
+              ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The checked JSON document and tensors of a model file; with ``verify_key`` (a
+    public key file or key) the file must carry a valid signature by its private key.
 
     Raises
     ------
     ModelFormatError
         If the file is missing, truncated, edited, not a latentwatch model, or of a
         format this version does not read.
+    SignatureError
+        With ``verify_key``: if the file is unsigned, signed by another key, or changed
+        since it was signed.
     """
     path = Path(path)
     if not path.is_file():
@@ -183,10 +200,10 @@ def read_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]
         raise ModelFormatError(
             f"{path}: not a readable safetensors model file ({exc}); it may be truncated or "
             "not a latentwatch model") from exc
-    return _checked(path, header, tensors)
+    return _checked(path, header, tensors, verify_key)
 
 
-def read_bytes(data: bytes, name: str = "<model bytes>"
+def read_bytes(data: bytes, name: str = "<model bytes>", *, verify_key: Any = None
                ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """:func:`read_file` of a model file's bytes (the safetensors layout: an 8-byte
     little-endian header length, the JSON header, the tensor data)."""
@@ -206,11 +223,11 @@ def read_bytes(data: bytes, name: str = "<model bytes>"
         raise ModelFormatError(
             f"{name}: not a readable safetensors model file ({' '.join(str(exc).split())}); "
             "it may be truncated or not a latentwatch model") from exc
-    return _checked(path, header, tensors)
+    return _checked(path, header, tensors, verify_key)
 
 
-def _checked(path: Path, header: dict[str, str], tensors: dict[str, torch.Tensor]
-             ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def _checked(path: Path, header: dict[str, str], tensors: dict[str, torch.Tensor],
+             verify_key: Any = None) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """The checked metadata and tensors of a model file (see :func:`read_file`)."""
     if _METADATA_KEY not in header:
         raise ModelFormatError(f"{path}: a safetensors file, but not a latentwatch model "
@@ -240,6 +257,11 @@ def _checked(path: Path, header: dict[str, str], tensors: dict[str, torch.Tensor
     if _digest(tensors, meta) != meta.get("sha256"):
         raise ModelFormatError(f"{path}: the file does not match its checksum; it was "
                                "modified or damaged")
+    if verify_key is not None:
+        from latentwatch import signing
+
+        signing.verify(path, header.get(signing.HEADER_KEY),
+                       signing.contents_digest(tensors, meta), verify_key)
     _check_tensors(path, tensors)
     return meta, tensors
 
@@ -305,6 +327,27 @@ def check_shapes(path: Path, module: torch.nn.Module, weights: dict[str, torch.T
         raise ModelFormatError(f"{path}: the network described by the metadata does not match "
                                f"the file's tensors (e.g. {odd[0][0]!r}); it was edited or "
                                "damaged")
+
+
+def signer(path: str | Path) -> str | None:
+    """The key id of the key that signed a model file, or None if it is unsigned (read
+    from its header, not verified: verify with :func:`read_file`'s ``verify_key``)."""
+    from latentwatch import signing
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            entry = (f.metadata() or {}).get(signing.HEADER_KEY)
+        return None if entry is None else str(json.loads(entry).get("key_id"))
+    except (SafetensorError, OSError, ValueError, AttributeError):
+        return None
+
+
+def sign_file(path: str | Path, sign_key: Any, out: str | Path | None = None) -> Path:
+    """Sign an existing model file (checked first) in place, or into ``out``."""
+    meta, tensors = read_file(path)
+    body = {k: v for k, v in meta.items()
+            if k not in ("format", "format_version", "sha256")}
+    return write_file(out if out is not None else path, tensors, body, sign_key=sign_key)
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:

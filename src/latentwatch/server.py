@@ -11,7 +11,8 @@ scoring path (:func:`latentwatch.service.score_table`).
                        ``context_rows`` (time-series models), versions
 ``GET /healthz``       ``{"status": "ok"}`` once the model is loaded
 ``GET /metrics``       Prometheus text: requests, rows scored, latency, errors
-``GET /docs``          the OpenAPI documentation (``/openapi.json``)
+``GET /docs``          the OpenAPI documentation (``/openapi.json``), served offline:
+                       Swagger UI's files come from the ``fastapi-offline`` package
 =====================  =================================================================
 
 Rows that cannot be scored give 422 with the one-line message of ``latentwatch score``
@@ -52,6 +53,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from latentwatch import server_schema as bodies
 from latentwatch.errors import DataError
 from latentwatch.explain import json_value
 from latentwatch.model_input import ModelColumns
@@ -81,6 +83,9 @@ class ServeConfig:
         Largest request body, in rows and in bytes (413 above).
     top_k : int
         Default number of contributing columns per row.
+    verify_key : str or None
+        A public key file: every worker refuses the model unless it is signed by the
+        private key (:mod:`latentwatch.signing`).
     """
 
     model: str
@@ -88,6 +93,7 @@ class ServeConfig:
     max_rows: int = 100_000
     max_bytes: int = 64 * 2**20
     top_k: int = 3
+    verify_key: str | None = None
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -153,7 +159,7 @@ class Scorer:
         from latentwatch.persistence import read_metadata
 
         self.config = config
-        self.model = load(config.model, device="cpu")
+        self.model = load(config.model, device="cpu", verify_key=config.verify_key)
         self.meta = read_metadata(config.model)
 
     def frame(self, body: bytes, content_type: str, ids: list[str] | None) -> RequestRows:
@@ -394,9 +400,9 @@ def create_app(config: ServeConfig):
     torch.set_num_threads(1)
     scorer = Scorer(config)
     metrics = Metrics()
-    app = FastAPI(title="latentwatch", version=__version__,
-                  description=f"Anomaly scores of {Path(config.model).name}: POST rows to "
-                              "/v1/score (JSON records, CSV or Parquet).")
+    app = _application(title="latentwatch", version=__version__,
+                       description=f"Anomaly scores of {Path(config.model).name}: POST rows "
+                                   "to /v1/score (JSON records, CSV or Parquet).")
     key = config.api_key.encode("utf-8") if config.api_key else None
 
     def authorised(request: Request) -> bool:
@@ -447,7 +453,9 @@ def create_app(config: ServeConfig):
         metrics.rows.inc(result["n_rows"])
         return JSONResponse(result)
 
-    @app.post("/v1/score", summary="Score rows (JSON records, CSV or Parquet)")
+    @app.post("/v1/score", summary="Score rows (JSON records, CSV or Parquet)",
+              openapi_extra={"requestBody": bodies.request_body("score")},
+              responses=bodies.responses("ScoreResponse"))
     async def score(request: Request,
                     id: list[str] | None = Query(None, description="Id column to copy "  # noqa: B008
                                                  "(repeatable; default: the model's)"),
@@ -457,7 +465,9 @@ def create_app(config: ServeConfig):
         p_value (calibrated models), top1, top1_nats, ... as ``latentwatch score``."""
         return await answer(request, scorer.score, id, top_k, keep_bad_rows)
 
-    @app.post("/v1/explain", summary="Explain rows: the columns behind their scores")
+    @app.post("/v1/explain", summary="Explain rows: the columns behind their scores",
+              openapi_extra={"requestBody": bodies.request_body("explain")},
+              responses=bodies.responses("ExplainResponse"))
     async def explain(request: Request,
                       id: list[str] | None = Query(None),  # noqa: B008
                       top_k: int = Query(5, ge=1, le=1000)) -> Response:
@@ -480,6 +490,30 @@ def create_app(config: ServeConfig):
         text, kind = metrics.text()
         return Response(text, media_type=kind)
 
+    return app
+
+
+def _application(**options: Any) -> FastAPI:
+    """A FastAPI application whose ``/docs`` needs no network (Swagger UI's files from
+    the ``fastapi-offline`` package, under ``/static-offline-docs``) and whose OpenAPI
+    document describes the request and response bodies
+    (:mod:`latentwatch.server_schema`)."""
+    try:
+        from fastapi_offline import FastAPIOffline
+    except ImportError as exc:
+        raise ImportError("serve needs the serve extra (fastapi-offline is not installed): "
+                          "pip install 'latentwatch[serve]'") from exc
+    app = FastAPIOffline(**options)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            document.setdefault("components", {}).setdefault("schemas", {}).update(
+                bodies.component_schemas())
+        return app.openapi_schema
+
+    app.openapi = openapi
     return app
 
 

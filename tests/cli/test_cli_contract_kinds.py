@@ -24,8 +24,8 @@ from latentwatch import models
 from latentwatch.cli import app
 
 COMMANDS = ("fit", "score", "explain", "info", "schema", "evaluate", "calibrate", "report",
-            "sample", "interpolate", "encode", "plot-latent", "serve")
-NOT_ON_A_MODEL = {"demo"}  # writes example data
+            "sample", "interpolate", "encode", "plot-latent", "serve", "sign")
+NOT_ON_A_MODEL = {"demo", "keygen"}  # write example data, a key pair
 
 # Where each command is checked to work: a test over ``each`` (every model) or ``decoder``
 # (the models that decode rows), in test_cli_contract.py or in this module.
@@ -43,6 +43,7 @@ WORKS = {
     "encode": "test_encode_writes_the_latent_means",
     "plot-latent": "test_plot_latent_writes_an_image",
     "serve": "test_serve_gives_the_scores_of_latentwatch_score",
+    "sign": "test_sign_then_verify_every_model",
 }
 
 # (model, kind of data, command) -> a fragment of its one-line refusal; "*" is any model or
@@ -110,6 +111,15 @@ def test_calibrate_on_normal_rows_gives_the_p_values_of_python(each, tmp_path):
 def test_refusals_are_one_line(fitted, name, command):
     each = fitted[name]
     assert_one_line_error(invoke(*INVOKE[command](each)), refusal(name, command))
+
+
+def test_sign_then_verify_every_model(each, tmp_path):
+    ok(invoke("keygen", "-o", tmp_path / "k.key"))
+    signed = tmp_path / "signed.lwm"
+    ok(invoke("sign", each.model, "--sign-key", tmp_path / "k.key", "-o", signed))
+    assert "verified" in ok(invoke("info", signed, "--verify-key", tmp_path / "k.key.pub")).stdout
+    assert_one_line_error(invoke("info", each.model, "--verify-key", tmp_path / "k.key.pub"),
+                          "not signed")
 
 
 # -- serve over real HTTP ------------------------------------------------------------------

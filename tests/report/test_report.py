@@ -93,11 +93,11 @@ def test_rows_that_cannot_be_scored_are_listed(fitted, reports, kind, data):
     case, document = fitted(kind, data), reports(kind, data)
     listed = section(document, "unscored")
     rows = [int(r) for r in re.findall(r'<tr><td class="num">(\d+)</td>', listed)]
-    assert rows == list(BAD_ROWS)
+    assert rows == [r + 1 for r in BAD_ROWS]  # counted from 1, as every command counts
     assert f"2 of {len(case.y)} rows could not be scored" in listed
     assert "rows not scored" in section(document, "summary")
     table = section(document, "rows")
-    shown = [int(r) for r in re.findall(r'<tr><td class="num">(\d+)</td>', table)]
+    shown = [int(r) - 1 for r in re.findall(r'<tr><td class="num">(\d+)</td>', table)]
     assert len(shown) == 8 and not set(shown) & set(BAD_ROWS)
     assert f"Over the {len(case.y) - 2} scored rows" in section(document, "evaluation")
 
@@ -110,7 +110,8 @@ def test_most_anomalous_rows_come_first_with_their_top_column(fitted, reports, k
     result = score_table(case.model, frame)
     good = np.flatnonzero(result.good)
     table = section(document, "rows").split("</table>")[0]
-    listed = [int(r) for r in re.findall(r'<tr><td class="num">(\d+)</td>', table)]
+    numbers = [int(r) for r in re.findall(r'<tr><td class="num">(\d+)</td>', table)]
+    listed = [n - 1 for n in numbers]  # row numbers count from 1
     assert listed == list(good[np.argsort(-result.scores, kind="stable")[:8]])
     first = table.split("</tr>")[1]
     top = case.model.explain(frame.iloc[[listed[0]]], top_k=1)[0].contributions[0].column
@@ -118,6 +119,27 @@ def test_most_anomalous_rows_come_first_with_their_top_column(fitted, reports, k
     assert "expected" in first and "nats" in first
     if data == "mixed":  # the schema's id column is shown beside the row number
         assert f"<td>{case.X.at[listed[0], 'transaction_id']}</td>" in first
+
+
+@pytest.mark.parametrize(("kind", "data"), [("ae", "array"), ("vae", "mixed")])
+def test_the_operating_points_are_those_of_evaluate(fitted, reports, kind, data):
+    from latentwatch.evaluation import evaluate
+
+    case, document = fitted(kind, data), reports(kind, data)
+    frame = case.X_bad if isinstance(case.X_bad, pd.DataFrame) else pd.DataFrame(
+        case.X_bad, columns=case.model.codec_.sources)
+    good = np.flatnonzero(score_table(case.model, frame).good)
+    expected = evaluate(case.model, frame.iloc[good], np.asarray(case.y)[good])
+    table = section(document, "evaluation").split("Operating points")[1]
+    cells = re.findall(r"<tr>((?:<td[^>]*>[^<]*</td>)+)</tr>", table)
+    shown = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in cells]
+    assert [(r[0], r[2], r[3], r[4]) for r in shown] == [
+        (f"{p.threshold:.6g}", str(p.flagged), "n/a" if p.precision is None
+         else f"{p.precision:.4f}", "n/a" if p.recall is None else f"{p.recall:.4f}")
+        for p in expected.operating_points]
+    marked = [r[-1] for r in shown]
+    assert marked.count("\u2190 the model's threshold") + marked.count(
+        "&larr; the model's threshold") == 1
 
 
 @ids

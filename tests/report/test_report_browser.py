@@ -1,11 +1,11 @@
 """The report in a real browser: headless Chromium loads it offline and renders its images.
 
-Chromium is Debian's ``chromium`` package. When it is missing the tests skip and say
-why; with ``LATENTWATCH_INSTALL_BROWSER=1`` the setup first installs it with apt-get (as
-root).
+Chromium is Debian's ``chromium`` package, which ``make test`` installs with apt-get when
+it is missing (so CI runs these tests). Without it the tests skip and say why; with
+``LATENTWATCH_INSTALL_BROWSER=1`` the setup first installs it with apt-get (as root).
 
 Set ``LATENTWATCH_UPDATE_SCREENSHOT=1`` to also refresh ``docs/report-top.png``, the
-README's screenshot, from the screenshot test.
+screenshot in docs/thresholds.md, from the screenshot test.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def chromium() -> str:
     if found is None:
         if os.environ.get("LATENTWATCH_INSTALL_BROWSER") != "1":
             pytest.skip("no headless browser for the report test: chromium is not installed "
-                        "(set LATENTWATCH_INSTALL_BROWSER=1 to install it with apt-get)")
+                        "(make test installs it; or set LATENTWATCH_INSTALL_BROWSER=1 to "
+                        "install it with apt-get)")
         reason = _install_chromium()
         found = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
         if found is None:
@@ -87,8 +88,8 @@ def run_chromium(browser: str, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def report_file(chromium, planted, tmp_path_factory) -> Path:
-    """The report of a VAE on numeric sensor columns, with labels (the README's
-    screenshot); fitted only when there is a browser to show it."""
+    """The report of a VAE on numeric sensor columns, with labels (the screenshot in
+    docs/thresholds.md); fitted only when there is a browser to show it."""
     X_train, X_test, y_test = planted
     columns = [f"sensor_{i:02d}" for i in range(X_train.shape[1])]
     with warnings.catch_warnings():

@@ -32,7 +32,7 @@ from typing import Annotated
 
 import typer
 
-from latentwatch.cli import calibrate, describe, evaluation, fit, generate, score, serve
+from latentwatch.cli import calibrate, describe, evaluation, fit, generate, keys, score, serve
 from latentwatch.cli import options as opt
 from latentwatch.cli.errors import Group, guarded
 
@@ -116,6 +116,8 @@ COMMANDS = {
     "plot-latent": generate.plot_latent,
     "demo": demo,
     "serve": serve.serve,
+    "keygen": keys.keygen,
+    "sign": keys.sign,
 }
 
 

@@ -25,6 +25,8 @@ def calibrate(
     thousands: opt.Thousands = None,
     encoding: opt.Encoding = "utf-8",
     device: opt.Device = None,
+    verify_key: opt.VerifyKey = None,
+    sign_key: opt.SignKey = None,
     quiet: opt.Quiet = False,
     debug: opt.Debug = False,
 ) -> None:
@@ -42,7 +44,11 @@ def calibrate(
     from latentwatch.thresholds import describe_threshold
 
     target = model if out is None else out
-    detector = load_model(model, device)
+    if sign_key is not None:  # a bad key is refused before any work
+        from latentwatch.signing import private_key
+
+        sign_key = private_key(sign_key)
+    detector = load_model(model, device, verify_key)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[],
                         options=read_options(decimal, thousands, encoding))
     frame = reader.read()
@@ -50,7 +56,7 @@ def calibrate(
         detector.calibrate(reader.inputs(frame))
     except ValueError as exc:
         fail(f"{reader.source}: {exc}")
-    detector.save(target)
+    detector.save(target, sign_key=sign_key)
     if not quiet:
         offset = detector.offset_
         typer.echo(f"calibrated on {len(frame):,} rows: threshold "

@@ -69,7 +69,8 @@ def check_options(data: str, out: str, out_format: str | None, device: str | Non
 def score_on_dask(*, model: str, data: str, out: str, top_k: int, ids: list[str] | None,
                   keep_bad_rows: bool, fmt: str | None, out_format: str | None,
                   device: str | None, quiet: bool, scheduler: str | None,
-                  workers: int | None, partition_rows: int) -> None:
+                  workers: int | None, partition_rows: int,
+                  verify_key: str | None = None) -> None:
     """The ``score`` command on Dask (see the module docstring)."""
     from latentwatch.distributed import ModelBytes, plan_partitions, require, score_to_parquet
 
@@ -80,10 +81,10 @@ def score_on_dask(*, model: str, data: str, out: str, top_k: int, ids: list[str]
         fail(str(exc))
     from tqdm.auto import tqdm
 
-    from latentwatch.cli.reading import load_model
+    from latentwatch.detector import load_bytes
 
-    detector = load_model(model, "cpu")
-    carrier = ModelBytes.of(model)
+    carrier = ModelBytes.of(model)  # read once: the bytes checked are the bytes shipped
+    detector = load_bytes(carrier.data, "cpu", carrier.name, verify_key=verify_key)
     partitions = plan_partitions(data, partition_rows, fmt)
     files = list(dict.fromkeys(p.path for p in partitions))
     total = sum(p.rows or 0 for p in partitions)

@@ -120,16 +120,17 @@ def info(
     out: Annotated[str | None, typer.Option(
         "--out", "-o", show_default=False,
         help="Write the metadata JSON to this file (as --json prints it).")] = None,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Describe a model file: data schema, network, parameters, training and threshold.
 
     [bold]Example:[/bold] latentwatch info fraud.lwm
     """
-    from latentwatch.persistence import read_metadata
+    from latentwatch.persistence import read_file, signer
     from latentwatch.thresholds import describe_threshold
 
-    meta = read_metadata(model)
+    meta = read_file(model, verify_key=verify_key)[0]
     if as_json or out is not None:
         text = json.dumps(meta, indent=2)
         if out is not None:
@@ -138,10 +139,14 @@ def info(
         if as_json:
             typer.echo(text)
         return
-    detector = load_model(model, "cpu")
+    detector = load_model(model, "cpu", verify_key)
     console = literal_console()
     console.print(f"{model}: {meta['class']} (model format {meta['format_version']}, "
                   f"latentwatch {meta['latentwatch_version']})", markup=False)
+    key = signer(model)
+    console.print("signature: " + ("none" if key is None else f"signed by key {key}, "
+                  + ("verified" if verify_key else "not verified (pass --verify-key)")),
+                  markup=False)
     codec = detector.codec_
     console.print(f"data: {codec.n_blocks} modelled columns from {len(codec.sources)} data "
                   f"columns ({_data_kind(detector)}); network {codec.shape.n_inputs} inputs "

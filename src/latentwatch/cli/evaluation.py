@@ -73,6 +73,7 @@ def evaluate(
     encoding: opt.Encoding = "utf-8",
     device: opt.Device = None,
     quiet: opt.Quiet = False,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Measure how well MODEL finds the labelled anomalies of DATA.
@@ -88,7 +89,7 @@ def evaluate(
     """
     from latentwatch.evaluation import evaluate as evaluate_model
 
-    detector = load_model(model, device)
+    detector = load_model(model, device, verify_key)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[], keep=[label_column],
                         options=read_options(decimal, thousands, encoding))
     with working(f"reading {reader.source}", quiet) as say:
@@ -136,6 +137,7 @@ def report(
     encoding: opt.Encoding = "utf-8",
     device: opt.Device = None,
     quiet: opt.Quiet = False,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Write a self-contained HTML report on MODEL, and on DATA when given.
@@ -149,7 +151,7 @@ def report(
     """
     from latentwatch.report import write_report
 
-    detector = load_model(model, device)
+    detector = load_model(model, device, verify_key)
     X = y = None
     data_name = None
     if data is not None:

@@ -140,6 +140,7 @@ def fit(
         "(the same model as an uninterrupted run).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No schema table or progress "
                                                                "bar.")] = False,
+    sign_key: opt.SignKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Train a detector on DATA and save it to one model file.
@@ -199,6 +200,10 @@ def fit(
     options = read_options(decimal, thousands, encoding)
     if purpose == "generate":
         params["purpose"] = purpose
+    if sign_key is not None:  # a bad key is refused before any work
+        from latentwatch.signing import private_key
+
+        sign_key = private_key(sign_key)
     source = name_of(data)
     ids, excluded = list(id_column or []), list(exclude or [])
     series = time_column is not None or window is not None
@@ -212,7 +217,7 @@ def fit(
         _fit_stream(data, detector_class, params, ids=ids, excluded=excluded,
                     schema_file=schema_file, max_categories=max_categories, out=out,
                     fmt=opt.value(fmt), checkpoint_dir=checkpoint_dir, resume=resume,
-                    skip_bad_rows=skip_bad_rows, quiet=quiet)
+                    skip_bad_rows=skip_bad_rows, quiet=quiet, sign_key=sign_key)
         return
     if checkpoint_dir is not None or resume:
         fail("--checkpoint-dir and --resume apply to a streamed fit: give a folder, a glob "
@@ -258,7 +263,7 @@ def fit(
     if from_environment()[0] != 0:  # under torchrun, rank 0 writes the one model
         return
     target = Path(out) if out is not None else default_model_path(data)
-    detector.set_params(verbose=False).save(target)
+    detector.set_params(verbose=False).save(target, sign_key=sign_key)
     console = literal_console()
     if not quiet:
         console.print(schema_table(detector.schema_, f"{source}: {len(frame):,} rows"))
@@ -281,7 +286,8 @@ def fit(
         f"{detector.n_features_in_} columns{f' on {ranks} ranks' if ranks > 1 else ''} in "
         f"{seconds:.1f} s ({detector.n_epochs_} epochs, "
         f"best {best}: {'validation' if history['val_loss'] else 'training'} loss "
-        f"{monitored[best - 1]:.4g}); threshold {threshold_text}; saved {target}",
+        f"{monitored[best - 1]:.4g}); threshold {threshold_text}; saved {target}"
+        f"{_signed(sign_key)}",
         markup=False)
     _warn_epoch_cap(detector)
 
@@ -318,6 +324,15 @@ def _warn_epoch_cap(detector) -> None:
                    f"{2 * detector.n_epochs_}", err=True)
 
 
+def _signed(sign_key) -> str:
+    """What the summary line says of the signature."""
+    if sign_key is None:
+        return ""
+    from latentwatch.signing import key_id
+
+    return f", signed by key {key_id(sign_key)}"
+
+
 def is_dataset(data: str) -> bool:
     """Whether DATA names several files: a folder, or a glob that is not a file's name."""
     import os
@@ -345,7 +360,7 @@ def _stream_schema(ids: list[str], excluded: list[str], schema_file: str | None,
 
 def _fit_stream(data: str, detector_class, params: dict, *, ids, excluded, schema_file,
                 max_categories, out, fmt, checkpoint_dir, resume, skip_bad_rows,
-                quiet) -> None:
+                quiet, sign_key=None) -> None:
     """``fit`` on a folder or glob: ``detector.fit_dataset``; rank 0 saves."""
     import os
 
@@ -369,7 +384,7 @@ def _fit_stream(data: str, detector_class, params: dict, *, ids, excluded, schem
                              skip_bad_rows=skip_bad_rows, text_columns=tuple(ids))
     if not main:
         return
-    detector.set_params(verbose=False).save(target)
+    detector.set_params(verbose=False).save(target, sign_key=sign_key)
     seconds = time.perf_counter() - started
     history = detector.history_
     rows = history["rows"]
@@ -389,5 +404,6 @@ def _fit_stream(data: str, detector_class, params: dict, *, ids, excluded, schem
         f"{detector.n_features_in_} columns in {seconds:.1f} s"
         f"{on_ranks} ({detector.n_epochs_} epochs{resumed}, best {best}: loss "
         f"{monitored[best - 1]:.4g}); threshold "
-        f"{'none yet' if offset is None else f'{-offset:.4g}'}; saved {target}", markup=False)
+        f"{'none yet' if offset is None else f'{-offset:.4g}'}; saved {target}"
+        f"{_signed(sign_key)}", markup=False)
     _warn_epoch_cap(detector)

@@ -101,6 +101,7 @@ def sample(
     out_format: opt.OutFormat = None,
     device: opt.Device = None,
     quiet: opt.Quiet = False,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Generate new rows: the training columns, units and categories, every value valid
@@ -108,7 +109,7 @@ def sample(
 
     [bold]Example:[/bold] latentwatch sample fraud.lwm -n 1000 --condition country=DE -o de.csv
     """
-    detector = load_model(model, device)
+    detector = load_model(model, device, verify_key)
     variational = detector.module_.variational
     if source is Source.prior and not variational:
         fail(f"{model}: --source prior needs a VAE (an autoencoder has no prior); use "
@@ -148,6 +149,7 @@ def interpolate(
     out_format: opt.OutFormat = None,
     device: opt.Device = None,
     quiet: opt.Quiet = False,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Decode evenly spaced points on the latent path between two rows of DATA.
@@ -160,7 +162,7 @@ def interpolate(
     """
     import numpy as np
 
-    detector = load_model(model, device)
+    detector = load_model(model, device, verify_key)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[])
     frame = reader.read(check=False)
     start = check_row(from_row, len(frame), "--from", reader.source)
@@ -188,6 +190,7 @@ def encode(
     out_format: opt.OutFormat = None,
     device: opt.Device = None,
     quiet: opt.Quiet = False,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Write the latent means (columns z0, z1, ...) of the rows of DATA, in order.
@@ -196,7 +199,7 @@ def encode(
     """
     import pandas as pd
 
-    detector = load_model(model, device)
+    detector = load_model(model, device, verify_key)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None)
     frame = reader.read()
     mean, var = detector.encode(reader.inputs(frame), return_variance=True)
@@ -222,13 +225,14 @@ def plot_latent(
     fmt: opt.InputFormat = None,
     device: opt.Device = None,
     quiet: opt.Quiet = False,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Draw the rows of DATA in the latent space (a PCA of it beyond two dimensions).
 
     [bold]Example:[/bold] latentwatch plot-latent fraud.lwm new.csv --color-by merchant_category
     """
-    detector = load_model(model, device)
+    detector = load_model(model, device, verify_key)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[],
                         keep=[color_by] if color_by else [])
     frame = reader.read()

@@ -16,6 +16,7 @@
 ``--decimal``       the decimal mark of a CSV file (``,`` for ``135,25``)
 ``--thousands``     its thousands separator (``,`` for ``1,300``)
 ``--encoding``      its text encoding (``latin-1``, ``cp1252``...)
+``--verify-key``    a public key: refuse a model not signed by its private key
 ``-q/--quiet``      no progress bar, tables or summaries on stderr
 ``--debug``         a traceback instead of the one-line error
 ==================  ==================================================================
@@ -87,6 +88,15 @@ Window = Annotated[str | None, typer.Option(
     "(autocorrelation), bounded to 8..256 and a quarter of the rows.")]
 ChunkRows = Annotated[int, typer.Option("--chunk-rows", min=1,
                                         help="Rows read and scored at a time.")]
+VerifyKey = Annotated[str | None, typer.Option(
+    "--verify-key", envvar="LATENTWATCH_VERIFY_KEY", show_default="no check",
+    help="Ed25519 public key file (PEM, ssh-ed25519 or raw): refuse MODEL unless it is "
+    "signed by its private key ([bold]fit --sign-key[/bold]; [bold]latentwatch keygen"
+    "[/bold] makes a pair).")]
+SignKey = Annotated[str | None, typer.Option(
+    "--sign-key", envvar="LATENTWATCH_SIGN_KEY", show_default="unsigned",
+    help="Ed25519 private key file: sign the model file, so that --verify-key with the "
+    "public key accepts it and refuses any edited copy.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q",
                                      help="No progress bar, tables or summaries on stderr.")]
 Debug = Annotated[bool, typer.Option("--debug",

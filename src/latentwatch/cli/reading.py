@@ -34,11 +34,12 @@ def name_of(path: str | Path) -> str:
 
 
 # -- models ------------------------------------------------------------------------------
-def load_model(path: str | Path, device: str | None = None):
-    """The one model loader of the command line (:func:`latentwatch.load`)."""
+def load_model(path: str | Path, device: str | None = None, verify_key: str | None = None):
+    """The one model loader of the command line (:func:`latentwatch.load`); with
+    ``verify_key`` (``--verify-key``) an unsigned or wrongly signed file is refused."""
     from latentwatch.detector import load
 
-    return load(path, device=device)
+    return load(path, device=device, verify_key=verify_key)
 
 
 def read_options(decimal: str = ".", thousands: str | None = None,

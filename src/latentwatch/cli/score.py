@@ -67,6 +67,7 @@ def score(
         "--partition-rows", min=1, help="--engine dask: the most rows per partition (runs "
         "of whole Parquet row groups; a CSV file is one partition).")] = 1_000_000,
     quiet: opt.Quiet = False,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Score every row of DATA, in order, one output row per input row.
@@ -92,7 +93,7 @@ def score(
                              keep_bad_rows=keep_bad_rows, fmt=opt.value(fmt),
                              out_format=opt.value(out_format), device=device, quiet=quiet,
                              scheduler=scheduler, workers=workers,
-                             partition_rows=partition_rows)
+                             partition_rows=partition_rows, verify_key=verify_key)
     if scheduler is not None or workers is not None:
         fail(f"{'--scheduler' if scheduler is not None else '--workers'} needs --engine dask")
     from tqdm.auto import tqdm
@@ -102,7 +103,7 @@ def score(
     from latentwatch.service import chunk_rows as rows_per_chunk
     from latentwatch.service import score_table
 
-    detector = load_model(model, device)
+    detector = load_model(model, device, verify_key)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None,
                         options=read_options(decimal, thousands, encoding))
     source = reader.source
@@ -168,6 +169,7 @@ def explain(
     thousands: opt.Thousands = None,
     encoding: opt.Encoding = "utf-8",
     device: opt.Device = None,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Explain rows of DATA: score, verdict, and the cells that make each row unusual,
@@ -185,7 +187,7 @@ def explain(
     from latentwatch.service import chunk_rows as rows_per_chunk
     from latentwatch.service import context_rows, next_context, score_table
 
-    detector = load_model(model, device)
+    detector = load_model(model, device, verify_key)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None,
                         options=read_options(decimal, thousands, encoding))
     source = reader.source

@@ -30,6 +30,7 @@ def serve(
                          ] = 64 * 2**20,
     top_k: Annotated[int, opt.top_k()] = 3,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings only.")] = False,
+    verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
 ) -> None:
     """Serve MODEL over HTTP: POST rows (JSON records, CSV or Parquet) to /v1/score and
@@ -45,6 +46,7 @@ def serve(
     """
     try:
         import fastapi  # noqa: F401
+        import fastapi_offline  # noqa: F401
         import prometheus_client  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
@@ -53,9 +55,10 @@ def serve(
     from latentwatch.cli.reading import load_model
     from latentwatch.server import ServeConfig, read_api_key, run
 
-    load_model(model, "cpu")  # a bad file is refused here, in one line, before any worker
+    load_model(model, "cpu", verify_key)  # refused here, in one line, before any worker
     key = read_api_key(api_key_file) if api_key_file is not None else None
     config = ServeConfig(model=str(model), api_key=key, max_rows=max_rows,
-                         max_bytes=max_bytes, top_k=top_k)
+                         max_bytes=max_bytes, top_k=top_k,
+                         verify_key=None if verify_key is None else str(verify_key))
     run(config, host=host, port=port, workers=workers,
         log_level="warning" if quiet else "info")

@@ -25,7 +25,7 @@ NORMAL_CLASSES = (0, 1, 2, 3, 4)
 
 # The 2-D VAE: wider hidden layers than the default for 64 pixels, and a fixed budget of
 # epochs with lenient early stopping (the validation loss of a 2-D model is noisy). Batches
-# of 64 rows at learning rate 3e-3: the recipe the pictures and figures in the README were
+# of 64 rows at learning rate 3e-3: the recipe the pictures and figures in docs/generation.md were
 # made with (the package defaults take bigger steps since then).
 _RECIPE = {"hidden_dims": [256, 128], "batch_size": 64, "learning_rate": 3e-3}
 DIGITS_VAE = {**_RECIPE, "latent_dim": 2, "max_epochs": 150, "patience": 30}

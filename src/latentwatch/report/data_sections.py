@@ -3,7 +3,7 @@ anomalous rows, the latent map and per-column reconstruction quality.
 
 Each takes the fitted detector and the :class:`~latentwatch.report.scored.Scored` rows
 (or None without data) and returns the section's HTML. Row numbers count the rows given
-from 0.
+from 1 (the first row after a file's header), as every command does.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def unscored_section(scored: Scored) -> str:
     rows = []
     for problem in scored.problems[:MAX_PROBLEMS_SHOWN]:
         value = "missing" if _missing(problem.value) else repr(_python(problem.value))
-        rows.append([str(problem.position), f'<span class="feat">{esc(problem.column)}'
+        rows.append([str(problem.position + 1), f'<span class="feat">{esc(problem.column)}'
                      "</span>", esc(value), esc(problem.message)])
     more = len(scored.problems) - MAX_PROBLEMS_SHOWN
     text = (f"{len(scored.problems)} of {scored.n_rows} rows could not be scored; each is "
@@ -159,7 +159,28 @@ def evaluation_section(model: Any, scored: Scored) -> str:
     if scored.problems:
         content += note(f"Over the {scored.n_scored} scored rows; {len(scored.problems)} rows "
                         "that could not be scored are left out.")
-    return content + kv_table(rows)
+    content += kv_table(rows)
+    if evaluation.operating_points:
+        content += operating_points_table(evaluation)
+    return content
+
+
+def operating_points_table(evaluation: Any) -> str:
+    """The operating points of ``latentwatch evaluate`` (the same
+    :func:`latentwatch.evaluation.operating_points`) as an HTML table."""
+    def number(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    head = ["threshold", "alerts / 10,000 rows", "flagged", "precision", "recall",
+            "false-alarm rate", ""]
+    body = [[esc(f"{p.threshold:.6g}"), f"{p.alerts_per_10000:.1f}", str(p.flagged),
+             number(p.precision), number(p.recall), number(p.false_alarm_rate),
+             "&larr; the model's threshold" if p.source == "model" else ""]
+            for p in evaluation.operating_points]
+    text = ("Operating points: rows with a score above the threshold are flagged; fit "
+            "--threshold alerts:N/10000 sets the threshold from a budget of N alerts per "
+            "10,000 normal rows.")
+    return (note(esc(text)) + table(head, body, [True] * 6 + [False]))
 
 
 def rows_section(model: Any, scored: Scored | None, top: int) -> str:
@@ -190,7 +211,7 @@ def rows_section(model: Any, scored: Scored | None, top: int) -> str:
     expected = codec.block_frame(judged.expected)
     ranked_cells = judged.ranking()
     for k, i in enumerate(order):
-        cells = [str(int(scored.positions[i]))]
+        cells = [str(int(scored.positions[i]) + 1)]
         if scored.ids is not None:
             cells += [esc(_python(v)) for v in scored.ids.iloc[i]]
         cells.append(fmt(scored.scores[i]))
@@ -205,7 +226,8 @@ def rows_section(model: Any, scored: Scored | None, top: int) -> str:
                for j in ranked_cells[k, :TOP_COLUMNS]]
         cells.append("; ".join(why))
         body.append(cells)
-    text = ("Row numbers count the rows given from 0. A column's part is its share of the "
+    text = ("Row numbers count the rows given from 1 (the first row after a file's header), "
+            "as every command does. A column's part is its share of the "
             "row's anomaly score, in nats (its point error for the autoencoder, its "
             "negative log-likelihood for the VAE). The expected value is the model's most "
             "probable value, decoded like a reconstruction (a datetime column is shown by "
