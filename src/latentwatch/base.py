@@ -136,6 +136,10 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
     def _score_method(self) -> str:
         return models.entry(self._model_name).default_score_method
 
+    def _is_series(self) -> bool:
+        """Whether the parameters make the data a time series (a time column or a window)."""
+        return self.time_column is not None or self.window is not None
+
     def _training_defaults(self) -> dict[str, Any]:
         return {}
 
@@ -219,6 +223,8 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         entry = models.entry(self._model_name)
         strategy = thresholds.resolve_strategy(self.threshold, self.contamination,
                                                bool(entry.likelihood_methods))
+        if self._is_series():
+            strategy = thresholds.series_strategy(strategy)
         self._check_score_method(strategy)
         training = self._training_config()
         self.seed_ = seeds.draw_seed(self.random_state)
@@ -409,8 +415,8 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
                              f"{self.module_.score_methods}")
         scores, parts = scoring.score(self.module_, self.heads_, rows, method, self.seed_,
                                       self.device_)
-        scale = self.codec_.row_scale(rows)
-        return (scores, parts) if scale is None else (scores * scale, parts * scale[:, None])
+        weights = self.codec_.block_weights(rows)
+        return (scores, parts) if weights is None else pipeline.weighted_scores(parts, weights)
 
     def anomaly_score(self, X) -> np.ndarray:
         """Anomaly score of each row: higher = more anomalous (nats).

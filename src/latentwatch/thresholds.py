@@ -203,8 +203,63 @@ class LogLikelihood(ThresholdStrategy):
                 f"{self.min_log_likelihood:.4g} nats")
 
 
+@dataclass(frozen=True)
+class ControlLimit(ThresholdStrategy):
+    """Flag rows scoring above ``margin`` times the held-out scores' spread above their
+    median: the upper control limit ``UCL = m + margin * (q - m)``, with ``q`` the
+    ``quantile`` and ``m`` the median of the validation scores (rows the network did not
+    train on). The default of a time-series model.
+
+    SKAB's Conv-AE sets ``4/3 * q99.9`` of its training residuals; the margin leaves room
+    for the slow drift of normal data beyond the training period, which a plain quantile
+    of held-out rows from the same period cannot see. For a score that starts at 0 (the
+    reconstruction error) ``UCL`` is about ``margin * q``.
+
+    Parameters
+    ----------
+    margin : float > 0, default=1.5
+        How far above the quantile, in units of its distance to the median.
+    quantile : float in (0, 1], default=0.99
+
+    Examples
+    --------
+    >>> control_limit(np.arange(101.0), ControlLimit(margin=2.0, quantile=0.9))
+    130.0
+    """
+
+    margin: float = 1.5
+    quantile: float = 0.99
+    kind: ClassVar[str] = "control_limit"
+
+    def __post_init__(self) -> None:
+        margin = self.margin
+        if isinstance(margin, bool) or not isinstance(margin, int | float) or not (
+                math.isfinite(margin) and margin > 0):
+            raise ValueError(f"margin must be a positive number, got {margin!r}")
+        _check_share(self.quantile, "quantile", upper=1.0, upper_closed=True)
+
+    def describe(self) -> str:
+        return (f"control_limit: flags rows above the median + {self.margin:.4g} x (the "
+                f"{100 * self.quantile:.4g}th percentile - the median) of held-out rows")
+
+
+def control_limit(scores: np.ndarray, strategy: ControlLimit) -> float:
+    """``UCL = median + margin * (quantile - median)`` of ``scores`` (see
+    :class:`ControlLimit`)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    median = float(np.median(scores))
+    return median + strategy.margin * (float(np.quantile(scores, strategy.quantile)) - median)
+
+
+def series_strategy(strategy: ThresholdStrategy | None) -> ThresholdStrategy:
+    """The strategy of a time-series model: ``strategy``, or a :class:`ControlLimit` for
+    ``contamination="auto"`` (None)."""
+    return ControlLimit() if strategy is None else strategy
+
+
 STRATEGIES: dict[str, type[ThresholdStrategy]] = {
-    cls.kind: cls for cls in (Contamination, FalseAlarmRate, AlertBudget, LogLikelihood)
+    cls.kind: cls for cls in (Contamination, FalseAlarmRate, AlertBudget, LogLikelihood,
+                              ControlLimit)
 }
 
 
@@ -502,6 +557,9 @@ def fit_threshold(
         if strategy is None:
             normal = validation[method] if validation else training[method]
             offset = float(np.quantile(-normal, AUTO_FALSE_ALARM_RATE))
+        elif isinstance(strategy, ControlLimit):
+            normal = validation[method] if validation else training[method]
+            offset = -control_limit(normal, strategy)
         elif isinstance(strategy, Contamination):
             offset = float(np.percentile(-training[method], 100.0 * strategy.share))
         elif isinstance(strategy, LogLikelihood):
