@@ -205,50 +205,48 @@ class LogLikelihood(ThresholdStrategy):
 
 @dataclass(frozen=True)
 class ControlLimit(ThresholdStrategy):
-    """Flag rows scoring above ``margin`` times the held-out scores' spread above their
-    median: the upper control limit ``UCL = m + margin * (q - m)``, with ``q`` the
-    ``quantile`` and ``m`` the median of the validation scores (rows the network did not
-    train on). The default of a time-series model.
+    """Flag rows scoring above an upper control limit ``UCL = q + (margin - 1) * |q|``,
+    with ``q`` the ``quantile`` of the validation scores (rows the network did not train
+    on): ``margin * q`` for a positive score such as the reconstruction error. The default
+    of a time-series model.
 
-    SKAB's Conv-AE sets ``4/3 * q99.9`` of its training residuals; the margin leaves room
-    for the slow drift of normal data beyond the training period, which a plain quantile
-    of held-out rows from the same period cannot see. For a score that starts at 0 (the
-    reconstruction error) ``UCL`` is about ``margin * q``.
+    SKAB's Conv-AE sets ``4/3 * q99.9`` of its training residuals. The margin leaves room
+    for what a quantile of held-out rows from the training period cannot see: the slow
+    drift of normal data after it, and the windows at the start of a series and after a
+    hole in its timestamps, whose newest steps the model reads with less context.
 
     Parameters
     ----------
-    margin : float > 0, default=1.5
-        How far above the quantile, in units of its distance to the median.
+    margin : float >= 1, default=4/3
     quantile : float in (0, 1], default=0.99
 
     Examples
     --------
-    >>> control_limit(np.arange(101.0), ControlLimit(margin=2.0, quantile=0.9))
-    130.0
+    >>> control_limit(np.arange(101.0), ControlLimit(margin=1.5, quantile=0.9))
+    135.0
     """
 
-    margin: float = 1.5
+    margin: float = 4.0 / 3.0
     quantile: float = 0.99
     kind: ClassVar[str] = "control_limit"
 
     def __post_init__(self) -> None:
         margin = self.margin
         if isinstance(margin, bool) or not isinstance(margin, int | float) or not (
-                math.isfinite(margin) and margin > 0):
-            raise ValueError(f"margin must be a positive number, got {margin!r}")
+                math.isfinite(margin) and margin >= 1):
+            raise ValueError(f"margin must be a number >= 1, got {margin!r}")
         _check_share(self.quantile, "quantile", upper=1.0, upper_closed=True)
 
     def describe(self) -> str:
-        return (f"control_limit: flags rows above the median + {self.margin:.4g} x (the "
-                f"{100 * self.quantile:.4g}th percentile - the median) of held-out rows")
+        return (f"control_limit: flags rows above {self.margin:.4g} x the "
+                f"{100 * self.quantile:.4g}th percentile of the held-out validation rows")
 
 
 def control_limit(scores: np.ndarray, strategy: ControlLimit) -> float:
-    """``UCL = median + margin * (quantile - median)`` of ``scores`` (see
+    """``UCL = q + (margin - 1) * |q|``, ``q`` the strategy's quantile of ``scores`` (see
     :class:`ControlLimit`)."""
-    scores = np.asarray(scores, dtype=np.float64)
-    median = float(np.median(scores))
-    return median + strategy.margin * (float(np.quantile(scores, strategy.quantile)) - median)
+    q = float(np.quantile(np.asarray(scores, dtype=np.float64), strategy.quantile))
+    return q + (strategy.margin - 1.0) * abs(q)
 
 
 def series_strategy(strategy: ThresholdStrategy | None) -> ThresholdStrategy:
