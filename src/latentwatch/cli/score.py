@@ -62,6 +62,10 @@ def score(
     partition_rows: Annotated[int, typer.Option(
         "--partition-rows", min=1, help="--engine dask: the most rows per partition (runs "
         "of whole Parquet row groups; a CSV file is one partition).")] = 1_000_000,
+    events: Annotated[str | None, typer.Option(
+        "--events", show_default=False,
+        help="A time-series model: also write its events (runs of consecutive flagged "
+        "rows: start, end, peak and the channels behind them) to this CSV file.")] = None,
     quiet: opt.Quiet = False,
     debug: opt.Debug = False,
 ) -> None:
@@ -69,7 +73,8 @@ def score(
 
     Columns: the id columns, score (higher is more anomalous), is_anomaly (at the
     model's threshold), p_value (when the model has calibration scores), then
-    top1, top1_nats, ... (the columns contributing most). DATA is read and scored in
+    top1, top1_nats, ... (the columns contributing most); a time-series model also
+    copies its time column after the ids. DATA is read and scored in
     chunks, so memory does not grow with it; a summary goes to stderr. With --engine
     dask the partitions are scored on a Dask cluster, with the same scores bit for bit.
 
@@ -77,6 +82,8 @@ def score(
 
     [bold]Example:[/bold] latentwatch score fraud.lwm 'data/*.parquet' --engine dask -o scores/
     """
+    if events is not None and engine is Engine.dask:
+        fail("--events needs --engine local: an event can run across partitions")
     if engine is Engine.dask:
         from latentwatch.cli.dask_engine import score_on_dask
 
@@ -95,8 +102,17 @@ def score(
     from latentwatch.service import score_table
 
     detector = load_model(model, device)
+    if events is not None and detector.window_ is None:
+        fail("--events is for a time-series model (fitted with --time-column or --window); "
+             "this model scores each row alone")
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None)
     source = reader.source
+    collector = None
+    if events is not None:
+        from latentwatch.series import EventCollector
+        from latentwatch.service import event_rows
+
+        collector = EventCollector(detector.codec_.channels)
     first: list[Problem] = []
     n_bad = n_rows = n_flagged = 0
     bar = tqdm(disable=True if quiet else None, unit=" rows", desc="scoring")
@@ -121,6 +137,8 @@ def score(
                      "--keep-bad-rows to give them an empty score")
             table = scored.table if keep_bad_rows else scored.table.drop(columns="reason")
             writer.write(table)
+            if collector is not None:
+                collector.add(*event_rows(detector, scored, chunk))
             n_flagged += int(table["is_anomaly"].fillna(False).sum())
             bar.update(len(chunk))
         bar.close()
@@ -133,6 +151,45 @@ def score(
                if n_bad else "")
         typer.echo(f"scored {n_rows:,} rows: {n_flagged:,} anomalies "
                    f"({n_flagged / n_rows:.2%}) {line}{bad}", err=True)
+    if collector is not None:
+        found = write_events(collector.events(), events)
+        if not quiet:
+            typer.echo(f"{len(found):,} events (runs of flagged rows) written to {events}",
+                       err=True)
+
+
+def write_events(found: list, path: str) -> list:
+    """Write events as CSV: ``start_row``, ``end_row`` and ``peak_row`` (from 1, the first
+    row after the header), their times, ``rows``, ``peak_score`` and ``channels``."""
+    import pandas as pd
+
+    from latentwatch.data.io import TableWriter
+
+    frame = pd.DataFrame({
+        "start_row": [e.start + 1 for e in found], "end_row": [e.end + 1 for e in found],
+        "start_time": [e.start_time for e in found], "end_time": [e.end_time for e in found],
+        "rows": [e.rows for e in found], "peak_row": [e.peak + 1 for e in found],
+        "peak_time": [e.peak_time for e in found],
+        "peak_score": [e.peak_score for e in found],
+        "channels": [e.channel_text() for e in found]})
+    with TableWriter(path, "csv") as writer:
+        writer.write(frame)
+    return found
+
+
+def pd_numeric(values) -> bool:
+    """Whether a time column's values are numbers (not timestamps)."""
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(values.dtype)
+                and not pd.api.types.is_bool_dtype(values.dtype))
+
+
+def pd_timestamp(seconds: float):
+    """Seconds since 1970 (UTC) as a timestamp without a zone."""
+    import pandas as pd
+
+    return pd.Timestamp(int(round(seconds * 1e9)))
 
 
 # -- explain -------------------------------------------------------------------------------
@@ -249,7 +306,16 @@ def explain(
         if detector.window_ is not None:
             from latentwatch.series import describe_channels
 
-            console.print(f"  by channel: {describe_channels(detector.codec_, scored.parts[0])}",
+            column = detector.codec_.time_column
+            when = None
+            if column is not None:
+                from latentwatch.data.windows import parse_times
+
+                seconds = parse_times(row[column])[0][0]
+                when = (seconds if pd_numeric(row[column]) else
+                        pd_timestamp(seconds)) if np.isfinite(seconds) else None
+            console.print("  by channel: "
+                          f"{describe_channels(detector.codec_, scored.parts[0], when=when)}",
                           markup=False)
     text = json.dumps({"threshold": None if offset is None else -offset, "rows": documents},
                       indent=2)
