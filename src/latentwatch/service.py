@@ -101,7 +101,7 @@ def output_ids(model, id_columns: Sequence[str]) -> list[str]:
     column = model.codec_.time_column
     if column is None or column in ids or column in RESERVED:
         return ids
-    return ids + [column]
+    return [*ids, column]
 
 
 def event_rows(model, scored: ScoredTable, frame: pd.DataFrame

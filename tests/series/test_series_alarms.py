@@ -73,7 +73,7 @@ def test_a_five_step_spike_gives_one_event_of_at_most_ten_steps_at_the_spike(cle
     events = [e for e in series_events(model, scored, spiked) if 700 <= e.peak <= 709]
     assert len(events) == 1
     event = events[0]
-    assert event.rows <= 10 and 700 <= event.start and event.end <= 709
+    assert event.rows <= 10 and event.start >= 700 and event.end <= 709
     assert event.channels[0][0] == "a" and event.channels[0][1] > 0.4
     assert event.start_time == spiked["when"].iat[event.start]
 

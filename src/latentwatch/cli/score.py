@@ -189,7 +189,7 @@ def pd_timestamp(seconds: float):
     """Seconds since 1970 (UTC) as a timestamp without a zone."""
     import pandas as pd
 
-    return pd.Timestamp(int(round(seconds * 1e9)))
+    return pd.Timestamp(round(seconds * 1e9))
 
 
 # -- explain -------------------------------------------------------------------------------
