@@ -48,7 +48,7 @@ COMMON_PARAMS: dict[str, Any] = {
     "learning_rate": 4e-3, "weight_decay": 0.0, "patience": 10, "validation_fraction": 0.1,
     "trim_fraction": 0.0, "contamination": "auto", "threshold": None, "device": "auto",
     "n_jobs": None, "random_state": None, "verbose": False, "schema": None, "training": None,
-    "time_column": None, "window": None,
+    "time_column": None, "window": None, "score_steps": None,
 }
 
 
@@ -119,6 +119,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         "time_column": [None, str],
         "window": [None, StrOptions({"auto"}), Interval(numbers.Integral, 2, None,
                                                         closed="left")],
+        "score_steps": [None, Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     # -- configuration -------------------------------------------------------------------
@@ -271,8 +272,9 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         rows = split_rows(len(frame), thresholds.calibration_fraction(strategy),
                           self.validation_fraction, seeds.rng(self.seed_, "splits"))
         self.codec_ = codec_for(frame, self.schema, time_column=self.time_column,
-                                window=self.window, **self._codec_options()
-                                ).fit(frame.iloc[rows.fit], gaps_in=frame)
+                                window=self.window, score_steps=self.score_steps,
+                                **self._codec_options()).fit(frame.iloc[rows.fit],
+                                                             gaps_in=frame)
         encoded = self.codec_.encode(frame)
         encoded.raise_for_problems()
         batch = encoded.packed

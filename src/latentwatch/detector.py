@@ -81,6 +81,11 @@ _COMMON_DOC = """
         Steps per window; ``"auto"`` (or ``None`` with a ``time_column``) chooses it from
         the dominant period of the training series. A window without a time column takes
         the rows as consecutive steps.
+    score_steps : int or None, default=None
+        A time series: a row's score is the nats of its window's newest ``score_steps``
+        steps (the model reads all ``window``), so a short fault gives a short alarm;
+        ``None``: 5. It is capped at the window: a value of at least the window scores
+        the whole window (an alarm then lasts as long as a window holds the fault).
 """
 
 _COMMON_ATTRIBUTES = """

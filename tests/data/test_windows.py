@@ -194,3 +194,22 @@ def test_partial_training_windows_mask_the_oldest_steps():
     assert all(any(is_masked_copy(row, original) for original in rows) for row in extra)
     scale = codec.full_window_scale(rows)
     np.testing.assert_allclose(scale, width / np.maximum(rows[:, 2 * width:].sum(axis=1), 1))
+
+
+def test_score_steps_weigh_the_newest_steps_and_round_trip():
+    frame = _series()
+    codec = codec_for(frame, {"id_columns": ["id"]}, time_column="t", window=4,
+                      score_steps=2).fit(frame)
+    rows = codec.encode(frame).packed
+    weights = codec.block_weights(rows)
+    assert codec.score_steps == 2 and (weights[:, :4] == 0).all()
+    # row 3 (00:05) follows a 3-minute jump: its newest 2 steps hold 2 of 4 entries
+    np.testing.assert_allclose(weights[3, 4:], 2.0)
+    np.testing.assert_allclose(weights[-1, 4:], 1.0)
+    again = codec_from_dict(codec.to_dict())
+    assert again == codec and again.score_steps == 2
+    whole = codec_for(frame, {"id_columns": ["id"]}, time_column="t", window=4, score_steps=100)
+    assert whole.score_steps == 4  # capped at the window: the whole window
+    older = codec.to_dict()
+    del older["score_steps"]  # a model file of latentwatch 0.2 scored whole windows
+    assert codec_from_dict(older).score_steps == 4

@@ -538,7 +538,8 @@ def _quote(value: Any) -> str:
 
 
 def window_codec(frame: pd.DataFrame, time_column: str | None, window: int | str | None,
-                 schema: Any = None, source: str | None = None) -> WindowCodec:
+                 schema: Any = None, source: str | None = None,
+                 score_steps: int | None = None) -> WindowCodec:
     """The (unfitted) codec of a series, with ``window="auto"`` resolved on ``frame`` and
     the sampling interval detected on all of its rows."""
     channels, _, _ = channel_names(frame, time_column, schema, source)
@@ -548,5 +549,6 @@ def window_codec(frame: pd.DataFrame, time_column: str | None, window: int | str
     if window in (None, "auto"):
         values = np.column_stack([to_numbers(frame[c])[0] for c in channels])
         window, rule = choose_window(values)
-        return WindowCodec(time_column, window, interval, schema, f"auto: {rule}")
-    return WindowCodec(time_column, int(window), interval, schema)
+        return WindowCodec(time_column, window, interval, schema, f"auto: {rule}",
+                           score_steps)
+    return WindowCodec(time_column, int(window), interval, schema, score_steps=score_steps)
