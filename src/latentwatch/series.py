@@ -93,8 +93,9 @@ class Event:
     rows : int
         Flagged rows in it (``end - start + 1``).
     channels : list of (str, float)
-        The channels that carry most of its nats (summed over its rows), largest first,
-        with their share of them (at most ``EVENT_CHANNELS``, each with at least
+        The channels that carry most of its nats above their usual level (summed over
+        its rows, less each channel's mean over the unflagged rows), largest first, with
+        their share of them (at most ``EVENT_CHANNELS``, each with at least
         ``MIN_SHARE``).
     start_time, end_time, peak_time : str or None
         Their times (the time column's values), when the model has a time column.
@@ -136,7 +137,7 @@ class EventCollector:
     >>> collector.add(np.array([False, True, True]), np.array([1.0, 10.0, 3.0]), nats[:3])
     >>> collector.add(np.array([True]), np.array([4.0]), nats[3:])
     >>> [(e.start, e.end, e.peak, e.channel_text()) for e in collector.events()]
-    [(1, 3, 1, 'b 71%, a 29%')]
+    [(1, 3, 1, 'b 67%, a 33%')]
     """
 
     def __init__(self, channels: list[str]) -> None:
@@ -145,6 +146,8 @@ class EventCollector:
         self._scores: list[np.ndarray] = []
         self._nats: dict[int, np.ndarray] = {}
         self._times: dict[int, Any] = {}
+        self._quiet_sum = np.zeros(len(self.channels))
+        self._quiet_rows = 0
         self.n_rows = 0
 
     def add(self, flags: np.ndarray, scores: np.ndarray, channel_nats: np.ndarray,
@@ -152,6 +155,9 @@ class EventCollector:
         """The next rows: their flags (False where not scored), scores, nats per channel
         ``(n, C)`` and times (or None)."""
         flags = np.asarray(flags, dtype=bool)
+        quiet = ~flags & np.isfinite(np.asarray(scores, dtype=np.float64))
+        self._quiet_sum += np.asarray(channel_nats, dtype=np.float64)[quiet].sum(axis=0)
+        self._quiet_rows += int(quiet.sum())
         for i in np.flatnonzero(flags):
             self._nats[self.n_rows + int(i)] = np.asarray(channel_nats[i], dtype=np.float64)
             if times is not None:
@@ -168,7 +174,11 @@ class EventCollector:
         out = []
         for a, b in runs(flags):
             peak = a + int(np.nanargmax(scores[a:b]))
-            nats = np.clip(sum(self._nats[i] for i in range(a, b)), 0.0, None)
+            nats = sum(self._nats[i] for i in range(a, b))
+            if self._quiet_rows:
+                excess = nats - (b - a) * self._quiet_sum / self._quiet_rows
+                nats = excess if (excess > 0).any() else nats
+            nats = np.clip(nats, 0.0, None)
             total = float(nats.sum())
             order = np.argsort(-nats, kind="stable")[:EVENT_CHANNELS]
             channels = [(self.channels[c], float(nats[c]) / total) for c in order
@@ -182,8 +192,8 @@ class EventCollector:
 def alarm_events(channels: list[str], flags: np.ndarray, scores: np.ndarray,
                  channel_nats: np.ndarray, times: Any = None) -> list[Event]:
     """The events of one scored series: runs of consecutive flagged rows, each with its
-    peak and the channels carrying most of its nats (their share of the event's positive
-    per-channel nats).
+    peak and the channels carrying most of its nats above their level on the unflagged
+    rows (their share of the event's positive excess, see :class:`Event`).
 
     Examples
     --------
