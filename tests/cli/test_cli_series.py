@@ -66,6 +66,9 @@ def test_explain_names_channels_and_steps(fitted):
     result = ok(invoke("explain", folder / "m.lwm", folder / "new.csv", "-n", "1",
                        "--chunk-rows", "50"))
     assert "by channel: pressure" in result.stdout
+    assert "(2024-05-01T00:0" in result.stdout.split("by channel: ")[1]  # steps by time
+    event = [line for line in result.stdout.splitlines() if line.startswith("  event: rows ")]
+    assert len(event) == 1 and "channels: pressure" in event[0]
     lines = result.stdout.splitlines()
     number = int(lines[0].split()[1])
     assert 476 <= number <= 502  # the fault (rows 476-496 after the dropped 200-203)

@@ -177,6 +177,24 @@ def write_events(found: list, path: str) -> list:
     return found
 
 
+def event_document(event) -> dict[str, Any]:
+    """An event as ``explain --json`` writes it: rows counted from 1."""
+    out = event.to_dict()
+    for key in ("start", "end", "peak"):
+        out[f"{key}_row"] = out.pop(key) + 1
+    return out
+
+
+def event_text(event) -> str:
+    """``rows 632-922 (11:25:35 to 11:30:38), 291 rows, peak at row 692 (score 123.1);
+    channels: Flow 92%``."""
+    when = (f" ({event.start_time} to {event.end_time})" if event.start_time is not None
+            else "")
+    return (f"rows {event.start + 1}-{event.end + 1}{when}, {event.rows} rows, peak at row "
+            f"{event.peak + 1} (score {event.peak_score:.4g}); channels: "
+            f"{event.channel_text() or '-'}")
+
+
 def pd_numeric(values) -> bool:
     """Whether a time column's values are numbers (not timestamps)."""
     import pandas as pd
@@ -217,6 +235,8 @@ def explain(
     """Explain rows of DATA: score, verdict, and the columns contributing most, with the
     value observed and the value the model expected (--json: as JSON, one object per row
     with its row number, ids, score, verdict and contributions; --out: also to a file).
+    For a time-series model: the channels behind the score, with the times of their steps,
+    and (without --rows) the event, the run of flagged rows, a flagged row belongs to.
 
     [bold]Example:[/bold] latentwatch explain fraud.lwm new.csv --rows 3,17 -k 3
     """
@@ -235,6 +255,12 @@ def explain(
     n_seen = 0
     series = context_rows(detector) is not None
     context = None
+    collector = None
+    if series and wanted is None:
+        from latentwatch.series import EventCollector
+        from latentwatch.service import event_rows
+
+        collector = EventCollector(detector.codec_.channels)
 
     def before(chunk, position: int, bad) -> Any:
         """The context of row ``position`` of ``chunk`` scored alone."""
@@ -252,6 +278,8 @@ def explain(
         else:
             scored = score_table(detector, chunk, top_k=0, source=source, context=context)
             scores, bad = scored.table["score"], scored.encoded.bad
+            if collector is not None:
+                collector.add(*event_rows(detector, scored, chunk))
             for position in np.flatnonzero(scores.notna().to_numpy()):
                 key = (float(scores.iat[position]), -(n_seen + int(position) + 1))
                 if len(best) < n:
@@ -275,6 +303,8 @@ def explain(
                   sorted(best, key=lambda item: item[:2], reverse=True)]
     offset = detector.offset_
     threshold = "no threshold yet" if offset is None else f"threshold {-offset:.4g}"
+    found = {} if collector is None else {row: event for event in collector.events()
+                                          for row in range(event.start, event.end + 1)}
     console = literal_console()
     documents: list[dict[str, Any]] = []
     for number, (row, preceding) in picked:
@@ -293,7 +323,9 @@ def explain(
             continue
         explanation = explain_encoded(detector, scored.encoded, top_k=top_k,
                                       scores=(scored.scores, scored.parts))[0]
-        documents.append({**ids, **explanation.to_dict(offset is not None), "row": number})
+        event = found.get(number - 1)
+        documents.append({**ids, **explanation.to_dict(offset is not None), "row": number,
+                          **({"event": event_document(event)} if event else {})})
         if as_json:
             continue
         verdict = "no verdict"
@@ -317,6 +349,8 @@ def explain(
             console.print("  by channel: "
                           f"{describe_channels(detector.codec_, scored.parts[0], when=when)}",
                           markup=False)
+            if event is not None:
+                console.print(f"  event: {event_text(event)}", markup=False)
     text = json.dumps({"threshold": None if offset is None else -offset, "rows": documents},
                       indent=2)
     if out is not None:
