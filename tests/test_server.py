@@ -207,6 +207,18 @@ def test_a_series_sent_in_pieces_with_context_gets_the_scores_of_the_whole_file(
         pieces.append(body["rows"])
     got = pd.DataFrame([row for piece in pieces for row in piece])
     assert list(got.columns) == list(expected.columns)
+    assert list(got.columns[:3]) == ["sensor", "when", "score"]  # the time after the ids
+    # a spike of five steps on channel a: one event where it is, named by its time (this
+    # two-epoch model lets it run on for up to a window; see tests/series for the bound)
+    spiked = json_records(raw.iloc[300:360])
+    for record in spiked[30:35]:
+        record["a"] = str(float(record["a"]) + 5.0)
+    events = server.post("/v1/score", json={
+        "rows": spiked, "context": json_records(raw.iloc[280:300])}).json()["events"]
+    found = [e for e in events if 30 <= e["peak"] <= 41]
+    assert len(found) == 1 and found[0]["start"] >= 30 and found[0]["end"] <= 30 + 11
+    assert found[0]["channels"][0]["channel"] == "a"
+    assert found[0]["start_time"] == raw["when"].iat[300 + found[0]["start"]]
     assert list(got["sensor"]) == list(expected["sensor"].astype(str))
     np.testing.assert_allclose(got["score"], expected["score"], rtol=1e-9, atol=0)
     np.testing.assert_allclose(got["p_value"], expected["p_value"], rtol=1e-9, atol=0)

@@ -5,11 +5,13 @@ Peers see the same windows as latentwatch: for each step the last ``W`` steps of
 channel, standardised with the training part's mean and scale, flattened; the ``W - 1``
 steps before the start repeat the first row (peers take no masks). ``iforest`` is
 ``sklearn.ensemble.IsolationForest(random_state=seed)`` scored by ``-score_samples``;
-``knn`` is ``pyod.models.knn.KNN()`` (5 neighbours, distance to the 5th) scored by
-``decision_function``. ``lw-vae`` is ``latentwatch.VAEDetector(time_column=...,
-window=W, random_state=seed)`` with its defaults, fitted on the training part and
-scoring the whole series in one pass (the test part's first windows reach into the
-training part, as the peers' do).
+``knn`` is the distance to the 5th nearest training window
+(``sklearn.neighbors.NearestNeighbors``: what ``pyod.models.knn.KNN().decision_function``
+computes, without needing PyOD). ``lw-vae`` is ``latentwatch.VAEDetector(time_column=...,
+window=W, random_state=seed)`` with its defaults (a row scored by the reconstruction error
+of its window's newest 5 steps), fitted on the training part and scoring the whole series
+in one pass (the test part's first windows reach into the training part, as the peers'
+do); ``lw-vae-window`` is the same fitted model scoring each row on its whole window.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# Neighbours of the KNN peer (PyOD's default).
+KNN_NEIGHBOURS = 5
 SKAB_CHANNELS = ["Accelerometer1RMS", "Accelerometer2RMS", "Current", "Pressure",
                  "Temperature", "Thermocouple", "Voltage", "Volume Flow RateRMS"]
 
@@ -49,9 +53,9 @@ def read_skab(path: Path) -> pd.DataFrame:
 
 def nab_series(root: Path) -> list[tuple[str, pd.DataFrame, np.ndarray]]:
     """NAB series with at least one labelled window: ``(group/name.csv, frame, labels)``,
-    labels 1 inside ``labels/combined_windows.json``'s windows. A row whose timestamp
-    repeats the previous one is dropped (latentwatch refuses a duplicated time; four
-    series have one such row), and said."""
+    labels 1 inside ``labels/combined_windows.json``'s windows. Every row is kept: four
+    series repeat one timestamp once (a daylight-saving change), which latentwatch reads
+    in file order, one step after the row before, with a warning."""
     windows = json.loads((root / "labels" / "combined_windows.json").read_text())
     out = []
     for name, spans in sorted(windows.items()):
@@ -59,10 +63,6 @@ def nab_series(root: Path) -> list[tuple[str, pd.DataFrame, np.ndarray]]:
         if not spans or not path.exists():
             continue
         frame = pd.read_csv(path)
-        repeated = frame["timestamp"].duplicated()
-        if repeated.any():
-            print(f"{name}: dropped {int(repeated.sum())} rows with a repeated timestamp")
-            frame = frame.loc[~repeated].reset_index(drop=True)
         stamps = pd.to_datetime(frame["timestamp"])
         labels = np.zeros(len(frame), dtype=int)
         for start, end in spans:
@@ -103,17 +103,18 @@ def peer_scores(method: str, values: np.ndarray, n_train: int, window: int, seed
         seconds = time.perf_counter() - started
         return -model.score_samples(windows), seconds
     if method == "knn":
-        from pyod.models.knn import KNN
+        from sklearn.neighbors import NearestNeighbors
 
-        model = KNN().fit(windows[:n_train])
+        model = NearestNeighbors(n_neighbors=KNN_NEIGHBOURS).fit(windows[:n_train])
         seconds = time.perf_counter() - started
-        return model.decision_function(windows), seconds
+        return model.kneighbors(windows)[0][:, -1], seconds
     raise ValueError(f"unknown peer {method!r}")
 
 
 def lw_scores(frame: pd.DataFrame, time_column: str, exclude: list[str], n_train: int,
               window: int | str, seed: int, **params) -> tuple[np.ndarray, float, float, object]:
-    """latentwatch's scores of every step, fit seconds, scoring seconds and the model."""
+    """latentwatch's scores of every step, fit seconds, scoring seconds and the model (its
+    own threshold: ``scores > -model.offset_``)."""
     from latentwatch import VAEDetector
 
     started = time.perf_counter()
@@ -124,10 +125,12 @@ def lw_scores(frame: pd.DataFrame, time_column: str, exclude: list[str], n_train
     return scores, fitted - started, time.perf_counter() - fitted, model
 
 
-def last_step_scores(model, frame: pd.DataFrame) -> np.ndarray:
-    """Each step's score from its own entries only (Donut scores the last point): the sum of
-    the per-block parts of the window's last step, with the model's current score method
-    (exact for the reconstruction error; for the reconstruction probability, the last
-    step's share of the window's score)."""
-    parts = model.feature_scores(frame)
-    return parts[:, -len(model.codec_.channels):].sum(axis=1)
+def whole_window_scores(model, frame: pd.DataFrame) -> np.ndarray:
+    """The same fitted model's scores of every step on its whole window (``score_steps =
+    W``: the score of latentwatch 0.2, before the newest-steps score)."""
+    steps = model.codec_.score_steps
+    model.codec_.score_steps = model.window_
+    try:
+        return model.anomaly_score(frame)
+    finally:
+        model.codec_.score_steps = steps

@@ -48,7 +48,7 @@ COMMON_PARAMS: dict[str, Any] = {
     "learning_rate": 4e-3, "weight_decay": 0.0, "patience": 10, "validation_fraction": 0.1,
     "trim_fraction": 0.0, "contamination": "auto", "threshold": None, "device": "auto",
     "n_jobs": None, "random_state": None, "verbose": False, "schema": None, "training": None,
-    "time_column": None, "window": None,
+    "time_column": None, "window": None, "score_steps": None,
 }
 
 
@@ -119,6 +119,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         "time_column": [None, str],
         "window": [None, StrOptions({"auto"}), Interval(numbers.Integral, 2, None,
                                                         closed="left")],
+        "score_steps": [None, Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     # -- configuration -------------------------------------------------------------------
@@ -135,6 +136,10 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
 
     def _score_method(self) -> str:
         return models.entry(self._model_name).default_score_method
+
+    def _is_series(self) -> bool:
+        """Whether the parameters make the data a time series (a time column or a window)."""
+        return self.time_column is not None or self.window is not None
 
     def _training_defaults(self) -> dict[str, Any]:
         return {}
@@ -219,6 +224,8 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         entry = models.entry(self._model_name)
         strategy = thresholds.resolve_strategy(self.threshold, self.contamination,
                                                bool(entry.likelihood_methods))
+        if self._is_series():
+            strategy = thresholds.series_strategy(strategy)
         self._check_score_method(strategy)
         training = self._training_config()
         self.seed_ = seeds.draw_seed(self.random_state)
@@ -265,8 +272,9 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         rows = split_rows(len(frame), thresholds.calibration_fraction(strategy),
                           self.validation_fraction, seeds.rng(self.seed_, "splits"))
         self.codec_ = codec_for(frame, self.schema, time_column=self.time_column,
-                                window=self.window, **self._codec_options()
-                                ).fit(frame.iloc[rows.fit], gaps_in=frame)
+                                window=self.window, score_steps=self.score_steps,
+                                **self._codec_options()).fit(frame.iloc[rows.fit],
+                                                             gaps_in=frame)
         encoded = self.codec_.encode(frame)
         encoded.raise_for_problems()
         batch = encoded.packed
@@ -409,8 +417,8 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
                              f"{self.module_.score_methods}")
         scores, parts = scoring.score(self.module_, self.heads_, rows, method, self.seed_,
                                       self.device_)
-        scale = self.codec_.row_scale(rows)
-        return (scores, parts) if scale is None else (scores * scale, parts * scale[:, None])
+        weights = self.codec_.block_weights(rows)
+        return (scores, parts) if weights is None else pipeline.weighted_scores(parts, weights)
 
     def anomaly_score(self, X) -> np.ndarray:
         """Anomaly score of each row: higher = more anomalous (nats).

@@ -74,9 +74,22 @@ class Fitted:
 def score_all(module: Model, codec: Codec, rows: np.ndarray, seed: int,
               device: str) -> dict[str, np.ndarray]:
     """Every score method's scores of packed rows ``{method: (n,)}``, on the codec's scale."""
-    scores = scoring.all_scores(module, TableHeads(codec), rows, seed, device)
-    scale = codec.row_scale(rows)
-    return scores if scale is None else {m: s * scale for m, s in scores.items()}
+    heads = TableHeads(codec)
+    weights = codec.block_weights(rows)
+    if weights is None:
+        return scoring.all_scores(module, heads, rows, seed, device)
+    return {m: weighted_scores(scoring.score(module, heads, rows, m, seed, device)[1],
+                               weights)[0] for m in module.score_methods}
+
+
+def weighted_scores(parts: np.ndarray, weights: np.ndarray | None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and parts with the codec's block weights: ``parts * weights`` and their row
+    sums (``parts`` and their row sums without weights)."""
+    if weights is None:
+        return parts.sum(axis=1), parts
+    parts = parts * weights
+    return parts.sum(axis=1), parts
 
 
 def fit_prior(module: Model, codec: Codec, rows: np.ndarray, seed: int,

@@ -33,7 +33,10 @@ ones are skipped). The scores of ``rows`` are then those ``latentwatch score`` g
 same rows in the whole file. With fewer (or none, or a CSV or Parquet body) the first rows
 are scored as the start of a series, as ``latentwatch score`` scores a file's first rows:
 the response says ``"series_start": true`` with a warning. A table model refuses a
-non-empty ``context`` (422).
+non-empty ``context`` (422). A time-series model's score response also lists its
+``events``: the runs of consecutive flagged rows of ``rows``, each with its start, end,
+peak and the channels behind it (:class:`latentwatch.series.Event`); a run that goes on
+into the next request is listed in both.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from latentwatch import server_schema as bodies
 from latentwatch.errors import DataError
 from latentwatch.explain import json_value
 from latentwatch.model_input import ModelColumns
-from latentwatch.service import ScoredTable, context_rows, score_table
+from latentwatch.service import ScoredTable, context_rows, score_table, series_events
 
 ENV = "LATENTWATCH_SERVE_CONFIG"
 SOURCE = "<request>"
@@ -264,7 +267,15 @@ class Scorer:
                 "n_anomalies": int(table["is_anomaly"].fillna(False).sum()),
                 "threshold": None if offset is None else -offset,
                 **self._series(scored),
+                **self._events(scored, asked.frame),
                 "rows": records(table)}
+
+    def _events(self, scored: ScoredTable, frame) -> dict[str, Any]:
+        """A time-series model's ``events``: the runs of flagged rows of this request
+        (``start``/``end``/``peak`` are row positions in ``rows``, from 0)."""
+        if context_rows(self.model) is None:
+            return {}
+        return {"events": [e.to_dict() for e in series_events(self.model, scored, frame)]}
 
     def _scored(self, asked: RequestRows, **options) -> ScoredTable:
 

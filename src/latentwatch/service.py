@@ -83,6 +83,69 @@ def check_columns(model, frame: pd.DataFrame, source: str | None = None) -> None
                                       + hint))
 
 
+def output_ids(model, id_columns: Sequence[str]) -> list[str]:
+    """The columns copied first into the scored table: ``id_columns``, then, for a
+    time-series model, its time column (unless already there), so that every output row
+    says when it is.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> series = SimpleNamespace(window_=8, codec_=SimpleNamespace(time_column="when"))
+    >>> output_ids(series, ["sensor"]), output_ids(SimpleNamespace(window_=None), ["id"])
+    (['sensor', 'when'], ['id'])
+    """
+    ids = list(id_columns)
+    if model.window_ is None:
+        return ids
+    column = model.codec_.time_column
+    if column is None or column in ids or column in RESERVED:
+        return ids
+    return [*ids, column]
+
+
+def event_rows(model, scored: ScoredTable, frame: pd.DataFrame
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """What :class:`latentwatch.series.EventCollector` reads of a scored piece of a series:
+    each row's flag (False where not scored or without a threshold), score, nats per
+    channel ``(n, C)`` (:func:`latentwatch.series.by_channel`) and time (None without a
+    time column).
+    """
+    from latentwatch.series import by_channel
+
+    n = len(scored.table)
+    good = scored.good
+    flags = scored.table["is_anomaly"].fillna(False).to_numpy(dtype=bool)
+    nats = np.zeros((n, len(model.codec_.channels)))
+    nats[good] = by_channel(model.codec_, scored.parts)
+    column = model.codec_.time_column
+    times = frame[column].to_numpy() if column is not None and column in frame else None
+    return flags, scored.table["score"].to_numpy(dtype=np.float64), nats, times
+
+
+def series_events(model, scored: ScoredTable, frame: pd.DataFrame) -> list:
+    """The events (runs of flagged rows, :class:`latentwatch.series.Event`) of one scored
+    piece of a series; ``[]`` for a table model.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from latentwatch import VAEDetector
+    >>> frame = pd.DataFrame({"a": np.sin(np.arange(300) / 3), "b": np.cos(np.arange(300) / 3)})
+    >>> model = VAEDetector(window=8, max_epochs=3, random_state=0).fit(frame)
+    >>> broken = frame.copy()
+    >>> broken.loc[200:202, "a"] += 4.0
+    >>> [(e.start, e.channels[0][0]) for e in series_events(model, score_table(model, broken),
+    ...                                                      broken)][:1]
+    [(200, 'a')]
+    """
+    from latentwatch.series import alarm_events
+
+    if model.window_ is None:
+        return []
+    return alarm_events(model.codec_.channels, *event_rows(model, scored, frame))
+
+
 def context_rows(model) -> int | None:
     """Usable rows before a row that its score depends on: ``W - 1`` for a time-series
     model with windows of ``W`` steps, None for a table model (each row scored alone).
@@ -279,7 +342,7 @@ def score_table(
     scores, parts = model.score_encoded(encoded.good)
     n = len(frame)
     good = ~encoded.bad
-    table = pd.DataFrame({c: frame[c].to_numpy() for c in id_columns})
+    table = pd.DataFrame({c: frame[c].to_numpy() for c in output_ids(model, id_columns)})
     full = np.full(n, np.nan)
     full[good] = scores
     table["score"] = full

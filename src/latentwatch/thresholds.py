@@ -203,8 +203,61 @@ class LogLikelihood(ThresholdStrategy):
                 f"{self.min_log_likelihood:.4g} nats")
 
 
+@dataclass(frozen=True)
+class ControlLimit(ThresholdStrategy):
+    """Flag rows scoring above an upper control limit ``UCL = q + (margin - 1) * |q|``,
+    with ``q`` the ``quantile`` of the validation scores (rows the network did not train
+    on): ``margin * q`` for a positive score such as the reconstruction error. The default
+    of a time-series model.
+
+    SKAB's Conv-AE sets ``4/3 * q99.9`` of its training residuals. The margin leaves room
+    for what a quantile of held-out rows from the training period cannot see: the slow
+    drift of normal data after it, and the windows at the start of a series and after a
+    hole in its timestamps, whose newest steps the model reads with less context.
+
+    Parameters
+    ----------
+    margin : float >= 1, default=4/3
+    quantile : float in (0, 1], default=0.99
+
+    Examples
+    --------
+    >>> control_limit(np.arange(101.0), ControlLimit(margin=1.5, quantile=0.9))
+    135.0
+    """
+
+    margin: float = 4.0 / 3.0
+    quantile: float = 0.99
+    kind: ClassVar[str] = "control_limit"
+
+    def __post_init__(self) -> None:
+        margin = self.margin
+        if isinstance(margin, bool) or not isinstance(margin, int | float) or not (
+                math.isfinite(margin) and margin >= 1):
+            raise ValueError(f"margin must be a number >= 1, got {margin!r}")
+        _check_share(self.quantile, "quantile", upper=1.0, upper_closed=True)
+
+    def describe(self) -> str:
+        return (f"control_limit: flags rows above {self.margin:.4g} x the "
+                f"{100 * self.quantile:.4g}th percentile of the held-out validation rows")
+
+
+def control_limit(scores: np.ndarray, strategy: ControlLimit) -> float:
+    """``UCL = q + (margin - 1) * |q|``, ``q`` the strategy's quantile of ``scores`` (see
+    :class:`ControlLimit`)."""
+    q = float(np.quantile(np.asarray(scores, dtype=np.float64), strategy.quantile))
+    return q + (strategy.margin - 1.0) * abs(q)
+
+
+def series_strategy(strategy: ThresholdStrategy | None) -> ThresholdStrategy:
+    """The strategy of a time-series model: ``strategy``, or a :class:`ControlLimit` for
+    ``contamination="auto"`` (None)."""
+    return ControlLimit() if strategy is None else strategy
+
+
 STRATEGIES: dict[str, type[ThresholdStrategy]] = {
-    cls.kind: cls for cls in (Contamination, FalseAlarmRate, AlertBudget, LogLikelihood)
+    cls.kind: cls for cls in (Contamination, FalseAlarmRate, AlertBudget, LogLikelihood,
+                              ControlLimit)
 }
 
 
@@ -519,6 +572,9 @@ def fit_threshold(
                     and len(normal) < AUTO_MIN_VALIDATION_ROWS):
                 offset = min(offset, float(np.quantile(-training[method],
                                                        AUTO_FALSE_ALARM_RATE)))
+        elif isinstance(strategy, ControlLimit):
+            normal = validation[method] if validation else training[method]
+            offset = -control_limit(normal, strategy)
         elif isinstance(strategy, Contamination):
             offset = float(np.percentile(-training[method], 100.0 * strategy.share))
         elif isinstance(strategy, LogLikelihood):

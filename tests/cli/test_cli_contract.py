@@ -18,6 +18,7 @@ import pytest
 from cli_helpers import DECODERS, FIT_ARGS, invoke, ok
 
 import latentwatch
+from latentwatch.service import output_ids
 
 
 def _read_csv(text: str) -> pd.DataFrame:
@@ -51,10 +52,12 @@ def test_score_writes_one_row_per_input_row_in_order(each, tmp_path):
     result = ok(invoke("score", each.model, each.data, "-o", out, "-k", 2))
     assert f"scored {len(each.frame):,} rows" in result.stderr
     scores = pd.read_csv(out)
-    assert list(scores.columns[:3]) == [*each.ids, "score", "is_anomaly"]
+    model = each.load()
+    firsts = output_ids(model, each.ids)  # a series adds its time column after the ids
+    assert firsts == each.ids + ([model.codec_.time_column] if model.window_ else [])
+    assert list(scores.columns[:len(firsts) + 2]) == [*firsts, "score", "is_anomaly"]
     assert list(scores.columns[-4:]) == ["top1", "top1_nats", "top2", "top2_nats"]
     assert list(scores[each.ids[0]]) == list(each.frame[each.ids[0]])
-    model = each.load()
     np.testing.assert_array_equal(scores["score"].to_numpy(), model.anomaly_score(each.inputs))
     assert list(scores["is_anomaly"]) == list(model.predict(each.inputs) == -1)
     assert set(scores["top1"]) <= set(model.codec_.names)

@@ -66,9 +66,12 @@ def test_explain_names_channels_and_steps(fitted):
     result = ok(invoke("explain", folder / "m.lwm", folder / "new.csv", "-n", "1",
                        "--chunk-rows", "50"))
     assert "by channel: pressure" in result.stdout
+    assert "(2024-05-01T00:0" in result.stdout.split("by channel: ")[1]  # steps by time
+    event = [line for line in result.stdout.splitlines() if line.startswith("  event: rows ")]
+    assert len(event) == 1 and "channels: pressure" in event[0]
     lines = result.stdout.splitlines()
     number = int(lines[0].split()[1])
-    assert 480 <= number <= 521  # the fault and the window after it
+    assert 476 <= number <= 502  # the fault (rows 476-496 after the dropped 200-203)
     again = ok(invoke("explain", folder / "m.lwm", folder / "new.csv", "--rows", str(number),
                       "--chunk-rows", "50"))
     assert again.stdout.splitlines()[0] == lines[0]
@@ -149,3 +152,28 @@ def test_explained_rows_past_chunk_starts_get_their_whole_file_scores(fitted, tm
     best = whole.sort_values(ascending=False).iloc[:3]
     assert [item["row"] for item in top] == [i + 1 for i in best.index]
     np.testing.assert_allclose([item["score"] for item in top], best, rtol=1e-9, atol=0)
+
+
+def test_score_writes_events_and_reads_a_repeated_time_with_a_warning(fitted, tmp_path):
+    folder, frame, _ = fitted
+    repeated = frame.copy()
+    repeated.loc[300, "datetime"] = repeated.loc[299, "datetime"]
+    repeated.to_csv(tmp_path / "repeated.csv", index=False)
+    result = ok(invoke("score", folder / "m.lwm", tmp_path / "repeated.csv", "-o",
+                       tmp_path / "s.csv", "--events", tmp_path / "events.csv"))
+    assert "warning: " in result.stderr and "1 row repeats the time of the row before" in (
+        result.stderr)
+    scores = pd.read_csv(tmp_path / "s.csv")
+    assert list(scores.columns[:3]) == ["sensor", "datetime", "score"]
+    assert len(scores) == len(frame) and scores["score"].notna().all()
+    events = pd.read_csv(tmp_path / "events.csv")
+    assert list(events.columns) == ["start_row", "end_row", "start_time", "end_time", "rows",
+                                    "peak_row", "peak_time", "peak_score", "channels"]
+    flagged = scores["is_anomaly"].to_numpy(dtype=bool)
+    assert events["rows"].sum() == flagged.sum()
+    top = events.sort_values("peak_score").iloc[-1]
+    assert 477 <= top["peak_row"] <= 503 and top["channels"].startswith("pressure")
+    assert top["peak_time"] == scores["datetime"].iat[top["peak_row"] - 1]
+    refused = invoke("score", folder / "m.lwm", tmp_path / "repeated.csv", "--events",
+                     tmp_path / "e.csv", "--engine", "dask")
+    assert refused.exit_code != 0 and "--events needs --engine local" in refused.stderr

@@ -39,7 +39,7 @@ def test_a_table_states_no_context_decodes_and_scales_nothing(codecs, mixed):
     assert (table.kind, table.context_rows, table.can_decode) == ("table", 0, True)
     rows = table.encode(mixed).packed
     assert table.training_rows(rows, np.random.default_rng(0)) is rows
-    assert table.row_scale(rows) is None
+    assert table.block_weights(rows) is None
     assert table.rows_per_chunk(1234) == 1234
     assert table.column_blocks == table.blocks
     again = table.encode(mixed, context=mixed.iloc[:3])
@@ -52,8 +52,11 @@ def test_a_series_states_its_context_and_refuses_to_decode_in_one_line(codecs, s
     rows = window.encode(series).packed
     more = window.training_rows(rows, np.random.default_rng(0))
     assert len(more) > len(rows)
-    scale = window.row_scale(rows)
-    assert scale[0] == pytest.approx(6.0) and scale[-1] == pytest.approx(1.0)
+    weights = window.block_weights(rows)
+    assert window.score_steps == 5 and weights.shape == (len(rows), 12)
+    # the first row sees only its own step (both channels): its 2 entries stand for 10
+    assert weights[0, :2].tolist() == [0, 0] and weights[0, 2:] == pytest.approx(5.0)
+    assert weights[-1, :2].tolist() == [0, 0] and weights[-1, 2:] == pytest.approx(1.0)
     assert [b.name for b in window.column_blocks] == ["a", "b"]
     with pytest.raises(ValueError) as error:
         window.decode(np.zeros((1, window.n_blocks)))

@@ -7,7 +7,7 @@ import torch
 
 from latentwatch.data import codec_for, codec_from_dict
 from latentwatch.data.heads import TableHeads
-from latentwatch.data.windows import WindowCodec, choose_window
+from latentwatch.data.windows import RepeatedTimeWarning, WindowCodec, choose_window
 from latentwatch.errors import DataError
 
 
@@ -91,19 +91,42 @@ def test_streamed_chunks_encode_exactly_as_the_whole_series():
                                   whole.shown.reset_index(drop=True))
 
 
-def test_unsorted_and_duplicated_times_are_problems_naming_the_row():
+def test_an_unsorted_time_is_a_problem_and_a_repeated_one_is_kept_with_a_warning():
     frame = _series()
     codec = codec_for(frame, {"id_columns": ["id"]}, time_column="t", window=2).fit(frame)
     broken = frame.copy()
     broken.loc[4, "t"] = broken.loc[2, "t"]
     broken.loc[6, "t"] = broken.loc[5, "t"]
-    encoded = codec.encode(broken, source="s.csv")
-    assert [p.position for p in encoded.problems] == [4, 6]
+    with pytest.warns(RepeatedTimeWarning) as caught:
+        encoded = codec.encode(broken, source="s.csv")
+    assert len(caught) == 1 and str(caught[0].message) == (
+        f"s.csv: 1 row repeats the time of the row before (row 7, {broken.loc[6, 't']!r}); "
+        "kept in file order, each one step after the row before it; remove or aggregate "
+        "them first to read them otherwise")
+    assert [p.position for p in encoded.problems] == [4]
     assert "before the time of an earlier row" in encoded.problems[0].message
-    assert "the same as" in encoded.problems[1].message
-    assert encoded.bad.tolist() == [False] * 4 + [True, False, True, False]
-    with pytest.raises(DataError, match=r"s\.csv: 2 rows cannot be used: row 5, column 't'"):
+    assert encoded.bad.tolist() == [False] * 4 + [True] + [False] * 3
+    # the repeated row is one step after the row before it: its window is the rows 5, 6
+    clean = codec.encode(frame)
+    np.testing.assert_array_equal(encoded.packed[6], clean.packed[6])
+    with pytest.raises(DataError, match=r"s\.csv: 1 row cannot be used: row 5, column 't'"):
         encoded.raise_for_problems("s.csv")
+
+
+def test_the_same_instants_with_other_utc_offsets_are_the_same_times():
+    frame = _series()
+    stamps = pd.to_datetime(frame["t"]).dt.tz_localize("UTC")
+    codec = codec_for(frame, {"id_columns": ["id"]}, time_column="t", window=3).fit(frame)
+    zulu = frame.assign(t=stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    local = frame.assign(t=stamps.dt.tz_convert("America/New_York").map(
+        lambda s: s.isoformat()))
+    mixed = frame.assign(t=[z if i % 2 else o for i, (z, o) in
+                            enumerate(zip(zulu["t"], local["t"], strict=True))])
+    reference = codec.encode(frame).packed
+    for variant in (zulu, local, mixed):
+        encoded = codec.encode(variant)
+        assert not encoded.problems
+        np.testing.assert_array_equal(encoded.packed, reference)
 
 
 def test_a_text_value_in_a_channel_is_a_problem_and_a_gap_is_not():
@@ -171,3 +194,22 @@ def test_partial_training_windows_mask_the_oldest_steps():
     assert all(any(is_masked_copy(row, original) for original in rows) for row in extra)
     scale = codec.full_window_scale(rows)
     np.testing.assert_allclose(scale, width / np.maximum(rows[:, 2 * width:].sum(axis=1), 1))
+
+
+def test_score_steps_weigh_the_newest_steps_and_round_trip():
+    frame = _series()
+    codec = codec_for(frame, {"id_columns": ["id"]}, time_column="t", window=4,
+                      score_steps=2).fit(frame)
+    rows = codec.encode(frame).packed
+    weights = codec.block_weights(rows)
+    assert codec.score_steps == 2 and (weights[:, :4] == 0).all()
+    # row 3 (00:05) follows a 3-minute jump: its newest 2 steps hold 2 of 4 entries
+    np.testing.assert_allclose(weights[3, 4:], 2.0)
+    np.testing.assert_allclose(weights[-1, 4:], 1.0)
+    again = codec_from_dict(codec.to_dict())
+    assert again == codec and again.score_steps == 2
+    whole = codec_for(frame, {"id_columns": ["id"]}, time_column="t", window=4, score_steps=100)
+    assert whole.score_steps == 4  # capped at the window: the whole window
+    older = codec.to_dict()
+    del older["score_steps"]  # a model file of latentwatch 0.2 scored whole windows
+    assert codec_from_dict(older).score_steps == 4

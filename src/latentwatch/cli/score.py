@@ -66,6 +66,10 @@ def score(
     partition_rows: Annotated[int, typer.Option(
         "--partition-rows", min=1, help="--engine dask: the most rows per partition (runs "
         "of whole Parquet row groups; a CSV file is one partition).")] = 1_000_000,
+    events: Annotated[str | None, typer.Option(
+        "--events", show_default=False,
+        help="A time-series model: also write its events (runs of consecutive flagged "
+        "rows: start, end, peak and the channels behind them) to this CSV file.")] = None,
     quiet: opt.Quiet = False,
     verify_key: opt.VerifyKey = None,
     debug: opt.Debug = False,
@@ -74,7 +78,8 @@ def score(
 
     Columns: the id columns, score (higher is more anomalous), is_anomaly (at the
     model's threshold), p_value (when the model has calibration scores), then
-    top1, top1_nats, ... (the columns contributing most). DATA is read and scored in
+    top1, top1_nats, ... (the columns contributing most); a time-series model also
+    copies its time column after the ids. DATA is read and scored in
     chunks, so memory does not grow with it; a summary goes to stderr. With --engine
     dask the partitions are scored on a Dask cluster, with the same scores bit for bit.
 
@@ -82,6 +87,8 @@ def score(
 
     [bold]Example:[/bold] latentwatch score fraud.lwm 'data/*.parquet' --engine dask -o scores/
     """
+    if events is not None and engine is Engine.dask:
+        fail("--events needs --engine local: an event can run across partitions")
     if engine is Engine.dask:
         from latentwatch.cli.dask_engine import score_on_dask
 
@@ -104,9 +111,18 @@ def score(
     from latentwatch.service import score_table
 
     detector = load_model(model, device, verify_key)
+    if events is not None and detector.window_ is None:
+        fail("--events is for a time-series model (fitted with --time-column or --window); "
+             "this model scores each row alone")
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=id_column or None,
                         options=read_options(decimal, thousands, encoding))
     source = reader.source
+    collector = None
+    if events is not None:
+        from latentwatch.series import EventCollector
+        from latentwatch.service import event_rows
+
+        collector = EventCollector(detector.codec_.channels)
     first: list[Problem] = []
     n_bad = n_rows = n_flagged = 0
     bar = tqdm(disable=not shows_progress(quiet), unit=" rows", desc="scoring")
@@ -131,6 +147,8 @@ def score(
                      "--keep-bad-rows to give them an empty score")
             table = scored.table if keep_bad_rows else scored.table.drop(columns="reason")
             writer.write(table)
+            if collector is not None:
+                collector.add(*event_rows(detector, scored, chunk))
             n_flagged += int(table["is_anomaly"].fillna(False).sum())
             bar.update(len(chunk))
         bar.close()
@@ -143,6 +161,63 @@ def score(
                if n_bad else "")
         typer.echo(f"scored {n_rows:,} rows: {n_flagged:,} anomalies "
                    f"({n_flagged / n_rows:.2%}) {line}{bad}", err=True)
+    if collector is not None:
+        found = write_events(collector.events(), events)
+        if not quiet:
+            typer.echo(f"{len(found):,} events (runs of flagged rows) written to {events}",
+                       err=True)
+
+
+def write_events(found: list, path: str) -> list:
+    """Write events as CSV: ``start_row``, ``end_row`` and ``peak_row`` (from 1, the first
+    row after the header), their times, ``rows``, ``peak_score`` and ``channels``."""
+    import pandas as pd
+
+    from latentwatch.data.io import TableWriter
+
+    frame = pd.DataFrame({
+        "start_row": [e.start + 1 for e in found], "end_row": [e.end + 1 for e in found],
+        "start_time": [e.start_time for e in found], "end_time": [e.end_time for e in found],
+        "rows": [e.rows for e in found], "peak_row": [e.peak + 1 for e in found],
+        "peak_time": [e.peak_time for e in found],
+        "peak_score": [e.peak_score for e in found],
+        "channels": [e.channel_text() for e in found]})
+    with TableWriter(path, "csv") as writer:
+        writer.write(frame)
+    return found
+
+
+def event_document(event) -> dict[str, Any]:
+    """An event as ``explain --json`` writes it: rows counted from 1."""
+    out = event.to_dict()
+    for key in ("start", "end", "peak"):
+        out[f"{key}_row"] = out.pop(key) + 1
+    return out
+
+
+def event_text(event) -> str:
+    """``rows 632-922 (11:25:35 to 11:30:38), 291 rows, peak at row 692 (score 123.1);
+    channels: Flow 92%``."""
+    when = (f" ({event.start_time} to {event.end_time})" if event.start_time is not None
+            else "")
+    return (f"rows {event.start + 1}-{event.end + 1}{when}, {event.rows} rows, peak at row "
+            f"{event.peak + 1} (score {event.peak_score:.4g}); channels: "
+            f"{event.channel_text() or '-'}")
+
+
+def pd_numeric(values) -> bool:
+    """Whether a time column's values are numbers (not timestamps)."""
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(values.dtype)
+                and not pd.api.types.is_bool_dtype(values.dtype))
+
+
+def pd_timestamp(seconds: float):
+    """Seconds since 1970 (UTC) as a timestamp without a zone."""
+    import pandas as pd
+
+    return pd.Timestamp(round(seconds * 1e9))
 
 
 # -- explain -------------------------------------------------------------------------------
@@ -178,6 +253,8 @@ def explain(
     cell holds its expected value (--json: as JSON, one object per row with its row
     number, ids, score, verdict and contributions, each with its attribution and its part
     of the score; --out: also to a file).
+    For a time-series model: the channels behind the score, with the times of their steps,
+    and (without --rows) the event, the run of flagged rows, a flagged row belongs to.
 
     [bold]Example:[/bold] latentwatch explain fraud.lwm new.csv --rows 3,17 -k 3
     """
@@ -197,6 +274,12 @@ def explain(
     n_seen = 0
     series = context_rows(detector) is not None
     context = None
+    collector = None
+    if series and wanted is None:
+        from latentwatch.series import EventCollector
+        from latentwatch.service import event_rows
+
+        collector = EventCollector(detector.codec_.channels)
 
     def before(chunk, position: int, bad) -> Any:
         """The context of row ``position`` of ``chunk`` scored alone."""
@@ -214,6 +297,8 @@ def explain(
         else:
             scored = score_table(detector, chunk, top_k=0, source=source, context=context)
             scores, bad = scored.table["score"], scored.encoded.bad
+            if collector is not None:
+                collector.add(*event_rows(detector, scored, chunk))
             for position in np.flatnonzero(scores.notna().to_numpy()):
                 key = (float(scores.iat[position]), -(n_seen + int(position) + 1))
                 if len(best) < n:
@@ -237,6 +322,8 @@ def explain(
                   sorted(best, key=lambda item: item[:2], reverse=True)]
     offset = detector.offset_
     threshold = "no threshold yet" if offset is None else f"threshold {format_nats(-offset)}"
+    found = {} if collector is None else {row: event for event in collector.events()
+                                          for row in range(event.start, event.end + 1)}
     console = literal_console()
     documents: list[dict[str, Any]] = []
     for number, (row, preceding) in picked:
@@ -255,7 +342,9 @@ def explain(
             continue
         explanation = explain_encoded(detector, scored.encoded, top_k=top_k,
                                       scores=(scored.scores, scored.parts))[0]
-        documents.append({**ids, **explanation.to_dict(offset is not None), "row": number})
+        event = found.get(number - 1)
+        documents.append({**ids, **explanation.to_dict(offset is not None), "row": number,
+                          **({"event": event_document(event)} if event else {})})
         if as_json:
             continue
         verdict = "no verdict"
@@ -269,8 +358,19 @@ def explain(
         if detector.window_ is not None:
             from latentwatch.series import describe_channels
 
-            console.print(f"  by channel: {describe_channels(detector.codec_, scored.parts[0])}",
+            column = detector.codec_.time_column
+            when = None
+            if column is not None:
+                from latentwatch.data.windows import parse_times
+
+                seconds = parse_times(row[column])[0][0]
+                when = (seconds if pd_numeric(row[column]) else
+                        pd_timestamp(seconds)) if np.isfinite(seconds) else None
+            console.print("  by channel: "
+                          f"{describe_channels(detector.codec_, scored.parts[0], when=when)}",
                           markup=False)
+            if event is not None:
+                console.print(f"  event: {event_text(event)}", markup=False)
     text = json.dumps({"threshold": None if offset is None else -offset, "rows": documents},
                       indent=2)
     if out is not None:

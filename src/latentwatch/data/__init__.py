@@ -25,7 +25,7 @@ from latentwatch.data.protocol import Codec
 
 def codec_for(X: Any, schema: Any = None, *, time_column: str | None = None,
               window: int | str | None = None, source: str | None = None,
-              numeric_transform: str = "standard") -> Codec:
+              numeric_transform: str = "standard", score_steps: int | None = None) -> Codec:
     """The (unfitted) codec for data ``X`` read with ``schema``.
 
     A ``time_column`` or a ``window`` makes ``X`` a time series: a
@@ -47,6 +47,9 @@ def codec_for(X: Any, schema: Any = None, *, time_column: str | None = None,
     numeric_transform : {"standard", "quantile"}, default="standard"
         How a table's numeric columns are read (see :class:`TableCodec`); a series keeps
         its standardised channels.
+    score_steps : int or None
+        A series: the newest steps of a window that make a row's score (see
+        :class:`~latentwatch.data.windows.WindowCodec`).
 
     Returns
     -------
@@ -57,7 +60,7 @@ def codec_for(X: Any, schema: Any = None, *, time_column: str | None = None,
     if time_column is not None or window is not None:
         from latentwatch.data.windows import window_codec
 
-        return window_codec(X, time_column, window, schema, source)
+        return window_codec(X, time_column, window, schema, source, score_steps)
     return TableCodec(schema, numeric_transform=numeric_transform)
 
 

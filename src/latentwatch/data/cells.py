@@ -168,8 +168,27 @@ def note_bad_dates(messages: dict, bad: np.ndarray, j: int, raw: pd.Series,
         messages.setdefault((int(row), j), (values[row], date_problem(values[row], fmt)))
 
 
+def in_utc(dates: pd.Series) -> pd.Series:
+    """Time-zone aware timestamps converted to UTC (without a zone); naive ones as they are.
+
+    The same instant written with two UTC offsets (``06:00Z``, ``01:00-05:00``) is then the
+    same timestamp; a naive one keeps the clock the data were written in.
+
+    Examples
+    --------
+    >>> stamps = pd.Series(pd.to_datetime(["2024-01-01T01:00:00-05:00"]))
+    >>> str(in_utc(stamps).iloc[0])
+    '2024-01-01 06:00:00'
+    """
+    if getattr(dates.dt, "tz", None) is None:
+        return dates
+    return dates.dt.tz_convert("UTC").dt.tz_localize(None)
+
+
 def derive_feature(dates: pd.Series, feature: str) -> pd.Series:
-    """``hour`` (0-23), ``weekday`` (``"Mon"``...) or ``month`` (1-12); missing stays missing."""
+    """``hour`` (0-23), ``weekday`` (``"Mon"``...) or ``month`` (1-12) of the UTC time
+    (:func:`in_utc`); missing stays missing."""
+    dates = in_utc(dates)
     if feature == "weekday":
         index = dates.dt.day_of_week
         names = np.array(WEEKDAYS, dtype=object)[index.fillna(0).astype(int).to_numpy()]

@@ -241,8 +241,8 @@ class TableCodec(LaidOut):
         """The packed rows a model trains on: the training rows themselves."""
         return rows
 
-    def row_scale(self, rows: np.ndarray) -> np.ndarray | None:
-        """Per-row factor of the scores: None, a table row is scored as it is."""
+    def block_weights(self, rows: np.ndarray) -> np.ndarray | None:
+        """Weights of the parts in the scores: None, a table row is scored as it is."""
         return None
 
     def rows_per_chunk(self, chunk_rows: int) -> int:

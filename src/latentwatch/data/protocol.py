@@ -90,9 +90,10 @@ class Codec(Protocol):
         """The packed rows a model trains on, given the training rows (windows add
         partial windows; a table returns ``rows``)."""
 
-    def row_scale(self, rows: np.ndarray) -> np.ndarray | None:
-        """Per-row factor applied to the scores of packed ``rows`` (windows: to a full
-        window's scale), or None for none."""
+    def block_weights(self, rows: np.ndarray) -> np.ndarray | None:
+        """Weights ``(n, n_blocks)`` of the per-block parts in a row's score (``score =
+        sum(parts * weights)``; windows: the newest steps only), or None: every part
+        counts once."""
 
     def rows_per_chunk(self, chunk_rows: int) -> int:
         """Rows of a streamed chunk that keep its packed rows within bounded memory."""

@@ -10,13 +10,18 @@ mean and scale. It is a codec beside the :class:`~latentwatch.data.codec.TableCo
 table's (:class:`~latentwatch.data.blocks.PackedLayout`), so the heads, the models and the
 engine read windows as they read tables. Its capabilities differ: ``context_rows`` is
 ``W - 1``, ``can_decode`` is False, ``training_rows`` adds partial windows and
-``row_scale`` scales a partial window's score to a full window's.
+``block_weights`` scores a row by the newest ``score_steps`` steps of its window.
 
 Entries without a value are masked (``observed = 0``, input 0) and add nothing to the
 likelihood (Donut's modified ELBO, Xu et al. 2018): a gap (NaN) in a channel, a step the
 timestamps skip, and the ``W - 1`` steps before the series starts. So every row that can
-be read gets a window, and a finite score, from its first step on; the estimator scales a
-partial window's score to a full window's (:meth:`WindowCodec.full_window_scale`).
+be read gets a window, and a finite score, from its first step on.
+
+A row's score is the nats of the newest ``K`` steps of its window (``score_steps``, 5 by
+default; :meth:`WindowCodec.block_weights`), the model having read all ``W``: the steps
+that cause a surprise are charged for it, so a short fault gives a short alarm instead of
+one as long as the window, and a partial window (the series start, after a hole) is scored
+on the same ``K`` newest steps as a full one.
 
 Time steps come from the time column: the sampling interval ``dt`` is the median gap
 between consecutive training timestamps, and row ``i`` sits ``clip(round((t_i -
@@ -25,9 +30,15 @@ window, so the steps are never more than ``W`` apart and no input row is ever dr
 merged). Without a time column the rows are consecutive steps.
 
 A row cannot be used (a :class:`~latentwatch.data.codec.Problem`, as for tables) when its
-time is missing or not a time, when it is not after the time of the last usable row
-before it (an unsorted or duplicated time column), or when a channel holds text or an
-infinite value. It gets no score and does not enter other rows' windows.
+time is missing or not a time, when it is before the time of the last usable row before it
+(an unsorted time column), or when a channel holds text or an infinite value. It gets no
+score and does not enter other rows' windows. A row whose time *equals* the time of the
+usable row before it (a daylight-saving change written in local time, a double write) is
+kept, in file order, one step after that row, with a :class:`RepeatedTimeWarning`.
+
+Times with a UTC offset (``...T01:00:00-05:00``, ``...Z``) are converted to UTC, so the
+same instant written with two offsets is the same time; times without one are read as
+they are, on the clock the training data used.
 
 Streaming: a row's window reaches back at most ``W - 1`` usable rows, so encoding a chunk
 with the last ``W - 1`` usable rows of the previous chunks as ``context`` gives the same
@@ -36,6 +47,7 @@ packed rows as encoding the whole series at once.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -43,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from latentwatch.data.blocks import Block, DateColumn, LaidOut
-from latentwatch.data.cells import to_numbers
+from latentwatch.data.cells import in_utc, to_numbers
 from latentwatch.data.codec import TableCodec
 from latentwatch.data.problems import Encoded, Problem
 from latentwatch.data.schema import ColumnSpec, TableSchema, parse_datetimes
@@ -63,6 +75,8 @@ ROWS_PER_WINDOW = 4
 MIN_ROWS_PER_WINDOW = 2
 # Share of the training windows added again with their oldest steps masked.
 PARTIAL_SHARE = 0.5
+# A row's score is the nats of its window's newest this many steps (at most W).
+SCORE_STEPS = 5
 # Packed float64 values one chunk of a streamed score may hold (256 MB).
 CHUNK_VALUES = 2**25
 
@@ -83,8 +97,7 @@ def parse_times(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         bad = ~np.isfinite(times)
         return np.where(bad, np.nan, times), bad
     stamps = parse_datetimes(raw)
-    if getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    stamps = in_utc(stamps)
     bad = stamps.isna().to_numpy()
     ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
     return np.where(bad, np.nan, ns / 1e9), bad
@@ -203,6 +216,9 @@ class WindowCodec(LaidOut):
         Only ``id_columns`` and ``exclude``.
     window_rule : str
         How the window was chosen, in words.
+    score_steps : int or None
+        ``K``: a row's score is the nats of its window's newest ``K`` steps
+        (:meth:`block_weights`); None: ``min(SCORE_STEPS, window)``.
 
     Attributes (after ``fit``)
     --------------------------
@@ -219,12 +235,14 @@ class WindowCodec(LaidOut):
 
     def __init__(self, time_column: str | None = None, window: int = DEFAULT_WINDOW,
                  interval: float | None = None, schema: Any = None,
-                 window_rule: str = "given") -> None:
+                 window_rule: str = "given", score_steps: int | None = None) -> None:
         self.schema = schema
         self.time_column = time_column
         self.window = int(window)
         self.interval = interval
         self.window_rule = window_rule
+        self.score_steps = int(min(SCORE_STEPS, self.window) if score_steps is None
+                               else min(score_steps, self.window))
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, source: str | None = None, *,
@@ -294,13 +312,15 @@ class WindowCodec(LaidOut):
         return {"kind": self.kind, "schema": self.schema_.to_dict(),
                 "time_column": self.time_column, "window": self.window,
                 "interval": self.interval, "window_rule": self.window_rule,
+                "score_steps": self.score_steps,
                 "channels": [asdict(b) for b in self.channel_blocks]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WindowCodec:
         schema = TableSchema.from_dict(data["schema"])
         codec = cls(data["time_column"], data["window"], data["interval"],
-                    window_rule=data.get("window_rule", "given"))
+                    window_rule=data.get("window_rule", "given"),
+                    score_steps=data.get("score_steps", data["window"]))
         codec.schema = schema
         return codec._set_channels(schema, [Block(**b) for b in data["channels"]])
 
@@ -343,9 +363,24 @@ class WindowCodec(LaidOut):
             part[masked] = 0.0
         return np.concatenate([rows, extra])
 
-    def row_scale(self, rows: np.ndarray) -> np.ndarray:
-        """The per-row factor of the scores: :meth:`full_window_scale`."""
-        return self.full_window_scale(rows)
+    def block_weights(self, rows: np.ndarray) -> np.ndarray:
+        """Weights ``(n, W * C)`` of a window's parts in its row's score: the newest steps.
+
+        A row's score is the nats of the newest ``K = score_steps`` steps of its window,
+        the model having read the whole window: ``score = K * C / n_observed_K *
+        sum(parts of the newest K steps)`` (``n_observed_K``: the observed entries among
+        them, at least 1), the older steps weighing 0. So a fault of ``L`` steps raises
+        the scores of at most ``L + K - 1`` rows (every window that holds it sees it, but
+        only those whose newest steps hold it are charged), and a gap in a channel is
+        scored as if its entry were like the observed ones. ``K = W`` scores the whole
+        window (:meth:`full_window_scale`).
+        """
+        newest = self.score_steps * len(self.channels)
+        observed = rows[:, self.input_width + self.n_blocks:][:, self.n_blocks - newest:]
+        weights = np.zeros((len(rows), self.n_blocks))
+        weights[:, self.n_blocks - newest:] = (newest / np.maximum(observed.sum(axis=1),
+                                                                   1.0))[:, None]
+        return weights
 
     def full_window_scale(self, rows: np.ndarray) -> np.ndarray:
         """``n_blocks / n_observed`` of each packed row (1 for a row without any entry).
@@ -416,17 +451,16 @@ class WindowCodec(LaidOut):
         # of earlier candidates' times is that row's time (see the module docstring)
         candidate_times = np.where(usable, times, -np.inf)
         before = np.concatenate([[-np.inf], np.maximum.accumulate(candidate_times)[:-1]])
-        late = usable & (times <= before)
+        late = usable & (times < before)
+        warn_repeated_times(usable & (times == before), k, frame_all, self.time_column, source)
         in_order = np.where(usable & ~late, np.arange(n_all), -1)
         last_in_order = np.maximum.accumulate(in_order)
         for row in np.flatnonzero(late):
             last = int(last_in_order[row - 1])
             column = frame_all[self.time_column]
-            word = "the same as" if times[row] == times[last] else "before"
             problems[int(row)] = Problem(int(row), self.time_column, column.iat[row], (
-                f"time {_quote(column.iat[row])} is {word} the time of an earlier row "
-                f"({_quote(column.iat[last])}): the series must be sorted by time, without "
-                "duplicates"))
+                f"time {_quote(column.iat[row])} is before the time of an earlier row "
+                f"({_quote(column.iat[last])}): the series must be sorted by time"))
         usable &= ~late
         good = np.flatnonzero(usable)
         width = self.window * n_channels
@@ -469,6 +503,32 @@ class WindowCodec(LaidOut):
                          f"{self.window} steps (use anomaly_score, explain or the report)")
 
 
+def warn_repeated_times(repeated: np.ndarray, skip: int, frame: pd.DataFrame,
+                        time_column: str | None, source: str | None) -> None:
+    """Warn, in one line, of rows whose time repeats the time of the usable row before them.
+
+    The rule: such a row is kept, in file order, one step after the row before it (a
+    daylight-saving change written in local time, a double write); its window is read as
+    if the clock had moved on by one sampling interval. The first ``skip`` rows (context)
+    are not counted.
+    """
+    rows = np.flatnonzero(repeated[skip:])
+    if not len(rows) or time_column is None:
+        return
+    first = int(rows[0])
+    value = frame[time_column].iat[first + skip]
+    warnings.warn(where(source, (
+        f"{len(rows)} row{'s repeat' if len(rows) > 1 else ' repeats'} the time of the row "
+        f"before ({'first: ' if len(rows) > 1 else ''}row {first + 1}, {_quote(value)}); "
+        "kept in file order, each one step after "
+        "the row before it; remove or aggregate them first to read them otherwise")),
+        RepeatedTimeWarning, stacklevel=3)
+
+
+class RepeatedTimeWarning(UserWarning):
+    """A series repeats a time: the rows are kept in file order, one step apart."""
+
+
 def _quote(value: Any) -> str:
     """A time as a message quotes it: numbers plainly, anything else by its repr."""
     if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
@@ -478,7 +538,8 @@ def _quote(value: Any) -> str:
 
 
 def window_codec(frame: pd.DataFrame, time_column: str | None, window: int | str | None,
-                 schema: Any = None, source: str | None = None) -> WindowCodec:
+                 schema: Any = None, source: str | None = None,
+                 score_steps: int | None = None) -> WindowCodec:
     """The (unfitted) codec of a series, with ``window="auto"`` resolved on ``frame`` and
     the sampling interval detected on all of its rows."""
     channels, _, _ = channel_names(frame, time_column, schema, source)
@@ -488,5 +549,6 @@ def window_codec(frame: pd.DataFrame, time_column: str | None, window: int | str
     if window in (None, "auto"):
         values = np.column_stack([to_numbers(frame[c])[0] for c in channels])
         window, rule = choose_window(values)
-        return WindowCodec(time_column, window, interval, schema, f"auto: {rule}")
-    return WindowCodec(time_column, int(window), interval, schema)
+        return WindowCodec(time_column, window, interval, schema, f"auto: {rule}",
+                           score_steps)
+    return WindowCodec(time_column, int(window), interval, schema, score_steps=score_steps)

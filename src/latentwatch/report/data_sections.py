@@ -82,7 +82,7 @@ def scores_section(model: Any, scored: Scored | None) -> str:
     finite_cut = cut if cut is not None and np.isfinite(cut) else None
     low, high = float(np.min(everything)), float(np.max(everything))
     bulk = groups[0][1][np.isfinite(groups[0][1])]  # the normal rows when labelled
-    zoom_high = float(np.quantile(bulk, 0.98)) if len(bulk) else high
+    zoom_high = bulk_high(bulk) if len(bulk) else high
     if finite_cut is not None:
         low, high = min(low, finite_cut), max(high, finite_cut)
         zoom_high = max(zoom_high, finite_cut)
@@ -113,6 +113,19 @@ def scores_section(model: Any, scored: Scored | None) -> str:
         beyond = int(np.sum(everything > zoom_high))
         caption += f" Right: scores up to {fmt(zoom_high)}; {beyond} rows score higher."
     return img(fig, "Score distribution with the threshold") + note(esc(caption))
+
+
+def bulk_high(values: np.ndarray) -> float:
+    """The right end of the zoom on the bulk: ``min(q98, q75 + 3 * (q75 - q25))``, so that
+    a long tail of normal rows (a drifting series) does not stretch the zoom.
+
+    Examples
+    --------
+    >>> bulk_high(np.r_[np.arange(100.0), np.full(10, 1e4)])
+    245.25
+    """
+    q25, q75, q98 = np.quantile(values, [0.25, 0.75, 0.98])
+    return float(min(q98, q75 + 3.0 * (q75 - q25)))
 
 
 def evaluation_section(model: Any, scored: Scored) -> str:
