@@ -125,6 +125,11 @@ def fit(
         "(the same model as an uninterrupted run).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No schema table or progress "
                                                                "bar.")] = False,
+    warm_start: Annotated[str | None, typer.Option(
+        "--warm-start", show_default=False,
+        help="Continue training this model file on DATA (new normal rows) instead of "
+        "fitting from scratch (partial_fit): its columns, codec and parameters are kept, "
+        "and it is recalibrated on held-out rows of DATA; --out is the new file.")] = None,
     debug: opt.Debug = False,
 ) -> None:
     """Train a detector on DATA and save it to one model file.
@@ -148,7 +153,13 @@ def fit(
     [bold]Example:[/bold] latentwatch fit transactions.csv -i transaction_id -m vae -o fraud.lwm
 
     [bold]Example:[/bold] latentwatch fit pump.csv --time-column datetime -x anomaly -o pump.lwm
+
+    [bold]Example:[/bold] latentwatch fit june.csv --warm-start fraud.lwm -o fraud-june.lwm
     """
+    if warm_start is not None:
+        _fit_warm(data, warm_start, out, fmt=opt.value(fmt), skip_bad_rows=skip_bad_rows,
+                  device=device, quiet=quiet)
+        return
     from latentwatch import models, thresholds
     from latentwatch.data import codec_for
     from latentwatch.data.codec import describe_problems
@@ -334,3 +345,43 @@ def _fit_stream(data: str, detector_class, params: dict, *, ids, excluded, schem
         f"{monitored[best - 1]:.4g}); threshold "
         f"{'none yet' if offset is None else f'{-offset:.4g}'}; saved {target}", markup=False)
     _warn_epoch_cap(detector)
+
+
+def _fit_warm(data: str, parent: str, out: str | None, *, fmt: str | None,
+              skip_bad_rows: bool, device: str, quiet: bool) -> None:
+    """``fit DATA --warm-start MODEL -o NEW``: ``partial_fit`` of the parent on DATA."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from latentwatch.cli.reading import ModelInput, load_model
+    from latentwatch.data.codec import describe_problems
+
+    if out is None:
+        fail("--warm-start needs --out (the new model file; the parent stays as it is)")
+    if Path(out).resolve() == Path(parent).resolve():
+        fail(f"--out {out!r} is the --warm-start model; write the updated model to a new file")
+    if is_dataset(data):
+        fail("--warm-start reads one file in memory; give a CSV or Parquet file")
+    detector = load_model(parent, None if device == "auto" else device)
+    reader = ModelInput(detector, data, fmt=fmt, ids=[])
+    frame = reader.inputs(reader.read(check=False))
+    encoded = detector.codec_.encode(frame, source=reader.source)
+    if encoded.problems:
+        text = describe_problems(encoded.problems)
+        if not skip_bad_rows:
+            fail(f"{reader.source}: {text}; fix them or pass --skip-bad-rows to train "
+                 "without them")
+        if not quiet:
+            typer.echo(f"skipped: {text}", err=True)
+        frame = frame.loc[~encoded.bad].reset_index(drop=True)
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        detector.set_params(verbose=not quiet).partial_fit(frame)
+    seconds = time.perf_counter() - started
+    target = detector.set_params(verbose=False).save(out)
+    lineage = detector.lineage_
+    literal_console().print(
+        f"updated {type(detector).__name__} from {parent} (sha256 "
+        f"{lineage['parent_sha256'][:12]}) on {len(frame):,} new rows in {seconds:.1f} s "
+        f"({detector.n_epochs_} epochs; update {lineage['updates']}, "
+        f"{lineage['rows_seen']:,} training rows seen in all); saved {target}", markup=False)
