@@ -636,7 +636,8 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         category went there; a warning names them). The new rows are split
         as ``fit`` splits (``validation_fraction``, and a calibration share for a
         ``false_alarm_rate`` threshold); the one training loop then continues from the
-        current weights with a fresh optimiser, with early stopping on the new
+        current weights with a fresh optimiser (with ``max_epochs="auto"``, at most the
+        lower bound of ``auto_epoch_range``, 10 epochs), with early stopping on the new
         validation rows, and the thresholds, p-values, prior and drift reference are
         fitted again on the held-out new rows. Deterministic for a given
         ``random_state``. ``lineage_`` (saved in the model file) records the parent
@@ -677,6 +678,8 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
             bool(models.entry(self._model_name).likelihood_methods))
         thresholds.check_calibration_split(strategy, len(frame))
         training = self._training_config()
+        if training.max_epochs == "auto":  # the weights start near a fit: fewer epochs
+            training = dataclasses.replace(training, max_epochs=training.auto_epoch_range[0])
         parent = dict(getattr(self, "lineage_", None) or {})
         parent_rows = parent.get("rows_seen", (self.history_.get("epoch_rows") or [0])[0])
         updates = int(parent.get("updates", 0)) + 1
