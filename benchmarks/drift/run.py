@@ -171,7 +171,7 @@ def run_set(name: str, args, rows: list, pf_rows: list, speed_rows: list) -> Non
             columns=columns, fill_value=0.0).to_numpy(dtype=float)
         for size in SIZES:
             n_batches = args.batches if kind == "none" else args.power_batches
-            ours = ks = mm = named = 0
+            ours = ks = mm = named = score_only = 0
             n_mmd = min(n_batches, args.mmd_batches)
             for b in range(n_batches):
                 # a fresh reference every batch: the guarantee is over both draws
@@ -185,13 +185,16 @@ def run_set(name: str, args, rows: list, pf_rows: list, speed_rows: list) -> Non
                 result = drift_maths.drift_test(reference, scores[idx], parts[idx], names,
                                                 LEVEL)
                 ours += result.drift
+                score_only += result.score_p_value <= LEVEL
                 if result.drift and kind in expected:
                     named += result.columns[0].column in expected[kind]
                 ks += ks_bonferroni(pool.iloc[ref_idx], frame.iloc[idx]) <= LEVEL
                 if b < n_mmd:
                     mm += MMD(base_matrix[ref_idx], rng).p_value(matrix[idx]) <= LEVEL
             rows.append({"set": name, "shift": kind, "batch": size,
-                         "latentwatch": ours / n_batches, "ks_bonferroni": ks / n_batches,
+                         "latentwatch": ours / n_batches,
+                         "score_test_only": score_only / n_batches,
+                         "ks_bonferroni": ks / n_batches,
                          "mmd": mm / n_mmd, "named_first": named / ours if ours and
                          kind in expected else np.nan, "batches": n_batches,
                          "mmd_batches": n_mmd, "reference_rows": n_ref})
