@@ -211,3 +211,21 @@ def test_partial_fit_of_an_unfitted_detector_fits_it():
         a = VAEDetector(max_epochs=2, random_state=0).partial_fit(rows)
         b = VAEDetector(max_epochs=2, random_state=0).fit(rows)
     assert np.array_equal(a.anomaly_score(rows), b.anomaly_score(rows))
+
+
+def test_a_category_whose_frequency_moved_is_found_and_named(fitted):
+    model, _ = fitted
+    rows = _frame(400, np.random.default_rng(24))
+    rows["d"] = np.random.default_rng(25).choice(["x", "y", "z"], 400, p=[0.2, 0.3, 0.5])
+    result = model.drift(rows)
+    assert result.drift and result.columns[0].column == "d"
+    counts = model.drift_reference_.counts
+    assert counts[model.codec_.names.index("d")].sum() == model.drift_reference_.n_rows
+    assert counts[model.codec_.names.index("a")] is None
+
+
+def test_frequency_test_matches_scipy_chi_square():
+    ref, batch = np.array([400, 350, 250, 0]), np.array([30, 50, 20, 0])
+    tv, p = dm.frequency_test(ref, batch)
+    expected = stats.chi2_contingency(np.vstack([ref[:3], batch[:3]]), correction=False)[1]
+    assert p == pytest.approx(expected) and tv == pytest.approx(0.5 * (0.1 + 0.15 + 0.05))

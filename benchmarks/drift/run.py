@@ -46,6 +46,7 @@ from benchmarks.harness import new_parser
 from benchmarks.harness.tables import md_table, write_csv, write_lines
 from latentwatch import VAEDetector, load_bytes
 from latentwatch import drift as drift_maths
+from latentwatch.pipeline import category_counts
 
 SIZES = (100, 500, 2000)
 LEVEL = 0.05
@@ -148,7 +149,8 @@ def run_set(name: str, args, rows: list, pf_rows: list, speed_rows: list) -> Non
     names = model.codec_.names
     columns = pd.get_dummies(pool, columns=["cat"], dtype=float).columns
     sd = normal[moved].std()
-    base_scores, base_parts = model.score_encoded(model._rows(pool))
+    base_packed = model._rows(pool)
+    base_scores, base_parts = model.score_encoded(base_packed)
     base_matrix = numeric_matrix(pool)
     below = base_scores < np.median(base_scores)
     permuted = pool.copy()
@@ -166,7 +168,8 @@ def run_set(name: str, args, rows: list, pf_rows: list, speed_rows: list) -> Non
                 "category x2": {cat}, "correlation removed": set(pair)}
     n_ref = min(args.reference_rows, len(pool) // 2)
     for kind, (frame, weights) in kinds.items():
-        scores, parts = model.score_encoded(model._rows(frame))
+        packed = model._rows(frame)
+        scores, parts = model.score_encoded(packed)
         matrix = pd.get_dummies(frame, columns=["cat"], dtype=float).reindex(
             columns=columns, fill_value=0.0).to_numpy(dtype=float)
         for size in SIZES:
@@ -181,9 +184,11 @@ def run_set(name: str, args, rows: list, pf_rows: list, speed_rows: list) -> Non
                 idx = rest[rng.choice(len(rest), min(size, len(rest)),
                                       replace=prob is not None, p=prob)]
                 reference = drift_maths.DriftReference(
-                    "importance_weighted", base_scores[ref_idx], base_parts[ref_idx])
-                result = drift_maths.drift_test(reference, scores[idx], parts[idx], names,
-                                                LEVEL)
+                    "importance_weighted", base_scores[ref_idx], base_parts[ref_idx],
+                    counts=category_counts(model.codec_, base_packed[ref_idx]))
+                result = drift_maths.drift_test(
+                    reference, scores[idx], parts[idx], names, LEVEL,
+                    counts=category_counts(model.codec_, packed[idx]))
                 ours += result.drift
                 score_only += result.score_p_value <= LEVEL
                 if result.drift and kind in expected:

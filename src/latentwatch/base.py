@@ -624,8 +624,10 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         reference = self.drift_reference()
         level = drift.check_level(level)
         scores, parts = self.score_encoded(rows)
+        counts = (pipeline.category_counts(self.codec_, rows)
+                  if reference.counts is not None else None)
         return drift.drift_test(reference, scores, parts, self.codec_.names, level,
-                                n_skipped)
+                                n_skipped, counts)
 
     def partial_fit(self, X, y=None):
         """Continue training the fitted model on new normal rows, then recalibrate on

@@ -57,12 +57,16 @@ class DriftReference:
     source : str or None
         Where the rows come from: ``"calibration_split"``, ``"validation"`` (the early-
         stopping rows) or ``"calibrate"``.
+    counts : tuple or None
+        Per column, a categorical column's counts of each category (the rare bucket
+        last) and of gaps among the rows (None for other columns): frequencies, not rows.
     """
 
     method: str
     scores: np.ndarray
     parts: np.ndarray
     source: str | None = None
+    counts: tuple[np.ndarray | None, ...] | None = None
 
     @property
     def n_rows(self) -> int:
@@ -192,6 +196,39 @@ def column_shifts(reference_parts: np.ndarray, batch_parts: np.ndarray
     return shift, ks_p_value(np.abs(shift), len(reference_parts), len(batch_parts))
 
 
+def frequency_test(reference: np.ndarray, batch: np.ndarray, min_count: int = 10
+                   ) -> tuple[float, float]:
+    """Total variation distance and chi-square p-value between two count vectors of the
+    same categories.
+
+    ``TV = 1/2 sum_k |r_k / n - b_k / m|``; the chi-square test of homogeneity of the
+    2 x K table, with the categories of fewer than ``min_count`` rows in both together
+    pooled into one (so that no expected count is tiny), on ``K' - 1`` degrees of freedom.
+
+    >>> tv, p = frequency_test(np.array([500, 300, 200]), np.array([50, 30, 20]))
+    >>> round(tv, 3), p > 0.99
+    (0.0, True)
+    >>> frequency_test(np.array([500, 300, 200]), np.array([80, 10, 10]))[1] < 1e-6
+    True
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    batch = np.asarray(batch, dtype=np.float64)
+    n, m = reference.sum(), batch.sum()
+    if n == 0 or m == 0:
+        return 0.0, 1.0
+    tv = 0.5 * float(np.abs(reference / n - batch / m).sum())
+    small = reference + batch < min_count
+    table = np.vstack([reference[~small], batch[~small]])
+    if small.any():
+        table = np.hstack([table, [[reference[small].sum()], [batch[small].sum()]]])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return tv, 1.0
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0) / table.sum()
+    chi2 = float(((table - expected) ** 2 / expected).sum())
+    return tv, float(stats.chi2.sf(chi2, table.shape[1] - 1))
+
+
 def combine(p_values: Sequence[float] | np.ndarray) -> float:
     """Bonferroni's combination ``min(1, k min_i p_i)`` of ``k`` p-values: a valid p-value
     of "no test rejects" whatever their dependence.
@@ -212,8 +249,8 @@ def check_level(level: float) -> float:
 
 
 def drift_test(reference: DriftReference, scores: np.ndarray, parts: np.ndarray,
-               names: Sequence[str], level: float = DEFAULT_LEVEL, n_skipped: int = 0
-               ) -> DriftResult:
+               names: Sequence[str], level: float = DEFAULT_LEVEL, n_skipped: int = 0,
+               counts: Sequence[np.ndarray | None] | None = None) -> DriftResult:
     """Test a batch's scores and per-column parts against the calibration rows'.
 
     Parameters
@@ -226,6 +263,12 @@ def drift_test(reference: DriftReference, scores: np.ndarray, parts: np.ndarray,
     level : float, default=0.05
     n_skipped : int
         Rows left out before the test (reported).
+    counts : sequence or None
+        The batch's category counts per column (as ``reference.counts``). A categorical
+        column with counts on both sides is also tested on its frequencies
+        (:func:`frequency_test`): its p-value is ``min(1, 2 min(p_share, p_frequency))``
+        and its shift the larger of the share's KS distance and the frequencies' total
+        variation distance (positive).
 
     Returns
     -------
@@ -248,6 +291,15 @@ def drift_test(reference: DriftReference, scores: np.ndarray, parts: np.ndarray,
         return DriftResult(False, None, n_rows, level, None, [], n_skipped)
     p_score = score_p_value(reference.scores, scores)
     shift, p_columns = column_shifts(reference.parts, parts)
+    if counts is not None and reference.counts is not None:
+        for j, (ref_counts, batch_counts) in enumerate(zip(reference.counts, counts,
+                                                           strict=True)):
+            if ref_counts is None or batch_counts is None:
+                continue
+            tv, p_frequency = frequency_test(ref_counts, batch_counts)
+            p_columns[j] = min(1.0, 2 * min(p_columns[j], p_frequency))
+            if tv > abs(shift[j]):
+                shift[j] = tv
     p_value = combine([p_score, *p_columns])
     order = np.argsort(-np.abs(shift), kind="stable")
     columns = [ColumnDrift(str(names[j]), float(p_columns[j]), float(shift[j])) for j in order]

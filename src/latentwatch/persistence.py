@@ -3,7 +3,8 @@
 Its tensors are the network's ``state_dict`` (``module.*``), the calibration scores of
 every score method (``calibration.<method>``), the aggregate posterior's mixture
 (``prior.*``) and, for the drift test, the calibration rows' scores and per-column parts
-(``drift.scores``, ``drift.parts``; never training rows; a file without them still
+(``drift.scores``, ``drift.parts``, a categorical column's category counts
+``drift.counts.<j>``; never training rows; a file without them still
 loads, and ``drift`` then asks for ``calibrate``). Its header metadata holds one JSON
 document (key ``"latentwatch"``) that each component writes itself: the estimator's
 class and parameters, the codec's ``to_dict`` (schema, scales, categories, gaps), the
@@ -147,8 +148,12 @@ def checksum(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
 
 def drift_tensors(reference: Any) -> dict[str, torch.Tensor]:
     """The drift reference's tensors: the calibration rows' scores and per-column parts."""
-    return {DRIFT + "scores": as_tensor(reference.scores),
-            DRIFT + "parts": as_tensor(reference.parts)}
+    tensors = {DRIFT + "scores": as_tensor(reference.scores),
+               DRIFT + "parts": as_tensor(reference.parts)}
+    for j, counts in enumerate(reference.counts or ()):
+        if counts is not None:
+            tensors[f"{DRIFT}counts.{j}"] = as_tensor(counts)
+    return tensors
 
 
 def drift_meta(reference: Any) -> dict[str, Any]:
@@ -172,7 +177,13 @@ def read_drift(path: Path, meta: dict[str, Any], tensors: dict[str, torch.Tensor
             or tuple(scores.shape) != (n,) or tuple(parts.shape) != (n, n_columns)):
         raise ModelFormatError(f"{path}: the drift reference does not match its tensors; the "
                                "file was edited or damaged")
-    return DriftReference(info["method"], scores.numpy(), parts.numpy(), info.get("source"))
+    counts = tuple(tensors[f"{DRIFT}counts.{j}"].numpy() if f"{DRIFT}counts.{j}" in tensors
+                   else None for j in range(n_columns))
+    if any(c is not None and (c.ndim != 1 or (c < 0).any()) for c in counts):
+        raise ModelFormatError(f"{path}: the drift reference's category counts are not "
+                               "counts; the file was edited or damaged")
+    return DriftReference(info["method"], scores.numpy(), parts.numpy(), info.get("source"),
+                          counts)
 
 
 def write_file(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]

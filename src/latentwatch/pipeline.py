@@ -213,7 +213,24 @@ def drift_reference(module: Model, codec: Codec, rows: np.ndarray, method: str, 
     if scale is not None:
         scores, parts = scores * scale, parts * scale[:, None]
     return drift.DriftReference(method, np.asarray(scores, dtype=np.float64),
-                                np.asarray(parts, dtype=np.float64), source)
+                                np.asarray(parts, dtype=np.float64), source,
+                                category_counts(codec, rows))
+
+
+def category_counts(codec: Codec, rows: np.ndarray) -> tuple[np.ndarray | None, ...]:
+    """Per column of packed ``rows``: a categorical column's count of each category (the
+    rare bucket last) followed by its count of gaps; None for the other columns."""
+    target0, observed0 = codec.input_width, codec.input_width + codec.n_blocks
+    out: list[np.ndarray | None] = []
+    for j, block in enumerate(codec.blocks):
+        if block.kind != "categorical":
+            out.append(None)
+            continue
+        observed = rows[:, observed0 + j] > 0
+        codes = rows[observed, target0 + j].astype(np.int64)
+        counts = np.bincount(codes, minlength=len(block.categories) + 1)
+        out.append(np.append(counts, int((~observed).sum())).astype(np.float64))
+    return tuple(out)
 
 
 def held_out_reference(module: Model, codec: Codec, prepared: PreparedRows, model: str,
