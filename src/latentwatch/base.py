@@ -237,6 +237,8 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         self.history_ = fitted.history
         self.threshold_state_ = fitted.thresholds
         self.prior_ = fitted.prior
+        self.drift_reference_ = fitted.drift
+        self.lineage_ = None
 
     def fit(self, X, y=None):
         """Read ``X``, train the network with early stopping and set the threshold.
@@ -533,8 +535,13 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
             self.threshold, self.contamination,
             bool(models.entry(self._model_name).likelihood_methods))
         with torch_threads(self.n_jobs):
-            scores = self._all_scores(self._rows(X_normal))
+            rows = self._rows(X_normal)
+            scores = self._all_scores(rows)
+            reference = pipeline.drift_reference(self.module_, self.codec_, rows,
+                                                 self._score_method(), self.seed_,
+                                                 self.device_, "calibrate")
         self.threshold_state_ = thresholds.recalibrate(self.threshold_state_, strategy, scores)
+        self.drift_reference_ = reference
         return self
 
     def p_values(self, X) -> np.ndarray:
@@ -562,6 +569,165 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
                 f"{type(self).__name__} has no calibration scores (it was fitted without a "
                 "validation or calibration split); call calibrate(X_normal) first")
         return thresholds.conformal_p_values(calibration, self.anomaly_score(X))
+
+    # -- drift and updating (see latentwatch.drift) ---------------------------------------
+    def drift_reference(self):
+        """The calibration rows' scores and parts, or a one-line NotFittedError."""
+        check_is_fitted(self, "module_")
+        reference = getattr(self, "drift_reference_", None)
+        if reference is None:
+            raise NotFittedError(
+                f"{type(self).__name__} has no drift reference (a model file saved before "
+                "latentwatch kept one, or a fit without held-out rows); call "
+                "calibrate(X_normal) on fresh normal rows, or refit, then save it again")
+        if reference.method != self._score_method():
+            raise NotFittedError(
+                f"the drift reference holds {reference.method!r} scores, not "
+                f"score_method {self._score_method()!r}; call calibrate(X_normal) to "
+                "rebuild it for this score method")
+        return reference
+
+    def drift(self, X, *, level: float = 0.05):
+        """Test whether the rows of ``X`` come from the distribution the model was
+        calibrated on, and which columns moved.
+
+        One p-value for the batch (the Bonferroni combination of a test of the
+        uniformity of its conformal p-values and a Kolmogorov-Smirnov test per column of
+        its share of the score), and per column a signed shift in ``[-1, 1]`` and a
+        p-value; see :mod:`latentwatch.drift`. Needs the drift reference the fit keeps
+        from its held-out rows (``drift_reference_``; ``calibrate`` renews it).
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame
+            A batch of rows (at least 20 for a test).
+        level : float, default=0.05
+            ``drift`` is ``p_value <= level``.
+
+        Returns
+        -------
+        latentwatch.drift.DriftResult
+            ``drift``, ``p_value``, ``n_rows`` and ``columns`` (largest shift first);
+            ``to_dict()`` gives the JSON form.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from latentwatch import VAEDetector
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(2000, 3))
+        >>> model = VAEDetector(max_epochs=5, random_state=0).fit(X)
+        >>> moved = rng.normal(size=(500, 3)) + [0.0, 0.0, 2.0]
+        >>> result = model.drift(moved)
+        >>> result.drift, result.columns[0].column
+        (True, 'x2')
+        """
+        return self.drift_encoded(self._rows(X), level=level)
+
+    def drift_encoded(self, rows: np.ndarray, *, level: float = 0.05, n_skipped: int = 0):
+        """:meth:`drift` of packed rows (``codec_.encode(frame).good``); ``n_skipped``
+        rows left out before (reported)."""
+        from latentwatch import drift
+
+        reference = self.drift_reference()
+        level = drift.check_level(level)
+        scores, parts = self.score_encoded(rows)
+        counts = (pipeline.category_counts(self.codec_, rows)
+                  if reference.counts is not None else None)
+        return drift.drift_test(reference, scores, parts, self.codec_.names, level,
+                                n_skipped, counts)
+
+    def partial_fit(self, X, y=None):
+        """Continue training the fitted model on new normal rows, then recalibrate on
+        held-out new rows.
+
+        The codec stays as fitted: a category it has not seen goes to the rare bucket
+        (``lineage_["rare_bucket_rows"]`` counts, per column, the new rows whose
+        category went there; a warning names them). The new rows are split
+        as ``fit`` splits (``validation_fraction``, and a calibration share for a
+        ``false_alarm_rate`` threshold); the one training loop then continues from the
+        current weights with a fresh optimiser (with ``max_epochs="auto"``, at most the
+        lower bound of ``auto_epoch_range``, 10 epochs), with early stopping on the new
+        validation rows, and the thresholds, p-values, prior and drift reference are
+        fitted again on the held-out new rows. Deterministic for a given
+        ``random_state``. ``lineage_`` (saved in the model file) records the parent
+        model's checksum and the training rows seen in all. An unfitted estimator is
+        fitted with ``fit``.
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame
+            New normal rows, with the fitted columns.
+        y : ignored
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from latentwatch import VAEDetector
+        >>> rng = np.random.default_rng(0)
+        >>> model = VAEDetector(max_epochs=3, random_state=0).fit(rng.normal(size=(300, 3)))
+        >>> model = model.partial_fit(rng.normal(size=(300, 3)) + 1.0)
+        >>> model.lineage_["updates"], model.lineage_["new_rows"]
+        (1, 300)
+        """
+        import copy
+
+        from latentwatch import persistence
+
+        if not hasattr(self, "module_"):
+            return self.fit(X)
+        frame = self._frame(X, reset=False)
+        if len(frame) < 2:
+            raise ValueError(f"partial_fit needs at least 2 rows, got {len(frame)}")
+        strategy = thresholds.resolve_strategy(
+            self.threshold, self.contamination,
+            bool(models.entry(self._model_name).likelihood_methods))
+        thresholds.check_calibration_split(strategy, len(frame))
+        training = self._training_config()
+        if training.max_epochs == "auto":  # the weights start near a fit: fewer epochs
+            training = dataclasses.replace(training, max_epochs=training.auto_epoch_range[0])
+        parent = dict(getattr(self, "lineage_", None) or {})
+        parent_rows = parent.get("rows_seen", (self.history_.get("epoch_rows") or [0])[0])
+        updates = int(parent.get("updates", 0)) + 1
+        train_seed = seeds.stream(seeds.stream(self.seed_, "partial-fit") + updates,
+                                  "partial-fit")
+        encoded = self.read_rows(frame)
+        new_categories = {self.codec_.blocks[j].name: int(n) for j, n in
+                          enumerate(encoded.unseen.sum(axis=0)) if n}
+        rows = split_rows(len(frame), thresholds.calibration_fraction(strategy),
+                          self.validation_fraction, seeds.rng(train_seed, "splits"))
+        batch = encoded.packed
+        checksum = persistence.checksum(*self._file_contents())
+        ctx = parallel.Context(device=self.device_)
+        with torch_threads(self.n_jobs):
+            train_rows = self.codec_.training_rows(batch[rows.train],
+                                                   seeds.rng(train_seed, "window-masks"))
+            X_train = torch.from_numpy(train_rows).to(ctx.device, torch.float32)
+            prepared = pipeline.PreparedRows(
+                batches=memory_batches(X_train, resolve_batch_size(training, len(X_train)),
+                                       train_seed, ctx),
+                n_train=len(X_train), validation=batch[rows.validation],
+                calibration=batch[rows.calibration], train_sample=batch[rows.train],
+                fit_sample=batch[rows.fit])
+            fitted = pipeline.update_prepared(
+                module=copy.deepcopy(self.module_), model=self._model_name,
+                codec=self.codec_, prepared=prepared, strategy=strategy,
+                training=training, seed=self.seed_, train_seed=train_seed, ctx=ctx)
+        self._set_fitted(fitted)
+        self.lineage_ = {"parent_sha256": checksum, "updates": updates,
+                         "parent_rows_seen": int(parent_rows), "new_rows": len(frame),
+                         "rows_seen": int(parent_rows) + len(X_train),
+                         "rare_bucket_rows": new_categories}
+        if new_categories:
+            warnings.warn(
+                "partial_fit: categories the codec has not seen went to the rare bucket ("
+                + ", ".join(f"column {c!r}: {n} rows" for c, n in new_categories.items())
+                + "); refit to model them as categories of their own", stacklevel=2)
+        return self
 
     # -- latent space and decoding -------------------------------------------------------
     @_threads
@@ -776,6 +942,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
             tensors[persistence.CALIBRATION + method] = persistence.as_tensor(scores)
         for name in persistence.PRIOR_FIELDS:
             tensors[persistence.PRIOR + name] = persistence.as_tensor(getattr(self.prior_, name))
+        reference = getattr(self, "drift_reference_", None)
         meta = {
             "latentwatch_version": __version__,
             "class": type(self).__name__,
@@ -790,6 +957,11 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
                     else [str(c) for c in self.feature_names_in_],
                     "n_features": int(self.n_features_in_)},
         }
+        if reference is not None:
+            tensors.update(persistence.drift_tensors(reference))
+            meta["drift"] = persistence.drift_meta(reference)
+        if getattr(self, "lineage_", None):
+            meta["lineage"] = self.lineage_
         return tensors, meta
 
     def _set_file_contents(self, path: Path, meta: dict[str, Any],
@@ -823,6 +995,9 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         self.threshold_state_ = thresholds.ThresholdState.from_dict(meta["threshold"], calibration)
         self.prior_ = LatentMixture(*(tensors[persistence.PRIOR + f].numpy()
                                       for f in persistence.PRIOR_FIELDS))
+        self.drift_reference_ = persistence.read_drift(path, meta, tensors,
+                                                       len(self.codec_.names))
+        self.lineage_ = meta.get("lineage")
         self.device_ = str(resolve_device(device or self.device))
         self.module_.to(self.device_).eval()
 

@@ -1,11 +1,17 @@
 """The model file format: one safetensors file, no pickle.
 
 Its tensors are the network's ``state_dict`` (``module.*``), the calibration scores of
-every score method (``calibration.<method>``) and the aggregate posterior's mixture
-(``prior.*``). Its header metadata holds one JSON document (key ``"latentwatch"``) that
-each component writes itself: the estimator's class and parameters, the codec's
-``to_dict`` (schema, scales, categories, gaps), the model's name and config, the
-threshold's state and the fit's seed and history. A SHA-256 over the tensors AND the rest
+every score method (``calibration.<method>``), the aggregate posterior's mixture
+(``prior.*``) and, for the drift test, the calibration rows' scores and per-column parts
+(``drift.scores``, ``drift.parts``, a categorical column's category counts
+``drift.counts.<j>``; never training rows; a file without them still
+loads, and ``drift`` then asks for ``calibrate``). Its header metadata holds one JSON
+document (key ``"latentwatch"``) that each component writes itself: the estimator's
+class and parameters, the codec's ``to_dict`` (schema, scales, categories, gaps), the
+model's name and config, the
+threshold's state, the fit's seed and history, the drift reference's method and source
+(``"drift"``) and, after ``partial_fit``, the lineage (``"lineage"``: the parent's
+checksum, the training rows seen). A SHA-256 over the tensors AND the rest
 of the JSON document makes any edit, truncation or foreign file a
 :class:`~latentwatch.errors.ModelFormatError`.
 
@@ -48,14 +54,16 @@ MODULE = "module."
 CALIBRATION = "calibration."
 PRIOR = "prior."
 PRIOR_FIELDS = ("weights", "means", "covariances")
+DRIFT = "drift."
 _SCHEMA_PARAM = "latentwatch.TableSchema"
 # Bounds on what a model file may ask for (see the module docstring).
 MAX_JSON_DEPTH = 32
 MAX_SCORE_SAMPLES = 1024
 
 __all__ = ["FORMAT_VERSION", "ModelFormatError", "check_contents", "check_shapes",
-           "file_bytes", "json_params", "params_from_json", "read_bytes", "read_file",
-           "read_metadata", "sign_file", "signer", "write_file"]
+           "checksum", "drift_meta", "drift_tensors", "file_bytes", "json_params",
+           "params_from_json", "read_bytes", "read_drift", "read_file", "read_metadata",
+           "sign_file", "signer", "write_file"]
 
 
 def _digest(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
@@ -142,6 +150,51 @@ def _document(meta: dict[str, Any], tensors: dict[str, torch.Tensor],
         header[signing.HEADER_KEY] = signing.sign(signing.contents_digest(tensors, meta),
                                                   sign_key)
     return header
+
+
+def checksum(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
+    """The ``sha256`` a model file of these parts carries (what ``read_metadata`` shows)."""
+    return json.loads(_document(meta, tensors)[_METADATA_KEY])["sha256"]
+
+
+def drift_tensors(reference: Any) -> dict[str, torch.Tensor]:
+    """The drift reference's tensors: the calibration rows' scores and per-column parts."""
+    tensors = {DRIFT + "scores": as_tensor(reference.scores),
+               DRIFT + "parts": as_tensor(reference.parts)}
+    for j, counts in enumerate(reference.counts or ()):
+        if counts is not None:
+            tensors[f"{DRIFT}counts.{j}"] = as_tensor(counts)
+    return tensors
+
+
+def drift_meta(reference: Any) -> dict[str, Any]:
+    """The drift reference's JSON part: its score method, source and row count."""
+    return {"method": reference.method, "source": reference.source,
+            "rows": reference.n_rows}
+
+
+def read_drift(path: Path, meta: dict[str, Any], tensors: dict[str, torch.Tensor],
+               n_columns: int) -> Any:
+    """The drift reference of a checked model file; None for a file without one (saved
+    before latentwatch kept it: ``drift`` then asks for ``calibrate``)."""
+    from latentwatch.drift import DriftReference
+
+    info = meta.get("drift")
+    if info is None:
+        return None
+    scores, parts = tensors.get(DRIFT + "scores"), tensors.get(DRIFT + "parts")
+    n = info.get("rows") if isinstance(info, dict) else None
+    if (scores is None or parts is None or not isinstance(info.get("method"), str)
+            or tuple(scores.shape) != (n,) or tuple(parts.shape) != (n, n_columns)):
+        raise ModelFormatError(f"{path}: the drift reference does not match its tensors; the "
+                               "file was edited or damaged")
+    counts = tuple(tensors[f"{DRIFT}counts.{j}"].numpy() if f"{DRIFT}counts.{j}" in tensors
+                   else None for j in range(n_columns))
+    if any(c is not None and (c.ndim != 1 or (c < 0).any()) for c in counts):
+        raise ModelFormatError(f"{path}: the drift reference's category counts are not "
+                               "counts; the file was edited or damaged")
+    return DriftReference(info["method"], scores.numpy(), parts.numpy(), info.get("source"),
+                          counts)
 
 
 def write_file(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any],

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentwatch import models, thresholds
+from latentwatch import drift, models, thresholds
 from latentwatch.data import Codec
 from latentwatch.data.heads import TableHeads
 from latentwatch.engine import parallel, scoring, seeds
@@ -69,6 +69,7 @@ class Fitted:
     history: dict
     thresholds: thresholds.ThresholdState
     prior: LatentMixture
+    drift: drift.DriftReference | None = None
 
 
 def score_all(module: Model, codec: Codec, rows: np.ndarray, seed: int,
@@ -145,7 +146,8 @@ def fit_prepared(*, model: str, config: Any, codec: Codec, prepared: PreparedRow
     if not ctx.distributed:
         state, prior = _calibrate(module, codec, prepared, strategy, likelihood, seed,
                                   ctx.device)
-        return Fitted(module, history, state, prior)
+        return Fitted(module, history, state, prior,
+                      held_out_reference(module, codec, prepared, model, seed, ctx.device))
     payload = None
     if ctx.main:
         state, prior = _calibrate(module, codec, prepared, strategy, likelihood, seed,
@@ -165,6 +167,33 @@ def fit_prepared(*, model: str, config: Any, codec: Codec, prepared: PreparedRow
     return Fitted(module, history, state, prior)
 
 
+def update_prepared(*, module: Model, model: str, codec: Codec, prepared: PreparedRows,
+                    strategy: thresholds.ThresholdStrategy | None, training: TrainingConfig,
+                    seed: int, train_seed: int, ctx: Context) -> Fitted:
+    """Continue training a fitted ``module`` on new ``prepared`` rows read by the same
+    ``codec``, then calibrate it on their held-out rows (``partial_fit``).
+
+    The one training loop runs from the current weights (a fresh Adam state) with the
+    batches and noise of ``train_seed``; the score state, thresholds, prior and drift
+    reference are then fitted as in :func:`fit_prepared`, with the model's ``seed`` (the
+    one its scores are drawn with). One process only.
+
+    Returns
+    -------
+    Fitted
+    """
+    heads = TableHeads(codec)
+    module.to(ctx.device)
+    validation = torch.from_numpy(prepared.validation).to(ctx.device, torch.float32)
+    history = train(module, heads, prepared.batches, validation, training, train_seed,
+                    max_epochs=resolve_max_epochs(training, prepared.n_train), ctx=ctx)
+    history["world_size"] = ctx.world_size
+    likelihood = models.entry(model).likelihood_methods
+    state, prior = _calibrate(module, codec, prepared, strategy, likelihood, seed, ctx.device)
+    return Fitted(module, history, state, prior,
+                  held_out_reference(module, codec, prepared, model, seed, ctx.device))
+
+
 def _calibrate(module, codec, prepared: PreparedRows, strategy, likelihood_methods, seed: int,
                device: str) -> tuple[thresholds.ThresholdState, LatentMixture]:
     """The score state, the thresholds and the prior from the held-out rows."""
@@ -182,3 +211,48 @@ def _calibrate(module, codec, prepared: PreparedRows, strategy, likelihood_metho
         likelihood_methods=likelihood_methods)
     prior_rows = prepared.fit_sample if len(prepared.fit_sample) else prepared.validation
     return state, fit_prior(module, codec, prior_rows, seed, device)
+
+
+def drift_reference(module: Model, codec: Codec, rows: np.ndarray, method: str, seed: int,
+                    device: str, source: str | None) -> drift.DriftReference | None:
+    """What the drift test keeps of held-out rows: their scores and per-column parts for
+    ``method`` (at most :data:`latentwatch.drift.MAX_REFERENCE_ROWS` rows, a seeded
+    sample); None without rows."""
+    if not len(rows):
+        return None
+    rows = rows[drift.reference_rows(len(rows), seeds.rng(seed, "drift-reference"))]
+    scores, parts = scoring.score(module, TableHeads(codec), rows, method, seed, device)
+    scale = codec.row_scale(rows)
+    if scale is not None:
+        scores, parts = scores * scale, parts * scale[:, None]
+    return drift.DriftReference(method, np.asarray(scores, dtype=np.float64),
+                                np.asarray(parts, dtype=np.float64), source,
+                                category_counts(codec, rows))
+
+
+def category_counts(codec: Codec, rows: np.ndarray) -> tuple[np.ndarray | None, ...]:
+    """Per column of packed ``rows``: a categorical column's count of each category (the
+    rare bucket last) followed by its count of gaps; None for the other columns."""
+    target0, observed0 = codec.input_width, codec.input_width + codec.n_blocks
+    out: list[np.ndarray | None] = []
+    for j, block in enumerate(codec.blocks):
+        if block.kind != "categorical":
+            out.append(None)
+            continue
+        observed = rows[:, observed0 + j] > 0
+        codes = rows[observed, target0 + j].astype(np.int64)
+        counts = np.bincount(codes, minlength=len(block.categories) + 1)
+        out.append(np.append(counts, int((~observed).sum())).astype(np.float64))
+    return tuple(out)
+
+
+def held_out_reference(module: Model, codec: Codec, prepared: PreparedRows, model: str,
+                       seed: int, device: str) -> drift.DriftReference | None:
+    """:func:`drift_reference` of the calibration split, else of the validation rows
+    (the rows behind ``p_values``), for the model's default score method."""
+    method = models.entry(model).default_score_method
+    if len(prepared.calibration):
+        return drift_reference(module, codec, prepared.calibration, method, seed, device,
+                               "calibration_split")
+    return drift_reference(module, codec, prepared.validation, method, seed, device,
+                           "validation")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -371,3 +372,65 @@ def score_table(
         reason[problem.position] = f"column {problem.column!r}: {problem.message}"
     table["reason"] = pd.array(reason, dtype="string")
     return ScoredTable(table, encoded.problems, encoded, scores, parts, series_start, carry)
+
+
+# -- drift (see latentwatch.drift) ----------------------------------------------------------
+def drift_frame(model, frame: pd.DataFrame, *, level: float = 0.05,
+                source: str | None = None):
+    """The drift test of a table (``model.drift``), rows that cannot be read left out
+    and counted (``n_skipped``).
+
+    Raises
+    ------
+    DataError
+        A column the model reads is missing.
+    sklearn.exceptions.NotFittedError
+        The model has no drift reference (an old model file): one line saying what to do.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from latentwatch import VAEDetector
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame(rng.normal(size=(1000, 3)), columns=list("abc"))
+    >>> model = VAEDetector(max_epochs=3, random_state=0).fit(frame)
+    >>> drift_frame(model, frame.iloc[:200] + [0, 0, 3]).columns[0].column
+    'c'
+    """
+    check_is_fitted(model, "module_")
+    check_columns(model, frame, source)
+    encoded = model.codec_.encode(frame, source=source)
+    return model.drift_encoded(encoded.good, level=level, n_skipped=int(encoded.bad.sum()))
+
+
+def times_of(frame: pd.DataFrame, time_column: str, source: str | None = None) -> pd.Series:
+    """``frame[time_column]`` as datetimes; a :class:`DataError` names the column when it
+    is missing or not read as times."""
+    if time_column not in frame.columns:
+        raise DataError(where(source, f"time column {time_column!r} is not in the data"))
+    column = frame[time_column]
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return column.reset_index(drop=True)
+    try:
+        return pd.Series(pd.to_datetime(column, format="mixed")).reset_index(drop=True)
+    except (ValueError, TypeError) as exc:
+        raise DataError(where(source, f"time column {time_column!r}: values are not dates "
+                                      f"or times ({' '.join(str(exc).split())[:80]})")
+                        ) from None
+
+
+def drift_over_time(model, frame: pd.DataFrame, time_column: str, every: str = "1d", *,
+                    level: float = 0.05, source: str | None = None) -> list[tuple[Any, Any]]:
+    """:func:`drift_frame` of each period of ``every`` (a pandas offset) of
+    ``frame[time_column]``: ``[(period start, DriftResult), ...]`` in time order. Rows
+    without a time are in no period; a period with fewer than
+    :data:`latentwatch.drift.MIN_ROWS` rows has no p-value. Each period is tested at
+    ``level``: over ``k`` periods of unchanged data about ``level * k`` alarms are
+    expected.
+    """
+    from latentwatch import drift
+
+    times = times_of(frame, time_column, source)
+    frame = frame.reset_index(drop=True)
+    return [(start, drift_frame(model, frame.iloc[rows], level=level, source=source))
+            for start, rows in drift.periods(times, every)]

@@ -20,7 +20,7 @@ from benchmarks.harness.cli import REQUIRED, json_object  # noqa: E402
 from benchmarks.harness.tables import md_table, write_csv, write_lines  # noqa: E402
 
 BENCHMARKS = ROOT / "benchmarks"
-FOLDERS = ("detection", "series", "generation", "scale", "speed")
+FOLDERS = ("detection", "series", "generation", "scale", "speed", "drift")
 
 
 def _module(path: Path) -> str:

@@ -4,6 +4,7 @@
 ``fit``            train a detector on DATA, save it (``cli.fit``)
 ``score``          score every row of DATA (streamed)
 ``explain``        the columns behind the scores of some rows
+``drift``          has the data moved from the calibration rows, and where (``cli.drift``)
 ``info``           describe a model file
 ``schema``         how ``fit`` would read DATA, as editable JSON
 ``evaluate``       metrics against labels (``cli.evaluation``)
@@ -33,6 +34,7 @@ from typing import Annotated
 import typer
 
 from latentwatch.cli import calibrate, describe, evaluation, fit, generate, keys, score, serve
+from latentwatch.cli import drift as drift_command
 from latentwatch.cli import options as opt
 from latentwatch.cli.errors import Group, guarded
 
@@ -105,6 +107,7 @@ COMMANDS = {
     "fit": fit.fit,
     "score": score.score,
     "explain": score.explain,
+    "drift": drift_command.drift,
     "info": describe.info,
     "schema": describe.schema,
     "evaluate": evaluation.evaluate,

@@ -138,6 +138,13 @@ def report(
     device: opt.Device = None,
     quiet: opt.Quiet = False,
     verify_key: opt.VerifyKey = None,
+    time_column: Annotated[str | None, typer.Option(
+        "--time-column", "-t", show_default=False,
+        help="Column of DATA with times: adds a drift-over-time panel (the drift test "
+        "of each period of --every).")] = None,
+    every: Annotated[str, typer.Option(
+        "--every", help="Periods of the drift panel: any pandas offset, e.g. 1d, 6h, W.")
+                     ] = "1d",
     debug: opt.Debug = False,
 ) -> None:
     """Write a self-contained HTML report on MODEL, and on DATA when given.
@@ -155,8 +162,8 @@ def report(
     X = y = None
     data_name = None
     if data is not None:
-        reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[],
-                            keep=[label_column] if label_column else [],
+        keep = [c for c in (label_column, time_column) if c is not None]
+        reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[], keep=keep,
                             options=read_options(decimal, thousands, encoding))
         with working(f"reading {reader.source}", quiet):
             frame = reader.read()
@@ -164,12 +171,15 @@ def report(
         if label_column is not None:
             y = _labels(frame, label_column, reader.source, positive_label)
         X = reader.inputs(frame)
-    elif label_column is not None:
-        fail("--label-column: labels need a DATA file; pass DATA after MODEL")
+        if time_column is not None and time_column not in X.columns:
+            X = X.assign(**{time_column: frame[time_column]})
+    elif label_column is not None or time_column is not None:
+        fail(f"{'--label-column' if label_column else '--time-column'}: needs a DATA file; "
+             "pass DATA after MODEL")
     # written atomically, with the user's umask
     rows = "" if X is None else f" on {len(X):,} rows"
     with working(f"writing the report{rows} (scores, curves, latent map)", quiet):
         write_report(detector, out, X=X, y=y, title=title, top=n, data_name=data_name,
-                     random_state=seed)
+                     random_state=seed, time_column=time_column, every=every)
     if not quiet:
         typer.echo(f"wrote {out} ({Path(out).stat().st_size / 1024:.0f} KiB)", err=True)

@@ -141,6 +141,12 @@ def fit(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No schema table or progress "
                                                                "bar.")] = False,
     sign_key: opt.SignKey = None,
+    verify_key: opt.VerifyKey = None,
+    warm_start: Annotated[str | None, typer.Option(
+        "--warm-start", show_default=False,
+        help="Continue training this model file on DATA (new normal rows) instead of "
+        "fitting from scratch (partial_fit): its columns, codec and parameters are kept, "
+        "and it is recalibrated on held-out rows of DATA; --out is the new file.")] = None,
     debug: opt.Debug = False,
 ) -> None:
     """Train a detector on DATA and save it to one model file.
@@ -168,7 +174,15 @@ def fit(
     [bold]Example:[/bold] latentwatch fit transactions.csv -i transaction_id -m vae -o fraud.lwm
 
     [bold]Example:[/bold] latentwatch fit pump.csv --time-column datetime -x anomaly -o pump.lwm
+
+    [bold]Example:[/bold] latentwatch fit june.csv --warm-start fraud.lwm -o fraud-june.lwm
     """
+    if warm_start is not None:
+        _fit_warm(data, warm_start, out, fmt=opt.value(fmt), skip_bad_rows=skip_bad_rows,
+                  device=device, quiet=quiet, verify_key=verify_key,
+                  sign_key=_private_key(sign_key),
+                  options=read_options(decimal, thousands, encoding))
+        return
     from latentwatch import models, thresholds
     from latentwatch.data import codec_for
     from latentwatch.data.codec import describe_problems
@@ -200,10 +214,7 @@ def fit(
     options = read_options(decimal, thousands, encoding)
     if purpose == "generate":
         params["purpose"] = purpose
-    if sign_key is not None:  # a bad key is refused before any work
-        from latentwatch.signing import private_key
-
-        sign_key = private_key(sign_key)
+    sign_key = _private_key(sign_key)  # a bad key is refused before any work
     source = name_of(data)
     ids, excluded = list(id_column or []), list(exclude or [])
     series = time_column is not None or window is not None
@@ -324,6 +335,15 @@ def _warn_epoch_cap(detector) -> None:
                    f"{2 * detector.n_epochs_}", err=True)
 
 
+def _private_key(path: str | None):
+    """The private key of ``--sign-key`` (None without one); a bad key file is refused."""
+    if path is None:
+        return None
+    from latentwatch.signing import private_key
+
+    return private_key(path)
+
+
 def _signed(sign_key) -> str:
     """What the summary line says of the signature."""
     if sign_key is None:
@@ -407,3 +427,45 @@ def _fit_stream(data: str, detector_class, params: dict, *, ids, excluded, schem
         f"{'none yet' if offset is None else f'{-offset:.4g}'}; saved {target}"
         f"{_signed(sign_key)}", markup=False)
     _warn_epoch_cap(detector)
+
+
+def _fit_warm(data: str, parent: str, out: str | None, *, fmt: str | None,
+              skip_bad_rows: bool, device: str, quiet: bool, verify_key: str | None,
+              sign_key, options) -> None:
+    """``fit DATA --warm-start MODEL -o NEW``: ``partial_fit`` of the parent on DATA."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from latentwatch.cli.reading import ModelInput, load_model
+    from latentwatch.data.codec import describe_problems
+
+    if out is None:
+        fail("--warm-start needs --out (the new model file; the parent stays as it is)")
+    if Path(out).resolve() == Path(parent).resolve():
+        fail(f"--out {out!r} is the --warm-start model; write the updated model to a new file")
+    if is_dataset(data):
+        fail("--warm-start reads one file in memory; give a CSV or Parquet file")
+    detector = load_model(parent, None if device == "auto" else device, verify_key)
+    reader = ModelInput(detector, data, fmt=fmt, ids=[], options=options)
+    frame = reader.inputs(reader.read(check=False))
+    encoded = detector.codec_.encode(frame, source=reader.source)
+    if encoded.problems:
+        text = describe_problems(encoded.problems)
+        if not skip_bad_rows:
+            fail(f"{reader.source}: {text}; fix them or pass --skip-bad-rows to train "
+                 "without them")
+        if not quiet:
+            typer.echo(f"skipped: {text}", err=True)
+        frame = frame.loc[~encoded.bad].reset_index(drop=True)
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        detector.set_params(verbose=not quiet).partial_fit(frame)
+    seconds = time.perf_counter() - started
+    target = detector.set_params(verbose=False).save(out, sign_key=sign_key)
+    lineage = detector.lineage_
+    literal_console().print(
+        f"updated {type(detector).__name__} from {parent} (sha256 "
+        f"{lineage['parent_sha256'][:12]}) on {len(frame):,} new rows in {seconds:.1f} s "
+        f"({detector.n_epochs_} epochs; update {lineage['updates']}, "
+        f"{lineage['rows_seen']:,} training rows seen in all){_signed(sign_key)}; saved {target}",
+        markup=False)

@@ -22,6 +22,8 @@ STREAMS = (
     "mixture-draws",     # posterior draws behind the aggregate-posterior summary
     "mixture-fit",       # EM initialisation of that summary
     "window-masks",      # a series' training windows repeated with their oldest steps masked
+    "drift-reference",   # the held-out rows a model file keeps for the drift test
+    "partial-fit",       # the seed of each partial_fit's training (with its update number)
 )
 
 

@@ -15,7 +15,9 @@ Sections: summary; rows not scored (when there are any); threshold; score distri
 table (with labels); the most anomalous rows with their top contributing columns,
 observed and expected; a 2-D map of the latent space; per-column reconstruction quality;
 training and validation loss; the schema and parameters. A time-series model's report
-adds a time-series view after the summary (:mod:`~latentwatch.report.series_section`).
+adds a time-series view after the summary (:mod:`~latentwatch.report.series_section`);
+given a ``time_column``, a drift-over-time panel ends the page
+(:mod:`~latentwatch.report.drift_section`).
 
 Modules: :mod:`~latentwatch.report.scored` (the data, computed once),
 :mod:`~latentwatch.report.data_sections` and :mod:`~latentwatch.report.model_sections`
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from latentwatch.report import data_sections, model_sections
+from latentwatch.report.drift_section import drift_section
 from latentwatch.report.page import CSS, esc
 from latentwatch.report.scored import Scored, score_for_report
 from latentwatch.report.series_section import series_section
@@ -51,6 +54,8 @@ def build_report(
     top: int = 10,
     random_state: int = 0,
     max_map_points: int = MAX_MAP_POINTS,
+    time_column: str | None = None,
+    every: str = "1d",
 ) -> str:
     """The HTML report of a fitted detector, on data if given.
 
@@ -75,6 +80,11 @@ def build_report(
         Seeds the subsampling of the latent map.
     max_map_points : int, default=MAX_MAP_POINTS
         Most rows drawn in the latent map (a seeded random subsample beyond).
+    time_column : str or None, default=None
+        A column of ``X`` (a DataFrame) with times: adds a drift-over-time panel, the
+        drift test of each period of ``every`` (:mod:`~latentwatch.report.drift_section`).
+    every : str, default="1d"
+        The periods of the drift panel: any pandas offset.
 
     Returns
     -------
@@ -116,6 +126,10 @@ def build_report(
                                                          max_map_points))
     nav = "".join(f'<a href="#{key}">{esc(heading)}</a>'
                   for key, heading in _headings(model, scored))
+    if time_column is not None and X is not None:
+        content = drift_section(model, X, time_column, every, source=data_name)
+        body += f'<section id="drift"><h2>Drift over time</h2>{content}</section>'
+        nav += '<a href="#drift">Drift over time</a>'
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

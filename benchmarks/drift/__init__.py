@@ -1,0 +1,1 @@
+"""Drift: the drift test against per-column KS and MMD, and partial_fit against a refit."""
