@@ -296,7 +296,7 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
         self._set_fitted(pipeline.fit_prepared(
             model=self._model_name, config=self._model_config(), codec=self.codec_,
             prepared=prepared, strategy=strategy, training=training, seed=self.seed_,
-            ctx=ctx))
+            ctx=ctx, score_method=self._score_method()))
 
     def _warn_if_still_improving(self, stacklevel: int) -> None:
         """A ConvergenceWarning when an explicit ``max_epochs`` ended a still-improving fit."""
@@ -396,7 +396,8 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
                     model=self._model_name, config=self._model_config(), codec=self.codec_,
                     prepared=prepared, strategy=strategy, training=training, seed=self.seed_,
                     ctx=ctx, checkpoint_dir=checkpoint_dir, resume=resume,
-                    fingerprint=fingerprint, on_epoch_end=on_epoch_end))
+                    fingerprint=fingerprint, on_epoch_end=on_epoch_end,
+                    score_method=self._score_method()))
             parallel.barrier(ctx)
         finally:
             parallel.finish(ctx)
@@ -716,7 +717,8 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
             fitted = pipeline.update_prepared(
                 module=copy.deepcopy(self.module_), model=self._model_name,
                 codec=self.codec_, prepared=prepared, strategy=strategy,
-                training=training, seed=self.seed_, train_seed=train_seed, ctx=ctx)
+                training=training, seed=self.seed_, train_seed=train_seed, ctx=ctx,
+                score_method=self._score_method())
         self._set_fitted(fitted)
         self.lineage_ = {"parent_sha256": checksum, "updates": updates,
                          "parent_rows_seen": int(parent_rows), "new_rows": len(frame),

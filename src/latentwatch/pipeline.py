@@ -104,7 +104,8 @@ def fit_prior(module: Model, codec: Codec, rows: np.ndarray, seed: int,
 def fit_prepared(*, model: str, config: Any, codec: Codec, prepared: PreparedRows,
                  strategy: thresholds.ThresholdStrategy | None, training: TrainingConfig,
                  seed: int, ctx: Context, checkpoint_dir=None, resume: bool = False,
-                 fingerprint: dict[str, Any] | None = None, on_epoch_end=None) -> Fitted:
+                 fingerprint: dict[str, Any] | None = None, on_epoch_end=None,
+                 score_method: str | None = None) -> Fitted:
     """Build model ``model`` with ``config``, train it on ``prepared`` and calibrate it.
 
     Parameters
@@ -123,6 +124,8 @@ def fit_prepared(*, model: str, config: Any, codec: Codec, prepared: PreparedRow
         The ranks (one process: ``Context(device=...)``).
     checkpoint_dir, resume, fingerprint, on_epoch_end
         See :func:`latentwatch.engine.training.train`.
+    score_method : str, optional
+        The score method of the drift reference (default: the model's default).
 
     Returns
     -------
@@ -146,8 +149,9 @@ def fit_prepared(*, model: str, config: Any, codec: Codec, prepared: PreparedRow
     if not ctx.distributed:
         state, prior = _calibrate(module, codec, prepared, strategy, likelihood, seed,
                                   ctx.device)
+        method = score_method or models.entry(model).default_score_method
         return Fitted(module, history, state, prior,
-                      held_out_reference(module, codec, prepared, model, seed, ctx.device))
+                      held_out_reference(module, codec, prepared, method, seed, ctx.device))
     payload = None
     if ctx.main:
         state, prior = _calibrate(module, codec, prepared, strategy, likelihood, seed,
@@ -169,7 +173,8 @@ def fit_prepared(*, model: str, config: Any, codec: Codec, prepared: PreparedRow
 
 def update_prepared(*, module: Model, model: str, codec: Codec, prepared: PreparedRows,
                     strategy: thresholds.ThresholdStrategy | None, training: TrainingConfig,
-                    seed: int, train_seed: int, ctx: Context) -> Fitted:
+                    seed: int, train_seed: int, ctx: Context,
+                    score_method: str | None = None) -> Fitted:
     """Continue training a fitted ``module`` on new ``prepared`` rows read by the same
     ``codec``, then calibrate it on their held-out rows (``partial_fit``).
 
@@ -190,8 +195,9 @@ def update_prepared(*, module: Model, model: str, codec: Codec, prepared: Prepar
     history["world_size"] = ctx.world_size
     likelihood = models.entry(model).likelihood_methods
     state, prior = _calibrate(module, codec, prepared, strategy, likelihood, seed, ctx.device)
+    method = score_method or models.entry(model).default_score_method
     return Fitted(module, history, state, prior,
-                  held_out_reference(module, codec, prepared, model, seed, ctx.device))
+                  held_out_reference(module, codec, prepared, method, seed, ctx.device))
 
 
 def _calibrate(module, codec, prepared: PreparedRows, strategy, likelihood_methods, seed: int,
@@ -221,10 +227,8 @@ def drift_reference(module: Model, codec: Codec, rows: np.ndarray, method: str, 
     if not len(rows):
         return None
     rows = rows[drift.reference_rows(len(rows), seeds.rng(seed, "drift-reference"))]
-    scores, parts = scoring.score(module, TableHeads(codec), rows, method, seed, device)
-    scale = codec.row_scale(rows)
-    if scale is not None:
-        scores, parts = scores * scale, parts * scale[:, None]
+    _, parts = scoring.score(module, TableHeads(codec), rows, method, seed, device)
+    scores, parts = weighted_scores(parts, codec.block_weights(rows))
     return drift.DriftReference(method, np.asarray(scores, dtype=np.float64),
                                 np.asarray(parts, dtype=np.float64), source,
                                 category_counts(codec, rows))
@@ -246,11 +250,10 @@ def category_counts(codec: Codec, rows: np.ndarray) -> tuple[np.ndarray | None, 
     return tuple(out)
 
 
-def held_out_reference(module: Model, codec: Codec, prepared: PreparedRows, model: str,
+def held_out_reference(module: Model, codec: Codec, prepared: PreparedRows, method: str,
                        seed: int, device: str) -> drift.DriftReference | None:
     """:func:`drift_reference` of the calibration split, else of the validation rows
-    (the rows behind ``p_values``), for the model's default score method."""
-    method = models.entry(model).default_score_method
+    (the rows behind ``p_values``), for score method ``method``."""
     if len(prepared.calibration):
         return drift_reference(module, codec, prepared.calibration, method, seed, device,
                                "calibration_split")

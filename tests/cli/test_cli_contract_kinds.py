@@ -11,6 +11,7 @@ numbers of ``latentwatch score`` row for row.
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from latentwatch import models
 from latentwatch.cli import app
 
 COMMANDS = ("fit", "score", "explain", "info", "schema", "evaluate", "calibrate", "report",
-            "sample", "interpolate", "encode", "plot-latent", "serve", "sign")
+            "sample", "interpolate", "encode", "plot-latent", "serve", "sign", "drift")
 NOT_ON_A_MODEL = {"demo", "keygen"}  # write example data, a key pair
 
 # Where each command is checked to work: a test over ``each`` (every model) or ``decoder``
@@ -44,6 +45,7 @@ WORKS = {
     "plot-latent": "test_plot_latent_writes_an_image",
     "serve": "test_serve_gives_the_scores_of_latentwatch_score",
     "sign": "test_sign_then_verify_every_model",
+    "drift": "test_drift_of_the_training_file_is_a_json_verdict_on_every_row",
 }
 
 # (model, kind of data, command) -> a fragment of its one-line refusal; "*" is any model or
@@ -120,6 +122,16 @@ def test_sign_then_verify_every_model(each, tmp_path):
     assert "verified" in ok(invoke("info", signed, "--verify-key", tmp_path / "k.key.pub")).stdout
     assert_one_line_error(invoke("info", each.model, "--verify-key", tmp_path / "k.key.pub"),
                           "not signed")
+
+
+def test_drift_of_the_training_file_is_a_json_verdict_on_every_row(each):
+    result = invoke("drift", each.model, each.data, "--json")
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.stdout)
+    assert verdict["n_rows"] == len(each.inputs)
+    assert 0.0 <= verdict["p_value"] <= 1.0 and isinstance(verdict["drift"], bool)
+    shifts = [c["shift"] for c in verdict["columns"]]
+    assert shifts == sorted(shifts, key=abs, reverse=True)
 
 
 # -- serve over real HTTP ------------------------------------------------------------------
