@@ -55,7 +55,7 @@ from starlette.concurrency import run_in_threadpool
 from latentwatch.errors import DataError
 from latentwatch.explain import json_value
 from latentwatch.model_input import ModelColumns
-from latentwatch.service import ScoredTable, context_rows, score_table
+from latentwatch.service import ScoredTable, context_rows, score_table, warm
 
 ENV = "LATENTWATCH_SERVE_CONFIG"
 SOURCE = "<request>"
@@ -155,6 +155,7 @@ class Scorer:
         self.config = config
         self.model = load(config.model, device="cpu")
         self.meta = read_metadata(config.model)
+        warm(self.model)
 
     def frame(self, body: bytes, content_type: str, ids: list[str] | None) -> RequestRows:
         """The request's rows (and context rows) with the model's columns."""

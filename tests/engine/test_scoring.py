@@ -12,7 +12,6 @@ from latentwatch.engine import scoring
 from latentwatch.models import MODELS, build
 from latentwatch.models.vae import RP, median_of_active
 
-
 # float32 scores against a float64 computation of the same network
 FLOAT32 = {"rtol": 1e-5, "atol": 1e-6}
 
@@ -103,7 +102,7 @@ def test_without_row_padding_a_row_alone_is_within_the_stated_float32_bound(setu
     scored alone is within 1e-5 relative (measured: about 3e-7) of its score in a batch."""
     module, heads, rows = setup
     monkeypatch.setattr(scoring, "ROW_ALIGN", 1)
-    assert scoring.SCORING_DTYPE == torch.float32
+    assert torch.float32 == scoring.SCORING_DTYPE
     whole = every_score(module, heads, rows)
     for start in (0, 7, 149):
         alone = every_score(module, heads, rows[start:start + 1])
