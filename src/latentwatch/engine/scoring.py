@@ -22,6 +22,7 @@ row's score alone and in a batch differ by at most about 3e-7 relative (measured
 from __future__ import annotations
 
 import copy
+import functools
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +45,7 @@ ALIGN = 8
 # Rows of every batch scored: a multiple of this (see the module docstring).
 ROW_ALIGN = 32
 _COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_WIDTHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class AlignedLinear(nn.Module):
@@ -91,6 +93,7 @@ def scoring_copy(module: nn.Module) -> nn.Module:
     net = aligned(copy.deepcopy(module).to(SCORING_DTYPE).eval())
     net.requires_grad_(False)
     _COPIES[module] = (state, net)
+    _WIDTHS[net] = _widest_layer(net)
     return net
 
 
@@ -100,15 +103,28 @@ def score_noise(module: nn.Module, seed: int, method: str) -> torch.Tensor:
     Sharing the draws keeps a row's score independent of the batch it is in and of the
     other rows; seeding them from ``seed`` makes scores bit-identical across calls.
     """
+    return _noise(int(seed), module.n_score_samples(method), module.latent_dim).clone()
+
+
+@functools.lru_cache(maxsize=64)
+def _noise(seed: int, samples: int, latent_dim: int) -> torch.Tensor:
+    """The draws of :func:`score_noise`, made once per ``(seed, L, k)``."""
     gen = seeds.torch_generator(seed, "score-noise")
-    return torch.randn(module.n_score_samples(method), module.latent_dim, generator=gen,
-                       dtype=torch.float64)
+    return torch.randn(samples, latent_dim, generator=gen, dtype=torch.float64)
 
 
 def batch_rows(module: nn.Module, n_columns: int, samples_per_row: int) -> int:
     """Rows per batch so that the widest tensor stays within ``SCORING_ELEMENTS``."""
-    widest = max([n_columns, *(p.shape[0] for p in module.parameters() if p.ndim == 2)])
+    widest = max(n_columns, _widest_layer(module))
     return max(1, SCORING_ELEMENTS // (samples_per_row * widest))
+
+
+def _widest_layer(module: nn.Module) -> int:
+    """The most outputs of any linear layer of ``module`` (of a scoring copy: read once)."""
+    cached = _WIDTHS.get(module)
+    if cached is None:
+        cached = max([0, *(p.shape[0] for p in module.parameters() if p.ndim == 2)])
+    return cached
 
 
 def map_batches(net: nn.Module, rows: np.ndarray, samples_per_row: int,
