@@ -13,7 +13,7 @@ position in the batch when the inner dimension is odd (float64) or not a multipl
 multiple of :data:`ALIGN`, which adds exact zeros and leaves each row's sums in one fixed
 order. The kernels also change with the number of rows below a size: every batch is
 padded to a multiple of :data:`ROW_ALIGN` rows (32; 16 is not enough in float32, measured),
-so one row costs 32 (with L = 4 latent samples, 128 decoder rows). Where the kernels are
+so one row costs 32 (with L = 8 latent samples, 256 decoder rows). Where the kernels are
 other (another BLAS, a GPU) the guarantee is the float32 rounding: without any padding a
 row's score alone and in a batch differ by at most about 3e-7 relative (measured;
 ``tests/engine/test_scoring.py`` holds 1e-5). Knows no pandas.
