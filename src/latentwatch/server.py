@@ -121,9 +121,16 @@ class RequestError(Exception):
 
 def records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of a scored table as JSON-safe dicts, in order."""
-    columns = {c: [json_value(v) for v in table[c].to_numpy(dtype=object)] for c in table.columns}
+    columns = {c: _json_column(table[c]) for c in table.columns}
     return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(),
                                                                       strict=True)]
+
+
+def _json_column(column: pd.Series) -> list[Any]:
+    """:func:`json_value` of every entry; a float column in one pass (NaN -> None)."""
+    if column.dtype.kind == "f":
+        return [None if v != v else v for v in column.to_numpy().tolist()]
+    return [json_value(v) for v in column.to_numpy(dtype=object)]
 
 
 def _as_text(value: Any) -> Any:
