@@ -181,7 +181,7 @@ def test_scores_and_their_parts(case):
             np.testing.assert_array_equal(scores, model.anomaly_score(X))
             parts = model.feature_scores(X)
             assert parts.shape == (len(X), model.codec_.n_blocks)
-            np.testing.assert_allclose(parts.sum(axis=1), scores, rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(parts.sum(axis=1), scores, rtol=1e-5, atol=1e-5)
             np.testing.assert_array_equal(model.score_samples(X), -scores)
             decision = model.decision_function(X)
             np.testing.assert_array_equal(decision, -scores - model.offset_)
@@ -345,13 +345,13 @@ def test_interpolation_ends_at_the_reconstructions(case):
         assert z.shape == (5, model.latent_dim_)
         np.testing.assert_allclose(z[[0, -1]], model.encode(_rows(X, [0, 1])), atol=1e-12)
         assert_valid_rows(model, rows, d["train"], 5)
-        # the same rows up to float64 rounding (the decoder runs on batches of other sizes)
+        # the same rows up to float32 rounding (the decoder runs on batches of other sizes)
         ends = model.reconstruct(_rows(X, [0, 1]))
         if isinstance(rows, pd.DataFrame):
             pd.testing.assert_frame_equal(rows.iloc[[0, -1]].reset_index(drop=True), ends,
-                                          check_exact=False, rtol=1e-12)
+                                          check_exact=False, rtol=1e-5, atol=1e-6)
         else:
-            np.testing.assert_allclose(rows[[0, -1]], ends, rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(rows[[0, -1]], ends, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="one row"):
         model.interpolate(_rows(X, [0, 1]), _rows(X, [2]), steps=3)
 

@@ -216,7 +216,9 @@ def test_interpolation_runs_between_the_two_decoded_rows(models, planted, path):
     rows, z = model.interpolate(X_train[0], X_train[1], steps=6, path=path, return_latent=True)
     assert rows.shape == (6, X_train.shape[1]) and z.shape == (6, model.latent_dim_)
     np.testing.assert_allclose(z[[0, -1]], model.encode(X_train[:2]), atol=1e-12)
-    np.testing.assert_allclose(rows[[0, -1]], model.reconstruct(X_train[:2]), atol=1e-9)
+    # float32 decoding on batches of other sizes: equal up to its rounding
+    np.testing.assert_allclose(rows[[0, -1]], model.reconstruct(X_train[:2]), rtol=1e-5,
+                               atol=1e-5)
     # a (1, d) array is the same row as a (d,) one
     np.testing.assert_array_equal(
         model.interpolate(X_train[:1], X_train[1:2], steps=6, path=path), rows)

@@ -80,7 +80,7 @@ def flops_per_row(model, rows: np.ndarray) -> float:
                                                 * mod.weight.shape[0]))
         for m in net.modules() if isinstance(m, scoring.AlignedLinear)]
     try:
-        model._scores(rows)
+        model.score_encoded(rows)
     finally:
         for hook in hooks:
             hook.remove()
@@ -103,9 +103,9 @@ def table_path(train_rows: int, rows: int) -> list[tuple[str, float]]:
                         schema={"id_columns": ["transaction_id"]}).fit(train)
     model.anomaly_score(test.iloc[:1000])
     seconds = best_of(lambda: model.anomaly_score(test), 2)
-    encode = best_of(lambda: model._encode(test), 2)
-    packed = model._encode(test).good
-    network = best_of(lambda: model._scores(packed), 2)
+    encode = best_of(lambda: model.codec_.encode(test), 2)
+    packed = model.codec_.encode(test).good
+    network = best_of(lambda: model.score_encoded(packed), 2)
     forest = isolation_pipeline(train).fit(train)
     peer = best_of(lambda: forest.score_samples(test), 2)
     return [("table VAE anomaly_score", rows / seconds), ("  of which encoding", rows / encode),
@@ -131,7 +131,7 @@ def numeric_path(train_rows: int, rows: int) -> tuple[list[tuple[str, float]], f
     forest = IsolationForest(n_estimators=100, random_state=0, n_jobs=1).fit(train)
     out.append(("numeric IsolationForest", rows / best_of(lambda: forest.score_samples(test),
                                                           2)))
-    flops = flops_per_row(vae, vae._encode(test[:4096]).good)
+    flops = flops_per_row(vae, vae.codec_.encode(test[:4096]).good)
     return out, flops, fp32_rate()
 
 

@@ -15,6 +15,7 @@ import functools
 import inspect
 import numbers
 import warnings
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,10 @@ from latentwatch.engine.splits import split_rows
 from latentwatch.engine.training import memory_batches, resolve_batch_size
 
 #: The parameters every detector has, with their defaults (documented in ``COMMON_DOC``).
+# each fitted detector's likelihood heads, built once per codec (not in the estimator's
+# __dict__, which scoring must leave unchanged)
+_HEADS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
 COMMON_PARAMS: dict[str, Any] = {
     "hidden_dims": None, "latent_dim": None, "max_epochs": "auto", "batch_size": "auto",
     "learning_rate": 4e-3, "weight_decay": 0.0, "patience": 10, "validation_fraction": 0.1,
@@ -207,8 +212,11 @@ class BaseDetector(ClassNamePrefixFeaturesOutMixin, OutlierMixin, TransformerMix
 
     @property
     def heads_(self) -> TableHeads:
-        """The per-column likelihood heads over the codec."""
-        return TableHeads(self.codec_)
+        """The per-column likelihood heads over the codec (built once per fitted codec)."""
+        cached = _HEADS.get(self)
+        if cached is None or cached[0] is not self.codec_:
+            cached = _HEADS[self] = (self.codec_, TableHeads(self.codec_))
+        return cached[1]
 
     def as_output(self, frame: pd.DataFrame):
         """Decoded rows as the user gave them: an array for a model fitted on one."""

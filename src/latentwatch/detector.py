@@ -171,8 +171,9 @@ class VAEDetector(BaseDetector):
         its latent part is shared over the columns). Only used when
         scoring; the threshold is fitted for each, so it can be changed with
         ``set_params`` after ``fit``.
-    n_samples : int, default=16
-        ``L``, the latent samples per row when scoring (fixed at ``fit``).
+    n_samples : int, default=8
+        ``L``, the latent samples per row when scoring (fixed at ``fit``); the scoring
+        time grows linearly with it, the ADBench AUC-ROC by about 0.1 point from 8 to 16.
     beta : float or None, default=None
         Weight of the KL term in the training loss; ``None``: 1 (the ELBO), or the
         generative recipe's value with ``purpose="generate"``.
@@ -220,7 +221,7 @@ class VAEDetector(BaseDetector):
     }
 
     __init__ = make_init({
-        "score_method": "auto", "n_samples": 16, "beta": None,
+        "score_method": "auto", "n_samples": 8, "beta": None,
         "kl_warmup_epochs": 0, "prior_components": 0, "purpose": "detect", **COMMON_PARAMS})
 
     def _recipe(self, name: str, value: Any, unset: Any = None) -> Any:

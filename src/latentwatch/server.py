@@ -60,7 +60,7 @@ from latentwatch import server_schema as bodies
 from latentwatch.errors import DataError
 from latentwatch.explain import json_value
 from latentwatch.model_input import ModelColumns
-from latentwatch.service import ScoredTable, context_rows, score_table, series_events
+from latentwatch.service import ScoredTable, context_rows, score_table, series_events, warm
 
 ENV = "LATENTWATCH_SERVE_CONFIG"
 SOURCE = "<request>"
@@ -130,9 +130,16 @@ class RequestError(Exception):
 
 def records(table: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of a scored table as JSON-safe dicts, in order."""
-    columns = {c: [json_value(v) for v in table[c].to_numpy(dtype=object)] for c in table.columns}
+    columns = {c: _json_column(table[c]) for c in table.columns}
     return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(),
                                                                       strict=True)]
+
+
+def _json_column(column: pd.Series) -> list[Any]:
+    """:func:`json_value` of every entry; a float column in one pass (NaN -> None)."""
+    if column.dtype.kind == "f":
+        return [None if v != v else v for v in column.to_numpy().tolist()]
+    return [json_value(v) for v in column.to_numpy(dtype=object)]
 
 
 def _as_text(value: Any) -> Any:
@@ -164,6 +171,7 @@ class Scorer:
         self.config = config
         self.model = load(config.model, device="cpu", verify_key=config.verify_key)
         self.meta = read_metadata(config.model)
+        warm(self.model)
 
     def frame(self, body: bytes, content_type: str, ids: list[str] | None) -> RequestRows:
         """The request's rows (and context rows) with the model's columns."""

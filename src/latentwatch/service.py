@@ -220,6 +220,22 @@ def next_context(model, frame: pd.DataFrame, bad: np.ndarray | None = None,
     return last
 
 
+def warm(model) -> None:
+    """Do once what the first scoring call of ``model`` would do (build its scoring copy of
+    the network), so that a server's first request is not slower than the next.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from latentwatch import AutoEncoderDetector
+    >>> model = AutoEncoderDetector(max_epochs=1, random_state=0).fit(
+    ...     np.random.default_rng(0).normal(size=(50, 3)))
+    >>> warm(model)
+    """
+    check_is_fitted(model, "module_")
+    model.score_encoded(np.empty((0, model.codec_.packed_width)))
+
+
 def score_chunks(model, chunks: Iterable[pd.DataFrame], *,
                  context: pd.DataFrame | None = None, **options) -> Iterator[ScoredTable]:
     """:func:`score_table` over the chunks of one table or series, in order, each
@@ -343,20 +359,20 @@ def score_table(
     scores, parts = model.score_encoded(encoded.good)
     n = len(frame)
     good = ~encoded.bad
-    table = pd.DataFrame({c: frame[c].to_numpy() for c in output_ids(model, id_columns)})
+    columns: dict[str, object] = {c: frame[c].to_numpy() for c in output_ids(model, id_columns)}
     full = np.full(n, np.nan)
     full[good] = scores
-    table["score"] = full
+    columns["score"] = full
     flags = pd.array([pd.NA] * n, dtype="boolean")
     offset = model.offset_
     if offset is not None:
         flags[good] = scores > -offset
-    table["is_anomaly"] = flags
+    columns["is_anomaly"] = flags
     calibration = model.calibration_scores_
     if calibration is not None:
         p = np.full(n, np.nan)
         p[good] = conformal_p_values(calibration, scores)
-        table["p_value"] = p
+        columns["p_value"] = p
     names = np.array(model.codec_.names, dtype=object)
     k = min(top_k, len(names))
     order = np.argsort(-parts, axis=1, kind="stable")[:, :k]
@@ -365,12 +381,13 @@ def score_table(
         nats = np.full(n, np.nan)
         column[good] = names[order[:, rank]]
         nats[good] = np.take_along_axis(parts, order[:, rank:rank + 1], axis=1)[:, 0]
-        table[f"top{rank + 1}"] = pd.array(column, dtype="string")
-        table[f"top{rank + 1}_nats"] = nats
+        columns[f"top{rank + 1}"] = pd.array(column, dtype="string")
+        columns[f"top{rank + 1}_nats"] = nats
     reason = np.full(n, None, dtype=object)
     for problem in encoded.problems:
         reason[problem.position] = f"column {problem.column!r}: {problem.message}"
-    table["reason"] = pd.array(reason, dtype="string")
+    columns["reason"] = pd.array(reason, dtype="string")
+    table = pd.DataFrame(columns, index=pd.RangeIndex(n))
     return ScoredTable(table, encoded.problems, encoded, scores, parts, series_start, carry)
 
 

@@ -261,7 +261,7 @@ def test_the_capped_scores_caps_are_medians_over_active_entries():
 
 
 def test_configs_are_frozen_dataclasses_with_documented_defaults():
-    assert VAEConfig() == VAEConfig(hidden_dims=None, latent_dim=None, n_samples=16, beta=1.0,
+    assert VAEConfig() == VAEConfig(hidden_dims=None, latent_dim=None, n_samples=8, beta=1.0,
                                     kl_warmup_epochs=0)
     assert AEConfig() == AEConfig(hidden_dims=None, latent_dim=None)
     with pytest.raises(AttributeError):

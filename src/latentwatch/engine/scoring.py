@@ -1,18 +1,28 @@
-"""Running a trained model over encoded rows in bounded memory, in float64.
+"""Running a trained model over encoded rows in bounded memory, in float32.
 
-Scores run on a float64 copy of the network (made once per state of the weights and
-reused), with latent draws shared by every row. A row's score does not depend on the
-rows scored with it, bit for bit: whole, in chunks of any size, alone, at any position,
-from a C- or Fortran-ordered or strided array. Matrix kernels (MKL's, on the CPU) sum a
-dot product in an order that depends on the row's position in the batch when the inner
-dimension is odd (float64) or not a multiple of 4 (float32); the scoring copy pads the
-inner dimension of every linear layer with zeros to a multiple of :data:`ALIGN`, which
-adds exact zeros and leaves each row's sums in one fixed order. Knows no pandas.
+Scores run on a float32 copy of the network (made once per state of the weights and
+reused), with latent draws shared by every row. float32 scores 2.3x faster than float64
+with the same AUC-ROC to 6 decimals on 8 ADBench sets and scores within about 1e-7
+relative (``benchmarks/speed/float32_auc.py``); :data:`SCORING_DTYPE` sets it.
+
+A row's score does not depend on the rows scored with it, bit for bit, on the CPU: whole,
+in chunks of any size, alone, at any position, from a C- or Fortran-ordered or strided
+array. Matrix kernels (MKL's) sum a dot product in an order that depends on the row's
+position in the batch when the inner dimension is odd (float64) or not a multiple of 4
+(float32); the scoring copy pads the inner dimension of every linear layer with zeros to a
+multiple of :data:`ALIGN`, which adds exact zeros and leaves each row's sums in one fixed
+order. The kernels also change with the number of rows below a size: every batch is
+padded to a multiple of :data:`ROW_ALIGN` rows (32; 16 is not enough in float32, measured),
+so one row costs 32 (with L = 8 latent samples, 256 decoder rows). Where the kernels are
+other (another BLAS, a GPU) the guarantee is the float32 rounding: without any padding a
+row's score alone and in a batch differ by at most about 3e-7 relative (measured;
+``tests/engine/test_scoring.py`` holds 1e-5). Knows no pandas.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -24,18 +34,18 @@ from torch import nn
 
 from latentwatch.engine import seeds
 
-# Largest number of float64 elements one batch may hold in its widest (samples, rows,
-# layer width) tensor: 32 MB.
+# Largest number of elements one batch may hold in its widest (samples, rows, layer width)
+# tensor: 16 MB in float32.
 SCORING_ELEMENTS = 2**22
-# The type scores are computed in. float32 is about 3x faster on a CPU, with scores that
-# differ by about 1e-7 relative (benchmarks/speed/scoring_speed.py --float32); the guarantees
-# below hold for both.
-SCORING_DTYPE = torch.float64
+# The type scores are computed in: float32 (benchmarks/speed/float32_auc.py); float64 is
+# 2.3x slower with the same ranking; the guarantees above hold for both.
+SCORING_DTYPE = torch.float32
 # Inner dimension of every linear layer of the scoring copy: a multiple of this.
 ALIGN = 8
-# Rows of every batch scored: a multiple of this.
-ROW_ALIGN = 64
+# Rows of every batch scored: a multiple of this (see the module docstring).
+ROW_ALIGN = 32
 _COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_WIDTHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class AlignedLinear(nn.Module):
@@ -74,7 +84,7 @@ def _state(module: nn.Module) -> tuple:
 
 
 def scoring_copy(module: nn.Module) -> nn.Module:
-    """A ``SCORING_DTYPE`` (float64), aligned (see the module docstring) copy of ``module``
+    """A ``SCORING_DTYPE`` (float32), aligned (see the module docstring) copy of ``module``
     in eval mode; the same copy is returned until the weights of ``module`` change."""
     state = (SCORING_DTYPE, *_state(module))
     cached = _COPIES.get(module)
@@ -83,6 +93,7 @@ def scoring_copy(module: nn.Module) -> nn.Module:
     net = aligned(copy.deepcopy(module).to(SCORING_DTYPE).eval())
     net.requires_grad_(False)
     _COPIES[module] = (state, net)
+    _WIDTHS[net] = _widest_layer(net)
     return net
 
 
@@ -92,20 +103,34 @@ def score_noise(module: nn.Module, seed: int, method: str) -> torch.Tensor:
     Sharing the draws keeps a row's score independent of the batch it is in and of the
     other rows; seeding them from ``seed`` makes scores bit-identical across calls.
     """
+    return _noise(int(seed), module.n_score_samples(method), module.latent_dim).clone()
+
+
+@functools.lru_cache(maxsize=64)
+def _noise(seed: int, samples: int, latent_dim: int) -> torch.Tensor:
+    """The draws of :func:`score_noise`, made once per ``(seed, L, k)``."""
     gen = seeds.torch_generator(seed, "score-noise")
-    return torch.randn(module.n_score_samples(method), module.latent_dim, generator=gen,
-                       dtype=torch.float64)
+    return torch.randn(samples, latent_dim, generator=gen, dtype=torch.float64)
 
 
 def batch_rows(module: nn.Module, n_columns: int, samples_per_row: int) -> int:
     """Rows per batch so that the widest tensor stays within ``SCORING_ELEMENTS``."""
-    widest = max([n_columns, *(p.shape[0] for p in module.parameters() if p.ndim == 2)])
+    widest = max(n_columns, _widest_layer(module))
     return max(1, SCORING_ELEMENTS // (samples_per_row * widest))
+
+
+def _widest_layer(module: nn.Module) -> int:
+    """The most outputs of any linear layer of ``module`` (of a scoring copy: read once)."""
+    cached = _WIDTHS.get(module)
+    if cached is None:
+        cached = max([0, *(p.shape[0] for p in module.parameters() if p.ndim == 2)])
+    return cached
 
 
 def map_batches(net: nn.Module, rows: np.ndarray, samples_per_row: int,
                 fn: Callable[[torch.Tensor], Any], device: torch.device | str) -> list:
-    """``fn(batch)`` over float64 batches of ``rows`` on ``device``; one result per batch.
+    """``fn(batch)`` over ``SCORING_DTYPE`` batches of ``rows`` on ``device``; one result
+    per batch.
 
     Every batch holds a multiple of :data:`ROW_ALIGN` rows (the last one is padded with
     copies of its last row, and its results cut back), so that the matrix kernels see
@@ -122,9 +147,14 @@ def map_batches(net: nn.Module, rows: np.ndarray, samples_per_row: int,
             extra = -n % ROW_ALIGN
             if extra:
                 block = np.concatenate([block, np.repeat(block[-1:], extra, axis=0)])
-            batch = torch.from_numpy(np.ascontiguousarray(block, dtype=np.float64))
+            batch = torch.from_numpy(np.ascontiguousarray(block, dtype=_numpy_dtype()))
             results.append(_cut(fn(batch.to(device, SCORING_DTYPE)), n))
     return results
+
+
+def _numpy_dtype() -> np.dtype:
+    """numpy's name for ``SCORING_DTYPE`` (rows are cast once, before torch sees them)."""
+    return np.dtype(str(SCORING_DTYPE).removeprefix("torch."))
 
 
 def _cut(result: Any, n: int) -> Any:
