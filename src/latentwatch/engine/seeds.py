@@ -22,6 +22,7 @@ STREAMS = (
     "mixture-draws",     # posterior draws behind the aggregate-posterior summary
     "mixture-fit",       # EM initialisation of that summary
     "window-masks",      # a series' training windows repeated with their oldest steps masked
+    "dequantise",        # uniform noise of near-discrete columns in the training rows
 )
 
 
