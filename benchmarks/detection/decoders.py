@@ -6,8 +6,9 @@ the default and the reconstruction error standardised on (at most 2,000 of) the 
 rows: ``combo`` by median and IQR, ``combo_sd`` by mean and standard deviation. A variant
 sets fields of :class:`latentwatch.models.VAEConfig` that the estimator does not expose
 (``--config``: the decoder's log-variance floor, a Student-t decoder, one variance per
-column) through a subclass of ``VAEDetector``, and estimator parameters (``--params``, e.g.
-``'{"training": {"dequantise": false}}'``). Data sets are capped at ``--max-rows``
+column) through a subclass of ``VAEDetector``, estimator parameters (``--params``, e.g.
+``'{"training": {"dequantise": false}}'``) and parts of :mod:`benchmarks.detection.variants`
+(``--variant half-latent``: the sensitivity check). Data sets are capped at ``--max-rows``
 (stratified). The default subset holds the sets with the largest gaps to KNN and a few
 where the VAE leads::
 
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.detection.protocol import evaluate, load_dataset, split_indices, training_rows
+from benchmarks.detection.variants import parse_variant, variant_params
 from benchmarks.harness import BenchmarkParser, new_parser, use_threads
 from benchmarks.harness.cli import comma_list, json_object
 from benchmarks.harness.tables import write_csv
@@ -61,17 +63,20 @@ def detector(config: dict):
 
 def run(args) -> pd.DataFrame:
     """AUC-ROC of every score of one variant on every (dataset, seed, setting)."""
+    parse_variant(args.variant)
     cls = detector(args.config)
     cls(max_epochs=1).fit(np.random.default_rng(0).normal(size=(64, 4)))
     rows = []
     for name in args.datasets:
         data = load_dataset(args.data, name, args.max_rows)
+        n_inputs = data.X.shape[1] + int(np.isnan(data.X).any(axis=0).sum())
+        params = {**variant_params(args.variant, n_inputs), **args.params}
         for seed in args.seeds:
             train, test = split_indices(data.y, seed)
             for setting in args.settings:
                 X_fit = data.X[training_rows(train, data.y, setting)]
                 start = time.perf_counter()
-                model = cls(random_state=seed, **args.params).fit(X_fit)
+                model = cls(random_state=seed, **params).fit(X_fit)
                 row = {"tag": args.tag, "dataset": name, "seed": seed, "setting": setting,
                        "fit_s": time.perf_counter() - start}
                 ref = X_fit[np.random.default_rng(seed).permutation(len(X_fit))[:2000]]
@@ -97,6 +102,8 @@ def build_parser() -> BenchmarkParser:
     p.add_argument("--config", type=json_object, default={},
                    help="VAEConfig fields, e.g. '{\"decoder_variance\": \"column\"}'")
     p.add_argument("--params", type=json_object, default={}, help="VAEDetector kwargs")
+    p.add_argument("--variant", default="defaults",
+                   help="parts of benchmarks.detection.variants joined by '+' (half-latent...)")
     p.add_argument("--settings", type=comma_list, default=["unsupervised", "novelty"])
     p.add_argument("--max-rows", type=int, default=10_000, help="stratified cap per data set")
     return p
