@@ -235,7 +235,7 @@ class VAEDetector(BaseDetector):
 
     def _training_defaults(self) -> dict[str, Any]:
         if self.purpose != "generate":
-            return {"dequantise": True}
+            return {}
         from latentwatch.generate import GENERATIVE_RECIPE
 
         return {"auto_steps_per_epoch": GENERATIVE_RECIPE["auto_steps_per_epoch"]}

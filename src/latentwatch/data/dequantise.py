@@ -6,9 +6,10 @@ between two grid points then costs far more than its distance says. Training on
 ``x + u``, ``u ~ U(-r/2, r/2)`` with ``r`` the column's resolution (the median gap between
 its consecutive distinct values, in standardised units, when at most ``MAX_STEP``), fits
 a density of the binned data instead (Theis et al., 2016): the decoder's variance cannot
-fall much below
-``r^2 / 12`` on that column. Only training batches are changed (fresh noise each epoch);
-held-out rows and scoring read the values as they are.
+fall much below ``r^2 / 12`` on that column. Only training batches are changed (fresh noise
+each epoch); held-out rows and scoring read the values as they are. It is an option
+(``training={"dequantise": True}`` on the estimators), off by default: on the ADBench dev
+suite it moved the means by less than the seed noise (see ``docs/detection.md``).
 """
 
 from __future__ import annotations
