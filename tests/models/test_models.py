@@ -282,6 +282,8 @@ def test_the_decoder_options_shape_the_numeric_likelihood():
     logvar = column.decode(z)[1]
     assert column.output_logvar is None
     assert (logvar == logvar[:1]).all() and logvar.shape == (len(rows), 4)
+    with pytest.raises(ValueError, match="decoder_variance must be 'row' or 'column'"):
+        built("vae", codec, decoder_variance="rows")
     student = built("vae", codec, n_samples=1, decoder_df=3.0)
     noise = torch.zeros(1, 3, dtype=torch.float64)
     nll, _ = student.sample_nll(heads, rows, noise)

@@ -91,6 +91,9 @@ class VAE(nn.Module):
                         if hidden else nn.Identity())
         decoded = hidden[0] if hidden else self.latent_dim
         self.output_mean = optional_linear(decoded, shape.n_outputs)
+        if config.decoder_variance not in ("row", "column"):
+            raise ValueError(f"VAEConfig.decoder_variance must be 'row' or 'column', not "
+                             f"{config.decoder_variance!r}")
         per_row = config.decoder_variance == "row"
         self.output_logvar = optional_linear(decoded, shape.n_outputs) if per_row else None
         self.column_logvar = None if per_row else nn.Parameter(torch.zeros(shape.n_outputs))
