@@ -182,3 +182,22 @@ def test_spread_over_all_features_is_the_plain_division():
     torch.testing.assert_close(maths.spread_over(total, 3, None), total.unsqueeze(-1) / 3)
     assert torch.equal(maths.spread_over(total, 3, torch.ones(2, 3, dtype=torch.float64)),
                        (total.unsqueeze(-1) / 3).expand(2, 3))
+
+
+@settings(derandomize=True)
+@given(x=finite, mean=finite, logvar=st.floats(-8, 8), df=st.floats(1, 50))
+def test_student_t_nll_equals_scipy(x, mean, logvar, df):
+    ours = maths.student_t_nll(torch.tensor(x, dtype=torch.float64),
+                               torch.tensor(mean, dtype=torch.float64),
+                               torch.tensor(logvar, dtype=torch.float64), df)
+    expected = -stats.t.logpdf(x, df, loc=mean, scale=math.exp(0.5 * logvar))
+    assert float(ours) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_student_t_nll_tends_to_the_gaussian_and_grows_slowly_in_the_tail():
+    x, mean, logvar = torch.tensor([0.3, 4.0]), torch.zeros(2), torch.zeros(2)
+    torch.testing.assert_close(maths.student_t_nll(x, mean, logvar, 1e6),
+                               maths.gaussian_nll(x, mean, logvar), rtol=1e-4, atol=1e-4)
+    far = torch.tensor([100.0])
+    assert maths.student_t_nll(far, torch.zeros(1), torch.zeros(1), 4.0) < 30
+    assert maths.gaussian_nll(far, torch.zeros(1), torch.zeros(1)) > 4000

@@ -67,6 +67,10 @@ def build_parser() -> BenchmarkParser:
         "--tag", default="", help="variant tag appended to latentwatch names, e.g. lw-vae[beta0.5]"
     )
     p.add_argument(
+        "--max-rows", type=int, default=None,
+        help="stratified cap on each data set's rows (default: protocol.MAX_ROWS, 50,000)",
+    )
+    p.add_argument(
         "--append",
         action="store_true",
         help="merge into an existing results.csv in --out instead of replacing it",
@@ -120,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         lw_ae_params=args.lw_ae_params,
         append=args.append,
         argv=argv,
+        **({"max_rows": args.max_rows} if args.max_rows else {}),
     )
     results = run(config)
     n_err = int((results["error"].fillna("").astype(str) != "").sum())

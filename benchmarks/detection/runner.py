@@ -31,6 +31,7 @@ from benchmarks.detection.methods import (
     tagged,
 )
 from benchmarks.detection.protocol import (
+    MAX_ROWS,
     Dataset,
     cache_key,
     evaluate,
@@ -64,6 +65,8 @@ class RunConfig:
     lw_ae_params: dict[str, Any] = field(default_factory=dict)
     append: bool = False
     argv: list[str] = field(default_factory=list)
+    # stratified cap on each data set's rows (protocol.MAX_ROWS by default)
+    max_rows: int = MAX_ROWS
 
 
 def _git_revision() -> str:
@@ -242,7 +245,7 @@ def run(config: RunConfig) -> pd.DataFrame:
     with tqdm(total=total, desc="adbench", unit="fit", dynamic_ncols=True, file=sys.stderr) as bar:
         for name in config.datasets:
             bar.set_postfix_str(f"{name} loading")
-            data = load_dataset(config.data_dir, name)
+            data = load_dataset(config.data_dir, name, config.max_rows)
             for seed in config.seeds:
                 for setting in config.settings:
                     for group in groups:

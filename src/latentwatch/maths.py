@@ -32,6 +32,29 @@ def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> t
     return 0.5 * (LOG_2PI + logvar + (x - mean).square() * torch.exp(-logvar))
 
 
+def student_t_nll(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor,
+                  df: float) -> torch.Tensor:
+    """Element-wise negative log-likelihood of a Student-t with ``df`` degrees of freedom,
+    location ``mean`` and scale ``sigma`` (``logvar = log sigma^2``).
+
+    ``-log t = log G(v/2) - log G((v+1)/2) + 0.5 log(v pi) + 0.5 log sigma^2
+    + (v+1)/2 log(1 + (x - mu)^2 / (v sigma^2))``; it tends to :func:`gaussian_nll` as
+    ``v`` grows, and grows only logarithmically in ``|x - mu|``.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> x, m, lv = torch.tensor([2.5]), torch.tensor([0.5]), torch.tensor([0.3])
+    >>> got = student_t_nll(x, m, lv, 4.0).item()
+    >>> round(got, 6) == round(-stats.t.logpdf(2.5, 4.0, 0.5, np.exp(0.15)), 6)
+    True
+    """
+    v = float(df)
+    const = math.lgamma(v / 2) - math.lgamma((v + 1) / 2) + 0.5 * math.log(v * math.pi)
+    return const + 0.5 * logvar + 0.5 * (v + 1) * torch.log1p(
+        (x - mean).square() * torch.exp(-logvar) / v)
+
+
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Closed-form ``KL(N(mu, diag(exp(logvar))) || N(0, I))`` per row.
 

@@ -20,12 +20,17 @@ import numpy as np
 import torch
 
 from latentwatch import drift, models, thresholds
-from latentwatch.data import Codec
+from latentwatch.data import Codec, dequantise
 from latentwatch.data.heads import TableHeads
 from latentwatch.engine import parallel, scoring, seeds
 from latentwatch.engine.device import seeded_torch
 from latentwatch.engine.parallel import Context
-from latentwatch.engine.training import TrainingConfig, resolve_max_epochs, train
+from latentwatch.engine.training import (
+    TrainingConfig,
+    epoch_generator,
+    resolve_max_epochs,
+    train,
+)
 from latentwatch.models import Model
 from latentwatch.models.priors import LatentMixture, fit_latent_mixture
 
@@ -101,6 +106,21 @@ def fit_prior(module: Model, codec: Codec, rows: np.ndarray, seed: int,
     return fit_latent_mixture(draws, seeds.stream(seed, "mixture-fit"))
 
 
+def dequantised_batches(batches: Callable[[int], Iterable[torch.Tensor]], codec: Codec,
+                        sample: np.ndarray, seed: int, rank: int = 0
+                        ) -> Callable[[int], Iterable[torch.Tensor]]:
+    """``batches`` with fresh uniform noise of each near-discrete numeric column's
+    resolution (measured on the training ``sample``) in every epoch's batches; see
+    :mod:`latentwatch.data.dequantise`."""
+    steps = dequantise.resolutions(codec, sample)
+
+    def noisy(epoch: int) -> Iterable[torch.Tensor]:
+        gen = epoch_generator(seed, "dequantise", epoch, rank)
+        return (dequantise.dequantise(codec, batch, steps, gen) for batch in batches(epoch))
+
+    return noisy
+
+
 def fit_prepared(*, model: str, config: Any, codec: Codec, prepared: PreparedRows,
                  strategy: thresholds.ThresholdStrategy | None, training: TrainingConfig,
                  seed: int, ctx: Context, checkpoint_dir=None, resume: bool = False,
@@ -138,7 +158,10 @@ def fit_prepared(*, model: str, config: Any, codec: Codec, prepared: PreparedRow
         module.initialise_logits(torch.from_numpy(heads.marginal_logits(prepared.train_sample)))
     module.to(ctx.device)
     validation = torch.from_numpy(prepared.validation).to(ctx.device, torch.float32)
-    history = train(module, heads, prepared.batches, validation, training, seed,
+    batches = prepared.batches
+    if training.dequantise and len(prepared.train_sample):
+        batches = dequantised_batches(batches, codec, prepared.train_sample, seed, ctx.rank)
+    history = train(module, heads, batches, validation, training, seed,
                     max_epochs=resolve_max_epochs(training, prepared.n_train), ctx=ctx,
                     checkpoint_dir=checkpoint_dir, resume=resume, fingerprint=fingerprint,
                     on_epoch_end=on_epoch_end)

@@ -266,3 +266,29 @@ def test_configs_are_frozen_dataclasses_with_documented_defaults():
     assert AEConfig() == AEConfig(hidden_dims=None, latent_dim=None)
     with pytest.raises(AttributeError):
         VAEConfig().beta = 2.0  # type: ignore[misc]
+
+
+def test_the_decoder_options_shape_the_numeric_likelihood():
+    """A raised log-variance floor bounds every variance; a per-column variance is the same
+    for every row; a Student-t decoder scores with ``maths.student_t_nll``."""
+    frame = numeric_matrix().dropna()
+    codec = fit_codec(frame)
+    heads = TableHeads(codec)
+    rows = torch.from_numpy(codec.encode(frame).packed)
+    z = built("vae", codec).posterior(heads.inputs(rows))[0]
+    floored = built("vae", codec, decoder_logvar_floor=-1.0)
+    assert (floored.decode(z)[1] >= -1.0).all()
+    column = built("vae", codec, decoder_variance="column")
+    logvar = column.decode(z)[1]
+    assert column.output_logvar is None
+    assert (logvar == logvar[:1]).all() and logvar.shape == (len(rows), 4)
+    with pytest.raises(ValueError, match="decoder_variance must be 'row' or 'column'"):
+        built("vae", codec, decoder_variance="rows")
+    student = built("vae", codec, n_samples=1, decoder_df=3.0)
+    noise = torch.zeros(1, 3, dtype=torch.float64)
+    nll, _ = student.sample_nll(heads, rows, noise)
+    mean, logvar, _ = student.decode(student.posterior(heads.inputs(rows))[0])
+    targets = rows[:, codec.input_width:codec.input_width + codec.n_blocks].numpy()
+    expected = -stats.t.logpdf(targets, 3.0, mean.detach().numpy(),
+                               np.exp(0.5 * logvar.detach().numpy()))
+    np.testing.assert_allclose(nll[0].detach().numpy(), expected, rtol=1e-10)

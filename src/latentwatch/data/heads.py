@@ -122,9 +122,13 @@ class TableHeads:
         active[..., self._missing.to(rows.device)] = 1.0
         return active
 
-    def nll(self, rows, mean, logvar, logits) -> torch.Tensor:
-        """Per-column negative log-likelihood ``(..., n, n_blocks)`` (see the module)."""
-        numeric = maths.gaussian_nll(self._numeric_targets(rows), mean, logvar)
+    def nll(self, rows, mean, logvar, logits, df: float | None = None) -> torch.Tensor:
+        """Per-column negative log-likelihood ``(..., n, n_blocks)`` (see the module); with
+        ``df``, numeric columns are Student-t with ``df`` degrees of freedom instead of
+        Gaussian (``maths.student_t_nll``)."""
+        targets = self._numeric_targets(rows)
+        numeric = (maths.gaussian_nll(targets, mean, logvar) if df is None
+                   else maths.student_t_nll(targets, mean, logvar, df))
         return self._assemble(rows, numeric, logits)
 
     def _numeric_targets(self, rows: torch.Tensor) -> torch.Tensor:

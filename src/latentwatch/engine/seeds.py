@@ -24,6 +24,7 @@ STREAMS = (
     "window-masks",      # a series' training windows repeated with their oldest steps masked
     "drift-reference",   # the held-out rows a model file keeps for the drift test
     "partial-fit",       # the seed of each partial_fit's training (with its update number)
+    "dequantise",        # uniform noise of near-discrete columns in the training rows
 )
 
 

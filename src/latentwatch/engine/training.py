@@ -66,6 +66,9 @@ class TrainingConfig:
     # share of the validation rows with the highest loss left out of the monitored loss, so
     # that one unusual row (the only non-zero of a column) cannot decide early stopping
     validation_trim_fraction: float = 0.01
+    # add uniform noise of their resolution to near-discrete numeric columns of the
+    # training rows (latentwatch.data.dequantise); held-out rows are left as they are
+    dequantise: bool = False
 
 
 def trimmed_mean(row_losses: torch.Tensor, trim_fraction: float) -> torch.Tensor:

@@ -48,6 +48,13 @@ class VAEConfig:
     kl_warmup_epochs: int = 0
     # components of a learnable Gaussian-mixture prior (0: the standard-normal prior)
     prior_components: int = 0
+    # lower bound of the numeric columns' decoder log-variance, in standardised units
+    decoder_logvar_floor: float = DECODER_LOGVAR_BOUNDS[0]
+    # degrees of freedom of a Student-t decoder for numeric columns (None: Gaussian)
+    decoder_df: float | None = None
+    # "row": the decoder outputs each numeric column's variance for every row; "column":
+    # one learned variance per column, the same for every row
+    decoder_variance: str = "row"
 
 
 class VAE(nn.Module):
@@ -85,7 +92,12 @@ class VAE(nn.Module):
                         if hidden else nn.Identity())
         decoded = hidden[0] if hidden else self.latent_dim
         self.output_mean = optional_linear(decoded, shape.n_outputs)
-        self.output_logvar = optional_linear(decoded, shape.n_outputs)
+        if config.decoder_variance not in ("row", "column"):
+            raise ValueError(f"VAEConfig.decoder_variance must be 'row' or 'column', not "
+                             f"{config.decoder_variance!r}")
+        per_row = config.decoder_variance == "row"
+        self.output_logvar = optional_linear(decoded, shape.n_outputs) if per_row else None
+        self.column_logvar = None if per_row else nn.Parameter(torch.zeros(shape.n_outputs))
         self.output_logits = optional_linear(decoded, shape.n_logits)
         self.prior = (MixturePrior(config.prior_components, self.latent_dim)
                       if config.prior_components else None)
@@ -117,8 +129,11 @@ class VAE(nn.Module):
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Gaussian means and log-variances ``(..., n_outputs)``, logits ``(..., n_logits)``."""
         h = self.decoder(z)
-        logvar = maths.bounded_logvar(apply_optional(self.output_logvar, h),
-                                      *DECODER_LOGVAR_BOUNDS)
+        raw = (apply_optional(self.output_logvar, h) if self.column_logvar is None
+               else self.column_logvar.expand(*h.shape[:-1], -1))
+        logvar = maths.bounded_logvar(raw,
+                                      self.config.decoder_logvar_floor,
+                                      DECODER_LOGVAR_BOUNDS[1])
         return apply_optional(self.output_mean, h), logvar, apply_optional(self.output_logits, h)
 
     # -- training ------------------------------------------------------------------------
@@ -135,7 +150,7 @@ class VAE(nn.Module):
         eps = torch.randn(mu.shape, generator=gen, device=mu.device, dtype=mu.dtype)
         z = maths.reparameterize(mu, logvar, eps)
         mean, out_logvar, logits = self.decode(z)
-        nll = heads.nll(x, mean, out_logvar, logits).sum(dim=1)
+        nll = heads.nll(x, mean, out_logvar, logits, self.config.decoder_df).sum(dim=1)
         if self.prior is None:
             kl = maths.kl_to_standard_normal(mu, logvar)
         else:
@@ -167,7 +182,8 @@ class VAE(nn.Module):
                        - self.prior_log_density(z))
         kl = (maths.kl_to_standard_normal(mu, logvar) if self.prior is None
               else latent_cost.mean(dim=0))
-        return heads.nll(x.unsqueeze(0), mean, out_logvar, logits), kl, latent_cost
+        return (heads.nll(x.unsqueeze(0), mean, out_logvar, logits, self.config.decoder_df),
+                kl, latent_cost)
 
     def _point_errors(self, heads, x: torch.Tensor) -> torch.Tensor:
         mean, _, logits = self.decode(self.posterior(heads.inputs(x))[0])
