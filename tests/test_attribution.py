@@ -44,10 +44,11 @@ def test_counterfactual_attribution_matches_a_brute_force_linear_autoencoder():
         expected = reconstruct(masked)[:, j]  # one more imputation pass
         repaired = x.copy()
         repaired[:, j] = expected
-        np.testing.assert_allclose(judged.expected[:, j], expected, rtol=1e-9, atol=1e-9)
+        # scores are computed in float32: a difference of two scores near 1e10 keeps ~1e-5
+        np.testing.assert_allclose(judged.expected[:, j], expected, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(judged.attribution[:, j], score(x) - score(repaired),
-                                   rtol=1e-9, atol=1e-6)
-    np.testing.assert_allclose(judged.scores, score(x), rtol=1e-12)
+                                   rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(judged.scores, score(x), rtol=1e-6)
     assert judged.attribution[1].argmax() == 1 and judged.attribution[6].argmax() == 1
 
 
@@ -113,7 +114,7 @@ def test_an_extreme_seniority_is_named_first_with_a_readable_value(credit, name)
         assert [c.attribution for c in e.contributions] == sorted(
             (c.attribution for c in e.contributions), reverse=True)
     parts = model.feature_scores(edited)
-    np.testing.assert_allclose(parts.sum(axis=1), model.anomaly_score(edited), rtol=1e-9)
+    np.testing.assert_allclose(parts.sum(axis=1), model.anomaly_score(edited), rtol=1e-6)
     by_column = dict(zip(model.codec_.names, parts[0], strict=True))
     assert explained[0].contributions[0].nats == pytest.approx(by_column["Seniority"])
 

@@ -46,7 +46,7 @@ def student_t_nll(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor,
     >>> from scipy import stats
     >>> x, m, lv = torch.tensor([2.5]), torch.tensor([0.5]), torch.tensor([0.3])
     >>> got = student_t_nll(x, m, lv, 4.0).item()
-    >>> round(got, 6) == round(-stats.t.logpdf(2.5, 4.0, 0.5, np.exp(0.15)), 6)
+    >>> bool(round(got, 6) == round(-stats.t.logpdf(2.5, 4.0, 0.5, np.exp(0.15)), 6))
     True
     """
     v = float(df)
