@@ -27,6 +27,8 @@ package imports neither torch nor pandas nor scikit-learn (``latentwatch --help`
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -36,7 +38,7 @@ import typer
 from latentwatch.cli import calibrate, describe, evaluation, fit, generate, keys, score, serve
 from latentwatch.cli import drift as drift_command
 from latentwatch.cli import options as opt
-from latentwatch.cli.errors import Group, guarded
+from latentwatch.cli.errors import EXIT_TERMINATED, Group, guarded
 
 app = typer.Typer(
     name="latentwatch",
@@ -137,8 +139,20 @@ for _name, _command in COMMANDS.items():
 
 
 def main() -> None:
-    """Entry point of the ``latentwatch`` console script and ``python -m latentwatch``."""
-    app(prog_name="latentwatch")
+    """Entry point of the ``latentwatch`` console script and ``python -m latentwatch``.
+
+    After SIGTERM (status 143, the partial output already removed) the process ends at
+    once: a native worker thread still running at interpreter shutdown could otherwise
+    abort it (status -6, "terminate called without an active exception").
+    """
+    try:
+        app(prog_name="latentwatch")
+    except SystemExit as exc:
+        if exc.code == EXIT_TERMINATED:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_TERMINATED)
+        raise
 
 
 __all__ = ["COMMANDS", "app", "main"]
