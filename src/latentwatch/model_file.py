@@ -34,6 +34,7 @@ METADATA_KEY = "latentwatch"
 # Bounds on what a model file may ask for (see latentwatch.persistence).
 MAX_JSON_DEPTH = 32
 MAX_SCORE_SAMPLES = 1024
+_SCHEMA_PARAM = "latentwatch.TableSchema"
 # safetensors dtype -> (torch's name of it, numpy's little-endian dtype or None)
 DTYPES = {"F64": ("torch.float64", "<f8"), "F32": ("torch.float32", "<f4"),
           "F16": ("torch.float16", "<f2"), "BF16": ("torch.bfloat16", None),
@@ -43,8 +44,8 @@ DTYPES = {"F64": ("torch.float64", "<f8"), "F32": ("torch.float32", "<f4"),
 _ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2,
              "I8": 1, "U8": 1, "BOOL": 1}
 
-__all__ = ["RawTensor", "check_contents", "check_document", "digest", "read_checked",
-           "read_raw"]
+__all__ = ["RawTensor", "check_contents", "check_document", "digest", "json_params",
+           "params_from_json", "read_checked", "read_raw"]
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,56 @@ def read_checked(path: str | Path, verify_key: Any = None
             raise ModelFormatError(f"{path}: tensor {name!r} holds NaN or infinite values; "
                                    "the file was edited or damaged (refit the model)")
     return meta, tensors, header
+
+
+_TUPLE = "latentwatch.tuple"
+
+
+def _json_value(value: Any) -> Any:
+    """A parameter value in JSON; tuples are marked so that ``get_params`` round-trips."""
+    from latentwatch.data.schema import TableSchema
+    from latentwatch.thresholds import ThresholdStrategy, threshold_to_dict
+
+    if isinstance(value, ThresholdStrategy):
+        return {"latentwatch.threshold": threshold_to_dict(value)}
+    if isinstance(value, TableSchema):
+        return {_SCHEMA_PARAM: value.to_dict()}
+    if isinstance(value, tuple):
+        return {_TUPLE: [_json_value(v) for v in value]}
+    if isinstance(value, list | np.ndarray):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, np.random.RandomState | np.random.Generator):
+        return None  # no faithful JSON form; seed_ is kept instead
+    if isinstance(value, np.integer | np.floating | np.bool_):
+        return value.item()
+    return value
+
+
+def _value_from_json(value: Any) -> Any:
+    from latentwatch.data.schema import TableSchema
+    from latentwatch.thresholds import threshold_from_dict
+
+    if isinstance(value, list):
+        return [_value_from_json(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "latentwatch.threshold" in value:
+        return threshold_from_dict(value["latentwatch.threshold"])
+    if _SCHEMA_PARAM in value:
+        return TableSchema.from_dict(value[_SCHEMA_PARAM])
+    if _TUPLE in value:
+        return tuple(_value_from_json(v) for v in value[_TUPLE])
+    return {k: _value_from_json(v) for k, v in value.items()}
+
+
+def json_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: _json_value(value) for key, value in params.items()}
+
+
+def params_from_json(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: _value_from_json(value) for key, value in params.items()}
 
 
 def check_contents(path: Path, meta: dict[str, Any], codec: Any, tensors: Any = None

@@ -59,7 +59,6 @@ CALIBRATION = "calibration."
 PRIOR = "prior."
 PRIOR_FIELDS = ("weights", "means", "covariances")
 DRIFT = "drift."
-_SCHEMA_PARAM = "latentwatch.TableSchema"
 
 __all__ = ["FORMAT_VERSION", "ModelFormatError", "check_contents", "check_shapes",
            "checksum", "drift_meta", "drift_tensors", "file_bytes", "json_params",
@@ -78,54 +77,8 @@ def _digest(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
     return model_file.digest(parts, meta)
 
 
-_TUPLE = "latentwatch.tuple"
-
-
-def _json_value(value: Any) -> Any:
-    """A parameter value in JSON; tuples are marked so that ``get_params`` round-trips."""
-    from latentwatch.data.schema import TableSchema
-    from latentwatch.thresholds import ThresholdStrategy, threshold_to_dict
-
-    if isinstance(value, ThresholdStrategy):
-        return {"latentwatch.threshold": threshold_to_dict(value)}
-    if isinstance(value, TableSchema):
-        return {_SCHEMA_PARAM: value.to_dict()}
-    if isinstance(value, tuple):
-        return {_TUPLE: [_json_value(v) for v in value]}
-    if isinstance(value, list | np.ndarray):
-        return [_json_value(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _json_value(v) for k, v in value.items()}
-    if isinstance(value, np.random.RandomState | np.random.Generator):
-        return None  # no faithful JSON form; seed_ is kept instead
-    if isinstance(value, np.integer | np.floating | np.bool_):
-        return value.item()
-    return value
-
-
-def _value_from_json(value: Any) -> Any:
-    from latentwatch.data.schema import TableSchema
-    from latentwatch.thresholds import threshold_from_dict
-
-    if isinstance(value, list):
-        return [_value_from_json(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "latentwatch.threshold" in value:
-        return threshold_from_dict(value["latentwatch.threshold"])
-    if _SCHEMA_PARAM in value:
-        return TableSchema.from_dict(value[_SCHEMA_PARAM])
-    if _TUPLE in value:
-        return tuple(_value_from_json(v) for v in value[_TUPLE])
-    return {k: _value_from_json(v) for k, v in value.items()}
-
-
-def json_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {key: _json_value(value) for key, value in params.items()}
-
-
-def params_from_json(params: dict[str, Any]) -> dict[str, Any]:
-    return {key: _value_from_json(value) for key, value in params.items()}
+json_params = model_file.json_params
+params_from_json = model_file.params_from_json
 
 
 def as_tensor(tensor_or_array: Any) -> torch.Tensor:
