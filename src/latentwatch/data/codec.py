@@ -71,6 +71,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from latentwatch.data import small
 from latentwatch.data.blocks import Block, CodecShape, DateColumn, LaidOut, PackedLayout
 from latentwatch.data.cells import (
     WEEKDAYS,
@@ -98,6 +99,7 @@ from latentwatch.data.schema import (
     numeric_schema,
     resolve_schema,
 )
+from latentwatch.data.small import SmallFrame
 from latentwatch.data.statistics import (
     MAX_DECIMALS,
     MAX_DISCRETE_VALUES,
@@ -313,21 +315,32 @@ class TableCodec(LaidOut):
         target0, observed0 = self.input_width, self.input_width + self.n_blocks
         parsed_dates: dict[str, tuple[pd.Series, np.ndarray]] = {}
         fast = self._encode_plain_numbers(frame, packed, bad_cells, messages)
+        cells = (SmallFrame.of(frame) if n < UNSEEN_WARN_MIN and not keep_shown
+                 else None)
         for j, block in enumerate(self.blocks):
             if j in fast:
                 if keep_shown:
                     shown[block.name] = frame[block.source].to_numpy(dtype=np.float64,
                                                                      na_value=np.nan)
                 continue
-            raw = frame[block.source]
+            raw = None if cells is not None and block.derive is None else frame[block.source]
             bad_dates = None
             if block.derive is not None:
                 if block.source not in parsed_dates:
                     parsed_dates[block.source] = read_dates(raw, block.date_format)
                 dates, bad_dates = parsed_dates[block.source]
                 note_bad_dates(messages, bad_dates, j, raw, block.date_format)
-                raw = derive_feature(dates, block.derive)
-            values, bad, shown_values = _block_values(block, raw, j, messages)
+                raw = None if cells is not None else derive_feature(dates, block.derive)
+            quick = None if cells is None else small.block_values(
+                block, cells.column(block.source) if block.derive is None
+                else small.derived(dates, block.derive))
+            if quick is not None:
+                (values, bad), shown_values = quick, None
+            else:
+                if raw is None:
+                    raw = (frame[block.source] if block.derive is None
+                           else derive_feature(dates, block.derive))
+                values, bad, shown_values = _block_values(block, raw, j, messages)
             if bad_dates is not None:
                 bad = bad | bad_dates
             if not block.missing:
