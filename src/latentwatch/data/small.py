@@ -16,6 +16,8 @@ the codec reads that block as before, so problems and their messages are unchang
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 import numpy as np
@@ -56,6 +58,22 @@ def _text(cells: np.ndarray) -> list[str | None] | None:
     return out
 
 
+# ISO 8601 text that pandas and datetime.fromisoformat read alike: no fraction, no offset,
+# years within pandas' nanosecond range
+_PLAIN_STAMP = re.compile(r"(\d{4})-\d\d-\d\d[T ]\d\d:\d\d:\d\d")
+_YEARS = (1678, 2261)
+
+
+def _stamp(text: str) -> dt.datetime | None:
+    match = _PLAIN_STAMP.fullmatch(text)
+    if match is None or not _YEARS[0] <= int(match.group(1)) <= _YEARS[1]:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 class SmallFrame:
     """The cells of a small frame, column by column (see the module docstring)."""
 
@@ -63,6 +81,7 @@ class SmallFrame:
         self._cells = frame.to_numpy(dtype=object)
         self._position = {c: i for i, c in enumerate(frame.columns)}
         self._dtypes = list(frame.dtypes)
+        self.dtypes = dict(zip(frame.columns, self._dtypes, strict=True))
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> SmallFrame | None:
@@ -84,12 +103,36 @@ class SmallFrame:
         return None
 
 
-def derived(dates: pd.Series, feature: str) -> Column:
+    def numbers(self, names: list[str]) -> np.ndarray | None:
+        """The float values of numeric columns, one column each (NaN for a gap), or None
+        unless every one is a numpy int, unsigned or float column."""
+        if any(_kind(self.dtypes[name]) != NUMBER for name in names):
+            return None
+        index = [self._position[name] for name in names]
+        return np.asarray(self._cells[:, index].tolist(), dtype=np.float64).reshape(
+            len(self._cells), len(index))
+
+    def dates(self, name: str, fmt: str | None) -> list[dt.datetime | None] | None:
+        """The timestamps of an ISO 8601 text column (None for a gap), or None unless
+        every present cell is plain ISO 8601 text (``2024-01-31 06:00:00``) that
+        :func:`latentwatch.data.cells.read_dates` reads to the same naive timestamp."""
+        column = self.column(name) if fmt is None else None
+        if column is None or column[0] != TEXT:
+            return None
+        stamps = [None if v is None else _stamp(v) for v in column[1]]
+        if any(t is None and v is not None for t, v in zip(stamps, column[1], strict=True)):
+            return None
+        return stamps
+
+
+def derived(dates: pd.Series | list[dt.datetime | None], feature: str) -> Column:
     """:func:`latentwatch.data.cells.derive_feature` as a column: the hour or month as
-    numbers (NaN for a gap), the weekday as text."""
-    stamps = [None if pd.isna(t) else t for t in in_utc(dates).tolist()]
+    numbers (NaN for a gap), the weekday as text; of parsed dates, or of
+    :meth:`SmallFrame.dates`."""
+    stamps = dates if isinstance(dates, list) else [
+        None if pd.isna(t) else t for t in in_utc(dates).tolist()]
     if feature == "weekday":
-        return TEXT, [None if t is None else WEEKDAYS[t.day_of_week] for t in stamps]
+        return TEXT, [None if t is None else WEEKDAYS[t.weekday()] for t in stamps]
     return NUMBER, np.array([np.nan if t is None else float(t.hour if feature == "hour"
                                                              else t.month) for t in stamps])
 
