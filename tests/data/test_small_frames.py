@@ -18,7 +18,8 @@ from latentwatch.data.codec import UNSEEN_WARN_MIN, TableCodec
 SHOPS = ["fuel", "grocery", "travel", "bar"]
 WORDS = ["yes", "no", " Y ", "FALSE", "t", "maybe"]
 STAMPS = ["2024-03-04 08:49:19", "2023-12-31T23:59:59", "1969-07-20 20:17:40",
-          "2024-02-29 00:00:00", "not a date", "2024-06-01T12:00:00+02:00"]
+          "2024-02-29 00:00:00", "not a date", "2024-06-01T12:00:00+02:00",
+          "2024-02-30 10:00:00", " 2024-03-04 08:49:19", "2024-03-04T08:49:19.5"]
 
 
 def _training(rng: np.random.Generator, n: int = 300) -> pd.DataFrame:
