@@ -60,7 +60,7 @@ def _text(cells: np.ndarray) -> list[str | None] | None:
 
 # ISO 8601 text that pandas and datetime.fromisoformat read alike: no fraction, no offset,
 # years within pandas' nanosecond range
-_PLAIN_STAMP = re.compile(r"(\d{4})-\d\d-\d\d[T ]\d\d:\d\d:\d\d")
+_PLAIN_STAMP = re.compile(r"(\d{4})-\d\d-\d\d[T ]\d\d:\d\d:\d\d", re.ASCII)
 _YEARS = (1678, 2261)
 
 
