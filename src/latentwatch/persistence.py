@@ -33,7 +33,6 @@ scored on a different path, so loading them "as is" could not give identical sco
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -45,20 +44,21 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save, save_file
 
+from latentwatch import model_file
 from latentwatch.errors import ModelFormatError
+from latentwatch.model_file import (  # noqa: F401 (the bounds, named here as before)
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MAX_JSON_DEPTH,
+    MAX_SCORE_SAMPLES,
+)
 
-FORMAT_NAME = "latentwatch-model"
-FORMAT_VERSION = 3
-_METADATA_KEY = "latentwatch"
+_METADATA_KEY = model_file.METADATA_KEY
 MODULE = "module."
 CALIBRATION = "calibration."
 PRIOR = "prior."
 PRIOR_FIELDS = ("weights", "means", "covariances")
 DRIFT = "drift."
-_SCHEMA_PARAM = "latentwatch.TableSchema"
-# Bounds on what a model file may ask for (see the module docstring).
-MAX_JSON_DEPTH = 32
-MAX_SCORE_SAMPLES = 1024
 
 __all__ = ["FORMAT_VERSION", "ModelFormatError", "check_contents", "check_shapes",
            "checksum", "drift_meta", "drift_tensors", "file_bytes", "json_params",
@@ -68,67 +68,17 @@ __all__ = ["FORMAT_VERSION", "ModelFormatError", "check_contents", "check_shapes
 
 def _digest(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> str:
     """SHA-256 of every tensor (name, dtype, shape, bytes) and the canonical JSON of the
-    metadata without its checksum."""
-    sha = hashlib.sha256()
-    for name in sorted(tensors):
-        tensor = tensors[name].detach().cpu().contiguous()
-        sha.update(name.encode())
-        sha.update(str(tensor.dtype).encode())
-        sha.update(str(tuple(tensor.shape)).encode())
-        sha.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
-    body = {k: v for k, v in meta.items() if k != "sha256"}
-    sha.update(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
-    return sha.hexdigest()
+    metadata without its checksum (:func:`latentwatch.model_file.digest`)."""
+    parts = {}
+    for name, tensor in tensors.items():
+        tensor = tensor.detach().cpu().contiguous()
+        parts[name] = (str(tensor.dtype), tuple(tensor.shape),
+                       tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return model_file.digest(parts, meta)
 
 
-_TUPLE = "latentwatch.tuple"
-
-
-def _json_value(value: Any) -> Any:
-    """A parameter value in JSON; tuples are marked so that ``get_params`` round-trips."""
-    from latentwatch.data.schema import TableSchema
-    from latentwatch.thresholds import ThresholdStrategy, threshold_to_dict
-
-    if isinstance(value, ThresholdStrategy):
-        return {"latentwatch.threshold": threshold_to_dict(value)}
-    if isinstance(value, TableSchema):
-        return {_SCHEMA_PARAM: value.to_dict()}
-    if isinstance(value, tuple):
-        return {_TUPLE: [_json_value(v) for v in value]}
-    if isinstance(value, list | np.ndarray):
-        return [_json_value(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _json_value(v) for k, v in value.items()}
-    if isinstance(value, np.random.RandomState | np.random.Generator):
-        return None  # no faithful JSON form; seed_ is kept instead
-    if isinstance(value, np.integer | np.floating | np.bool_):
-        return value.item()
-    return value
-
-
-def _value_from_json(value: Any) -> Any:
-    from latentwatch.data.schema import TableSchema
-    from latentwatch.thresholds import threshold_from_dict
-
-    if isinstance(value, list):
-        return [_value_from_json(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "latentwatch.threshold" in value:
-        return threshold_from_dict(value["latentwatch.threshold"])
-    if _SCHEMA_PARAM in value:
-        return TableSchema.from_dict(value[_SCHEMA_PARAM])
-    if _TUPLE in value:
-        return tuple(_value_from_json(v) for v in value[_TUPLE])
-    return {k: _value_from_json(v) for k, v in value.items()}
-
-
-def json_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {key: _json_value(value) for key, value in params.items()}
-
-
-def params_from_json(params: dict[str, Any]) -> dict[str, Any]:
-    return {key: _value_from_json(value) for key, value in params.items()}
+json_params = model_file.json_params
+params_from_json = model_file.params_from_json
 
 
 def as_tensor(tensor_or_array: Any) -> torch.Tensor:
@@ -282,60 +232,18 @@ def read_bytes(data: bytes, name: str = "<model bytes>", *, verify_key: Any = No
 def _checked(path: Path, header: dict[str, str], tensors: dict[str, torch.Tensor],
              verify_key: Any = None) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """The checked metadata and tensors of a model file (see :func:`read_file`)."""
-    if _METADATA_KEY not in header:
-        raise ModelFormatError(f"{path}: a safetensors file, but not a latentwatch model "
-                               f"(no '{_METADATA_KEY}' metadata)")
-    try:
-        meta = json.loads(header[_METADATA_KEY])
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise ModelFormatError(f"{path}: the model metadata is not valid JSON") from exc
-    _check_json(path, meta)
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-        raise ModelFormatError(f"{path}: not a latentwatch model (format is "
-                               f"{meta.get('format') if isinstance(meta, dict) else None!r})")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelFormatError(f"{path}: invalid format_version {version!r}")
-    if version > FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{path}: written with model format {version} (latentwatch "
-            f"{meta.get('latentwatch_version')}), newer than the format {FORMAT_VERSION} this "
-            "latentwatch reads; upgrade latentwatch to load it")
-    if version < FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{path}: written by latentwatch {meta.get('latentwatch_version')} in model "
-            f"format {version}, which this latentwatch (format {FORMAT_VERSION}) no longer "
-            "reads; refit the model from its data, e.g. `latentwatch fit DATA --out "
-            f"{path.name}`")
-    if _digest(tensors, meta) != meta.get("sha256"):
-        raise ModelFormatError(f"{path}: the file does not match its checksum; it was "
-                               "modified or damaged")
-    if verify_key is not None:
-        from latentwatch import signing
-
-        signing.verify(path, header.get(signing.HEADER_KEY),
-                       signing.contents_digest(tensors, meta), verify_key)
+    parts = {}
+    for name, tensor in tensors.items():
+        tensor = tensor.detach().cpu().contiguous()
+        parts[name] = (str(tensor.dtype), tuple(tensor.shape),
+                       tensor.view(-1).view(torch.uint8).numpy().tobytes()
+                       if tensor.numel() else b"")
+    meta = model_file.check_document(path, header, parts, verify_key)
     _check_tensors(path, tensors)
     return meta, tensors
 
 
-def _check_json(path: Path, meta: Any) -> None:
-    """Refuse metadata nested deeper than ``MAX_JSON_DEPTH`` or holding NaN or infinite
-    numbers outside the training history (walked without recursion)."""
-    stack = [(meta, 1, False)]
-    while stack:
-        value, depth, history = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise ModelFormatError(f"{path}: the model metadata is nested more than "
-                                   f"{MAX_JSON_DEPTH} levels deep; it was not written by "
-                                   "latentwatch")
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1, history or k == "history") for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1, history) for v in value)
-        elif isinstance(value, float) and not np.isfinite(value) and not history:
-            raise ModelFormatError(f"{path}: the model metadata holds a non-finite number "
-                                   f"({value}); it was edited or damaged")
+_check_json = model_file.check_json
 
 
 def _check_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
@@ -346,28 +254,7 @@ def _check_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
                                    "the file was edited or damaged (refit the model)")
 
 
-def check_contents(path: Path, meta: dict[str, Any], codec: Any,
-                    tensors: dict[str, torch.Tensor]) -> None:
-    """Refuse values that would make the model misbehave or allocate without bound."""
-    for where_, params in (("params", meta["params"]), ("model config",
-                                                        meta["model"]["config"])):
-        n_samples = params.get("n_samples") if isinstance(params, dict) else None
-        if n_samples is not None and not (
-                isinstance(n_samples, int) and 1 <= n_samples <= MAX_SCORE_SAMPLES):
-            raise ModelFormatError(f"{path}: {where_} n_samples {n_samples!r} is outside 1 to "
-                                   f"{MAX_SCORE_SAMPLES}; the file was edited")
-    for block in codec.blocks:
-        if block.kind == "numeric" and not (isinstance(block.scale, float | int)
-                                            and 0 < block.scale < np.inf):
-            raise ModelFormatError(f"{path}: column {block.name!r} has scale {block.scale!r} "
-                                   "(not a positive number); the file was edited")
-        knots = block.quantiles
-        if knots is not None and not (
-                isinstance(knots, list) and len(knots) >= 2
-                and all(isinstance(v, float | int) and np.isfinite(v) for v in knots)
-                and bool(np.all(np.diff(np.asarray(knots, dtype=np.float64)) >= 0))):
-            raise ModelFormatError(f"{path}: column {block.name!r} has quantiles that are not "
-                                   "an increasing list of numbers; the file was edited")
+check_contents = model_file.check_contents
 
 
 def check_shapes(path: Path, module: torch.nn.Module, weights: dict[str, torch.Tensor]

@@ -48,8 +48,8 @@ DOMAIN = b"latentwatch model signature v1\n"
 PrivateKey = Union[str, Path, "Ed25519PrivateKey"]
 PublicKey = Union[str, Path, "Ed25519PublicKey"]
 
-__all__ = ["ALGORITHM", "HEADER_KEY", "contents_digest", "key_id", "private_key",
-           "public_key", "sign", "verify", "write_key_pair"]
+__all__ = ["ALGORITHM", "HEADER_KEY", "contents_digest", "key_id", "parts_digest",
+           "private_key", "public_key", "sign", "verify", "write_key_pair"]
 
 
 def _framed(sha: Any, part: bytes) -> None:
@@ -74,15 +74,36 @@ def contents_digest(tensors: Mapping[str, torch.Tensor], meta: Mapping[str, Any]
     """
     import torch
 
+    parts = {}
+    for name, tensor in tensors.items():
+        tensor = tensor.detach().cpu().contiguous()
+        parts[name] = (str(tensor.dtype), tuple(tensor.shape),
+                       tensor.view(-1).view(torch.uint8).numpy().tobytes()
+                       if tensor.numel() else b"")
+    return parts_digest(parts, meta)
+
+
+def parts_digest(parts: Mapping[str, tuple[str, tuple[int, ...], bytes]],
+                 meta: Mapping[str, Any]) -> bytes:
+    """:func:`contents_digest` of the tensors as ``name -> (dtype, shape, bytes)``, the
+    dtype as torch names it (``"torch.float32"``) and the bytes little-endian: what a
+    model file holds, read without torch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> parts = {"w": ("torch.float32", (2,), bytes(8))}
+    >>> parts_digest(parts, {}) == contents_digest({"w": torch.zeros(2)}, {})
+    True
+    """
     sha = hashlib.sha256()
-    sha.update(len(tensors).to_bytes(8, "little"))
-    for name in sorted(tensors):
-        tensor = tensors[name].detach().cpu().contiguous()
+    sha.update(len(parts).to_bytes(8, "little"))
+    for name in sorted(parts):
+        dtype, shape, data = parts[name]
         _framed(sha, name.encode("utf-8"))
-        _framed(sha, str(tensor.dtype).encode())
-        _framed(sha, json.dumps(list(tensor.shape)).encode())
-        _framed(sha, tensor.view(-1).view(torch.uint8).numpy().tobytes()
-                if tensor.numel() else b"")
+        _framed(sha, dtype.encode())
+        _framed(sha, json.dumps(list(shape)).encode())
+        _framed(sha, bytes(data))
     body = {k: v for k, v in meta.items() if k != "sha256"}
     _framed(sha, json.dumps(body, sort_keys=True, separators=(",", ":"),
                             ensure_ascii=False).encode("utf-8"))

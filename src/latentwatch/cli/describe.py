@@ -113,6 +113,95 @@ def _data_kind(detector) -> str:
     return "a table" if detector.window_ is None else "a time series"
 
 
+class _FileView:
+    """What ``info`` shows of a model file, read from its JSON and tensor shapes without
+    torch or scikit-learn (the attributes ``info`` reads of a loaded detector)."""
+
+    def __init__(self, meta: dict, codec, params: dict, hidden: list[int], latent: int,
+                 threshold_state) -> None:
+        self.input_kind_ = meta["fit"]["input_kind"]
+        self.codec_ = codec
+        self.schema_ = codec.schema_
+        context = codec.context_rows
+        self.window_ = context + 1 if context else None
+        self.hidden_dims_, self.latent_dim_ = hidden, latent
+        self.threshold_state_ = threshold_state
+        self.offset_ = threshold_state.for_method(_score_method(meta)).offset
+        self._params = params
+
+    def get_params(self, deep: bool = False) -> dict:
+        return dict(sorted(self._params.items()))
+
+
+# the built-in detectors, whose network layout and default score method info knows
+_BUILT_IN = {("VAEDetector", "vae"), ("AutoEncoderDetector", "ae")}
+
+
+def _score_method(meta: dict) -> str:
+    """The score method a built-in detector of this file scores with (``auto`` resolved
+    as :class:`latentwatch.VAEDetector` resolves it)."""
+    params = meta["params"]
+    method = params.get("score_method", "auto")
+    if method != "auto":
+        return method
+    series = params.get("time_column") is not None or params.get("window") is not None
+    if meta["class"] == "AutoEncoderDetector" or series:
+        return "reconstruction_error"
+    return "importance_weighted"
+
+
+def _network_dims(shapes: dict[str, tuple[int, ...]]) -> list[int]:
+    """``[n_inputs, *hidden, latent]`` of a built-in model from its weights' shapes: the
+    encoder's linear layers in order, then the VAE's ``latent_mean``."""
+    encoder = sorted((tuple(int(p) for p in name.split(".")[2:-1]), shape)
+                     for name, shape in shapes.items()
+                     if name.startswith("module.encoder.") and name.endswith(".weight"))
+    chain = [encoder[0][1][1], *(shape[0] for _, shape in encoder)] if encoder else []
+    mean = shapes.get("module.latent_mean.weight")
+    if mean is not None:
+        chain = [*(chain or [mean[1]]), mean[0]]
+    return chain
+
+
+def _file_view(path, meta: dict, tensors: dict):
+    """The ``info`` view of a checked model file of a built-in detector, or None where
+    only a full load can describe it (another registered model, inconsistent contents:
+    the full load then says what is wrong)."""
+    try:
+        if (meta["class"], meta["model"]["name"]) not in _BUILT_IN:
+            return None
+        from latentwatch.data import codec_from_dict
+        from latentwatch.model_file import check_contents, params_from_json
+        from latentwatch.thresholds import ThresholdState
+
+        codec = codec_from_dict(meta["codec"])
+        check_contents(path, meta, codec)
+        chain = _network_dims({name: t.shape for name, t in tensors.items()})
+        config = params_from_json(meta["model"]["config"])
+        hidden, latent = config.get("hidden_dims"), config.get("latent_dim")
+        if (len(chain) < 2 or chain[0] != codec.shape.n_inputs
+                or (hidden is not None and list(hidden) != chain[1:-1])
+                or (latent is not None and latent != chain[-1])):
+            return None
+        calibration = {name[len("calibration."):]: t.array().copy()
+                       for name, t in tensors.items() if name.startswith("calibration.")}
+        state = ThresholdState.from_dict(meta["threshold"], calibration)
+        return _FileView(meta, codec, params_from_json(meta["params"]), chain[1:-1],
+                         chain[-1], state)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None
+
+
+def _signer(header: dict[str, str]) -> str | None:
+    """The key id a model file's header names as its signer (not verified), or None."""
+    from latentwatch import signing
+
+    try:
+        return str(json.loads(header[signing.HEADER_KEY]).get("key_id"))
+    except (KeyError, ValueError, AttributeError, TypeError):
+        return None
+
+
 def info(
     model: opt.Model,
     as_json: Annotated[bool, typer.Option("--json", help="Print the model file's metadata "
@@ -127,10 +216,10 @@ def info(
 
     [bold]Example:[/bold] latentwatch info fraud.lwm
     """
-    from latentwatch.persistence import read_file, signer
+    from latentwatch.model_file import read_checked
     from latentwatch.thresholds import describe_threshold
 
-    meta = read_file(model, verify_key=verify_key)[0]
+    meta, tensors, header = read_checked(model, verify_key=verify_key)
     if as_json or out is not None:
         text = json.dumps(meta, indent=2)
         if out is not None:
@@ -139,11 +228,11 @@ def info(
         if as_json:
             typer.echo(text)
         return
-    detector = load_model(model, "cpu", verify_key)
+    detector = _file_view(model, meta, tensors) or load_model(model, "cpu", verify_key)
     console = literal_console()
     console.print(f"{model}: {meta['class']} (model format {meta['format_version']}, "
                   f"latentwatch {meta['latentwatch_version']})", markup=False)
-    key = signer(model)
+    key = _signer(header)
     console.print("signature: " + ("none" if key is None else f"signed by key {key}, "
                   + ("verified" if verify_key else "not verified (pass --verify-key)")),
                   markup=False)

@@ -71,6 +71,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from latentwatch.data import small
 from latentwatch.data.blocks import Block, CodecShape, DateColumn, LaidOut, PackedLayout
 from latentwatch.data.cells import (
     WEEKDAYS,
@@ -98,6 +99,7 @@ from latentwatch.data.schema import (
     numeric_schema,
     resolve_schema,
 )
+from latentwatch.data.small import SmallFrame
 from latentwatch.data.statistics import (
     MAX_DECIMALS,
     MAX_DISCRETE_VALUES,
@@ -312,22 +314,41 @@ class TableCodec(LaidOut):
         shown: dict[str, Any] = {}
         target0, observed0 = self.input_width, self.input_width + self.n_blocks
         parsed_dates: dict[str, tuple[pd.Series, np.ndarray]] = {}
-        fast = self._encode_plain_numbers(frame, packed, bad_cells, messages)
+        cells = (SmallFrame.of(frame) if n < UNSEEN_WARN_MIN and not keep_shown
+                 else None)
+        fast = self._encode_plain_numbers(frame, packed, bad_cells, messages, cells)
         for j, block in enumerate(self.blocks):
             if j in fast:
                 if keep_shown:
                     shown[block.name] = frame[block.source].to_numpy(dtype=np.float64,
                                                                      na_value=np.nan)
                 continue
-            raw = frame[block.source]
+            raw = None if cells is not None else frame[block.source]
             bad_dates = None
             if block.derive is not None:
                 if block.source not in parsed_dates:
-                    parsed_dates[block.source] = read_dates(raw, block.date_format)
+                    stamps = None if cells is None else cells.dates(block.source,
+                                                                    block.date_format)
+                    parsed_dates[block.source] = (
+                        read_dates(frame[block.source], block.date_format) if stamps is None
+                        else (stamps, np.zeros(n, dtype=bool)))
                 dates, bad_dates = parsed_dates[block.source]
-                note_bad_dates(messages, bad_dates, j, raw, block.date_format)
-                raw = derive_feature(dates, block.derive)
-            values, bad, shown_values = _block_values(block, raw, j, messages)
+                if bad_dates.any():
+                    note_bad_dates(messages, bad_dates, j, frame[block.source],
+                                   block.date_format)
+                raw = None if cells is not None else derive_feature(dates, block.derive)
+            quick = None if cells is None else small.block_values(
+                block, cells.column(block.source) if block.derive is None
+                else small.derived(dates, block.derive))
+            if quick is not None:
+                (values, bad), shown_values = quick, None
+            else:
+                if raw is None and block.derive is not None:
+                    if isinstance(dates, list):
+                        dates = read_dates(frame[block.source], block.date_format)[0]
+                    raw = derive_feature(dates, block.derive)
+                raw = frame[block.source] if raw is None else raw
+                values, bad, shown_values = _block_values(block, raw, j, messages)
             if bad_dates is not None:
                 bad = bad | bad_dates
             if not block.missing:
@@ -371,13 +392,15 @@ class TableCodec(LaidOut):
                        pd.DataFrame(shown, index=frame.index) if keep_shown else None)
 
     def _encode_plain_numbers(self, frame: pd.DataFrame, packed: np.ndarray,
-                              bad_cells: np.ndarray, messages: dict) -> set[int]:
+                              bad_cells: np.ndarray, messages: dict,
+                              cells: SmallFrame | None = None) -> set[int]:
         """Encode at once the numeric blocks without a log whose column holds numbers (a
         numeric matrix is all of them); returns their block indices. Same values as the
-        block-by-block path."""
+        block-by-block path (read from ``cells`` for a small frame)."""
         if frame.columns.has_duplicates:
             return set()
-        dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))
+        dtypes = (cells.dtypes if cells is not None
+                  else dict(zip(frame.columns, frame.dtypes, strict=True)))
         blocks = [j for j in self.numeric if not self.blocks[j].log
                   and self.blocks[j].quantiles is None
                   and pd.api.types.is_numeric_dtype(dtypes[self.blocks[j].source])
@@ -385,7 +408,9 @@ class TableCodec(LaidOut):
         if not blocks:
             return set()
         columns = [self.blocks[j].source for j in blocks]
-        values = frame[columns].to_numpy(dtype=np.float64, na_value=np.nan)
+        values = (cells.numbers(columns) if cells is not None else None)
+        if values is None:
+            values = frame[columns].to_numpy(dtype=np.float64, na_value=np.nan)
         infinite = np.isinf(values)
         for k in np.flatnonzero(infinite.any(axis=0)):
             note_bad(messages, infinite[:, k], int(blocks[k]), frame[columns[k]], "is infinite")

@@ -20,7 +20,6 @@ read as its ends, and scores beyond those bounds are written back as them.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 # Knots per column: at most this many quantiles of the training values are kept.
 MAX_KNOTS = 1000
@@ -94,6 +93,8 @@ def to_normal_scores(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
     >>> float(np.round(to_normal_scores(np.array([50.0]), knots)[0], 12))
     0.0
     """
+    import torch  # imported here: reading a model's description needs no torch
+
     p = cdf(x, knots)
     return torch.special.ndtri(torch.from_numpy(np.ascontiguousarray(p))).numpy()
 
@@ -108,6 +109,8 @@ def from_normal_scores(u: np.ndarray, knots: np.ndarray) -> np.ndarray:
     >>> from_normal_scores(to_normal_scores(np.array([0.0, 1.0, 5.0]), knots), knots).tolist()
     [0.0, 1.0, 5.0]
     """
+    import torch
+
     u = np.asarray(u, dtype=np.float64)
     p = torch.special.ndtr(torch.from_numpy(np.ascontiguousarray(u))).numpy()
     return inverse_cdf(p, knots)
