@@ -65,6 +65,12 @@ def build_parser():
     p.add_argument("--mmd-batches", type=int, default=40, help="batches per cell for MMD")
     p.add_argument("--reference-rows", type=int, default=1000,
                    help="calibration rows the test keeps (drawn afresh for every batch)")
+    p.add_argument("--shifts", default=None,
+                   help="comma-separated shifts to run (default all), e.g. 'none,category x2'")
+    p.add_argument("--sizes", default=None,
+                   help="comma-separated batch sizes (default 100,500,2000)")
+    p.add_argument("--tests-only", action="store_true",
+                   help="skip the speed and partial_fit measurements")
     return p
 
 
@@ -169,12 +175,19 @@ def run_set(name: str, args, rows: list, pf_rows: list, speed_rows: list) -> Non
     expected = {"mean+0.25sd": {moved}, "mean+0.5sd": {moved}, "mean+1sd": {moved},
                 "category x2": {cat}, "correlation removed": set(pair)}
     n_ref = min(args.reference_rows, len(pool) // 2)
+    if args.shifts:
+        wanted = [k.strip() for k in args.shifts.split(",")]
+        unknown = sorted(set(wanted) - set(kinds))
+        if unknown:
+            raise SystemExit(f"--shifts {unknown}: not a shift; use some of {list(kinds)}")
+        kinds = {k: kinds[k] for k in wanted}
+    sizes = SIZES if not args.sizes else tuple(int(v) for v in args.sizes.split(","))
     for kind, (frame, weights) in kinds.items():
         packed = model._rows(frame)
         scores, parts = model.score_encoded(packed)
         matrix = pd.get_dummies(frame, columns=["cat"], dtype=float).reindex(
             columns=columns, fill_value=0.0).to_numpy(dtype=float)
-        for size in SIZES:
+        for size in sizes:
             n_batches = args.batches if kind == "none" else args.power_batches
             ours = ks = mm = named = score_only = per_column = 0
             n_mmd = min(n_batches, args.mmd_batches)
@@ -210,6 +223,8 @@ def run_set(name: str, args, rows: list, pf_rows: list, speed_rows: list) -> Non
                          kind in expected else np.nan, "batches": n_batches,
                          "mmd_batches": n_mmd, "reference_rows": n_ref})
             print(rows[-1], flush=True)
+    if args.tests_only:
+        return
     # drift on 100,000 rows, one thread
     model.calibrate(pool.iloc[:n_ref])
     big = pool.iloc[rng.choice(len(pool), 100_000)].reset_index(drop=True)
@@ -264,7 +279,8 @@ def main(argv=None) -> None:
         run_set(name, args, rows, pf_rows, speed_rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = {"results": rows, "partial_fit": pf_rows, "speed": speed_rows}
+    tables = {stem: found for stem, found in
+              {"results": rows, "partial_fit": pf_rows, "speed": speed_rows}.items() if found}
     for stem, found in tables.items():
         write_csv(pd.DataFrame(found), out / f"{stem}.csv")
     summary = [md_table(pd.DataFrame(found)) for found in tables.values()]
