@@ -229,3 +229,50 @@ def test_frequency_test_matches_scipy_chi_square():
     tv, p = dm.frequency_test(ref, batch)
     expected = stats.chi2_contingency(np.vstack([ref[:3], batch[:3]]), correction=False)[1]
     assert p == pytest.approx(expected) and tv == pytest.approx(0.5 * (0.1 + 0.15 + 0.05))
+
+
+def _rows_with_a_category(n: int, rng: np.random.Generator, p=(0.5, 0.3, 0.2)):
+    """Parts of 3 columns, the last one's share depending on its category, and the
+    category counts of those same rows (so the share and frequency tests are dependent)."""
+    category = rng.choice(3, n, p=p)
+    parts = rng.gamma(2.0, size=(n, 3))
+    parts[:, 2] += category
+    return parts, (None, None, np.bincount(category, minlength=3))
+
+
+def test_counting_every_test_once_holds_the_level_with_a_categorical_column():
+    rng = np.random.default_rng(11)
+    parts, counts = _rows_with_a_category(2000, rng)
+    reference = dm.DriftReference("m", parts.sum(axis=1), parts, counts=counts)
+    alarms = 0
+    for _ in range(400):
+        batch, batch_counts = _rows_with_a_category(100, rng)
+        alarms += dm.drift_test(reference, batch.sum(axis=1), batch, list("abc"),
+                                counts=batch_counts).drift
+    assert alarms / 400 <= LEVEL + 0.02
+
+
+def test_a_categorical_column_pays_bonferroni_once_over_all_tests():
+    rng = np.random.default_rng(12)
+    parts, counts = _rows_with_a_category(2000, rng)
+    reference = dm.DriftReference("m", parts.sum(axis=1), parts, counts=counts)
+    batch, _ = _rows_with_a_category(300, rng)
+    moved = (None, None, np.array([120, 90, 90]))
+    result = dm.drift_test(reference, batch.sum(axis=1), batch, list("abc"), counts=moved)
+    p_score = dm.score_p_value(reference.scores, batch.sum(axis=1))
+    _, p_shares = dm.column_shifts(reference.parts, batch)
+    _, p_frequency = dm.frequency_test(counts[2], moved[2])
+    assert p_frequency < min(p_score, *p_shares)
+    # 1 score test + 3 share tests + 1 frequency test, each counted once: K = 5, where
+    # halving inside the column and then Bonferroni over 1 + 3 tests would give 8
+    assert result.p_value == pytest.approx(5 * p_frequency)
+    assert result.p_value == pytest.approx(dm.combine([p_score, *p_shares, p_frequency]))
+    column_c = next(c for c in result.columns if c.column == "c")
+    assert column_c.p_value == pytest.approx(2 * p_frequency)
+
+
+def test_weighted_bonferroni_divides_by_the_weights_and_refuses_weights_over_one():
+    assert dm.combine([0.02, 0.3, 0.9], weights=[0.5, 0.25, 0.25]) == pytest.approx(0.04)
+    assert dm.combine([0.02, 0.3], weights=[0.0, 1.0]) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="summing to at most 1"):
+        dm.combine([0.1, 0.2], weights=[0.7, 0.7])

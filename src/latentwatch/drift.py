@@ -16,7 +16,9 @@ saved in the model file). A batch is then compared with them in two ways:
   rows (:func:`column_shifts`). The signed distance is the column's ``shift``: positive
   when the column explains more of the batch's scores than of the calibration rows'.
 
-The batch's p-value is the Bonferroni combination of the ``1 + n_columns`` tests
+A categorical column is also tested on its category frequencies
+(:func:`frequency_test`). The batch's p-value is the Bonferroni combination of all the
+tests, each counted once: ``K = 1 + n_columns + n_categorical`` of them
 (:func:`combine`), valid whatever their dependence; ``drift`` is ``p_value <= level``.
 The score test sees changes the columns alone cannot (a correlation broken), the column
 tests a change confined to one column. :func:`periods` cuts rows by a pandas offset for
@@ -229,15 +231,33 @@ def frequency_test(reference: np.ndarray, batch: np.ndarray, min_count: int = 10
     return tv, float(stats.chi2.sf(chi2, table.shape[1] - 1))
 
 
-def combine(p_values: Sequence[float] | np.ndarray) -> float:
-    """Bonferroni's combination ``min(1, k min_i p_i)`` of ``k`` p-values: a valid p-value
-    of "no test rejects" whatever their dependence.
+def combine(p_values: Sequence[float] | np.ndarray,
+            weights: Sequence[float] | np.ndarray | None = None) -> float:
+    """Weighted Bonferroni combination of ``k`` p-values: ``min(1, min_i p_i / w_i)`` with
+    weights ``w_i >= 0``, ``sum_i w_i <= 1`` (equal weights ``1 / k`` unless told, i.e.
+    ``min(1, k min_i p_i)``): a valid p-value of "no test rejects" whatever their
+    dependence.
 
+    Under the null each ``p_i`` is super-uniform, so by the union bound
+    ``P(min_i p_i / w_i <= a) <= sum_i P(p_i <= w_i a) <= a sum_i w_i <= a``.
+
+    Examples
+    --------
     >>> combine([0.01, 0.5, 0.9])
     0.03
+    >>> combine([0.01, 0.5], weights=[0.5, 0.25])
+    0.02
     """
     p = np.asarray(p_values, dtype=np.float64)
-    return float(min(1.0, p.size * p.min()))
+    if weights is None:
+        return float(min(1.0, p.size * p.min()))
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != p.shape or (w < 0).any() or w.sum() > 1 + 1e-12:
+        raise ValueError(f"weights {w.tolist()}: expected one non-negative weight per "
+                         "p-value, summing to at most 1")
+    with np.errstate(divide="ignore"):
+        ratios = np.where(w > 0, p / np.where(w > 0, w, 1.0), np.inf)
+    return float(min(1.0, ratios.min()))
 
 
 def check_level(level: float) -> float:
@@ -266,9 +286,18 @@ def drift_test(reference: DriftReference, scores: np.ndarray, parts: np.ndarray,
     counts : sequence or None
         The batch's category counts per column (as ``reference.counts``). A categorical
         column with counts on both sides is also tested on its frequencies
-        (:func:`frequency_test`): its p-value is ``min(1, 2 min(p_share, p_frequency))``
-        and its shift the larger of the share's KS distance and the frequencies' total
-        variation distance (positive).
+        (:func:`frequency_test`); its shift is the larger of the share's KS distance and
+        the frequencies' total variation distance (positive), and its own p-value (the
+        column's test alone) ``min(1, 2 min(p_share, p_frequency))``.
+
+    Notes
+    -----
+    The batch's p-value counts every test once: with ``c`` categorical columns tested on
+    their frequencies, ``K = 1 + n_columns + c`` tests and
+    ``p = min(1, K min(p_score, p_share_1 .. p_share_n, p_frequency_1 .. p_frequency_c))``
+    (:func:`combine`, equal weights ``1 / K``), so its level is at most ``level`` whatever
+    the tests' dependence. A frequency test is thus paid for once, ``K`` times, not twice
+    (``2`` within its column, then ``1 + n_columns`` over the columns).
 
     Returns
     -------
@@ -291,16 +320,18 @@ def drift_test(reference: DriftReference, scores: np.ndarray, parts: np.ndarray,
         return DriftResult(False, None, n_rows, level, None, [], n_skipped)
     p_score = score_p_value(reference.scores, scores)
     shift, p_columns = column_shifts(reference.parts, parts)
+    tests = [p_score, *p_columns]
     if counts is not None and reference.counts is not None:
         for j, (ref_counts, batch_counts) in enumerate(zip(reference.counts, counts,
                                                            strict=True)):
             if ref_counts is None or batch_counts is None:
                 continue
             tv, p_frequency = frequency_test(ref_counts, batch_counts)
+            tests.append(p_frequency)
             p_columns[j] = min(1.0, 2 * min(p_columns[j], p_frequency))
             if tv > abs(shift[j]):
                 shift[j] = tv
-    p_value = combine([p_score, *p_columns])
+    p_value = combine(tests)
     order = np.argsort(-np.abs(shift), kind="stable")
     columns = [ColumnDrift(str(names[j]), float(p_columns[j]), float(shift[j])) for j in order]
     return DriftResult(bool(p_value <= level), p_value, n_rows, level, p_score, columns,
