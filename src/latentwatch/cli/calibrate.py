@@ -8,7 +8,7 @@ import typer
 
 from latentwatch.cli import options as opt
 from latentwatch.cli.errors import fail
-from latentwatch.cli.reading import ModelInput, load_model, read_options
+from latentwatch.cli.reading import ModelInput, load_model, read_options, sign_key_of
 
 
 def calibrate(
@@ -44,10 +44,7 @@ def calibrate(
     from latentwatch.thresholds import describe_threshold
 
     target = model if out is None else out
-    if sign_key is not None:  # a bad key is refused before any work
-        from latentwatch.signing import private_key
-
-        sign_key = private_key(sign_key)
+    sign_key = sign_key_of(sign_key)
     detector = load_model(model, device, verify_key)
     reader = ModelInput(detector, data, fmt=opt.value(fmt), ids=[],
                         options=read_options(decimal, thousands, encoding))

@@ -24,6 +24,7 @@ from latentwatch.cli.reading import (
     read_options,
     read_training,
     refuse_table_options,
+    sign_key_of,
     training_schema,
     window_steps,
 )
@@ -180,7 +181,7 @@ def fit(
     if warm_start is not None:
         _fit_warm(data, warm_start, out, fmt=opt.value(fmt), skip_bad_rows=skip_bad_rows,
                   device=device, quiet=quiet, verify_key=verify_key,
-                  sign_key=_private_key(sign_key),
+                  sign_key=sign_key_of(sign_key),
                   options=read_options(decimal, thousands, encoding))
         return
     from latentwatch import models, thresholds
@@ -214,7 +215,7 @@ def fit(
     options = read_options(decimal, thousands, encoding)
     if purpose == "generate":
         params["purpose"] = purpose
-    sign_key = _private_key(sign_key)  # a bad key is refused before any work
+    sign_key = sign_key_of(sign_key)  # a bad key is refused before any work
     source = name_of(data)
     ids, excluded = list(id_column or []), list(exclude or [])
     series = time_column is not None or window is not None
@@ -333,15 +334,6 @@ def _warn_epoch_cap(detector) -> None:
         typer.echo(f"warning: training stopped at the epoch cap ({detector.n_epochs_} "
                    "epochs) with the validation loss still falling; try --epochs "
                    f"{2 * detector.n_epochs_}", err=True)
-
-
-def _private_key(path: str | None):
-    """The private key of ``--sign-key`` (None without one); a bad key file is refused."""
-    if path is None:
-        return None
-    from latentwatch.signing import private_key
-
-    return private_key(path)
 
 
 def _signed(sign_key) -> str:

@@ -34,6 +34,16 @@ def name_of(path: str | Path) -> str:
 
 
 # -- models ------------------------------------------------------------------------------
+def sign_key_of(path: str | None):
+    """The private key of ``--sign-key`` (None without one): a bad key file is refused
+    before any work."""
+    if path is None:
+        return None
+    from latentwatch.signing import private_key
+
+    return private_key(path)
+
+
 def load_model(path: str | Path, device: str | None = None, verify_key: str | None = None):
     """The one model loader of the command line (:func:`latentwatch.load`); with
     ``verify_key`` (``--verify-key``) an unsigned or wrongly signed file is refused."""
